@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// InboxItem is one received, verified activity waiting to be processed.
+type InboxItem struct {
+	ID         int64
+	DedupKey   string // the activity id, or a hash of the body without one
+	Type       string
+	ActorIRI   string // who signed it
+	Body       []byte
+	ReceivedAt time.Time
+	Attempts   int
+}
+
+// AddInbox stores a received activity durably. It reports false, and stores
+// nothing, when an activity with the same dedup key was stored before.
+func (db *DB) AddInbox(ctx context.Context, it *InboxItem) (bool, error) {
+	err := db.w.QueryRowContext(ctx, `
+		INSERT INTO inbox (dedup_key, type, actor_iri, body, received_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (dedup_key) DO NOTHING
+		RETURNING id`,
+		it.DedupKey, it.Type, it.ActorIRI, it.Body, millis(it.ReceivedAt)).Scan(&it.ID)
+	if err != nil {
+		if err := notFound(err, "add inbox"); err == ErrNotFound {
+			return false, nil
+		} else {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// PendingInbox returns up to limit unprocessed activities with an id greater
+// than after, oldest first.
+func (db *DB) PendingInbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts
+		FROM inbox WHERE processed_at IS NULL AND id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending inbox: %w", err)
+	}
+	defer rows.Close()
+	var out []InboxItem
+	for rows.Next() {
+		var it InboxItem
+		var received int64
+		if err := rows.Scan(&it.ID, &it.DedupKey, &it.Type, &it.ActorIRI, &it.Body, &received, &it.Attempts); err != nil {
+			return nil, fmt.Errorf("store: pending inbox: %w", err)
+		}
+		it.ReceivedAt = fromMillis(received)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// MarkInboxProcessed records that the activity was handled; errText is
+// empty on success and says why otherwise.
+func (tx *Tx) MarkInboxProcessed(ctx context.Context, id int64, errText string, now time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `
+		UPDATE inbox SET processed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
+		millis(now), errText, id)
+	if err != nil {
+		return fmt.Errorf("store: mark inbox processed: %w", err)
+	}
+	return nil
+}
+
+// MarkInboxProcessed is the stand-alone form of Tx.MarkInboxProcessed, for
+// when handling failed and its transaction was rolled back.
+func (db *DB) MarkInboxProcessed(ctx context.Context, id int64, errText string, now time.Time) error {
+	return db.Update(ctx, func(tx *Tx) error { return tx.MarkInboxProcessed(ctx, id, errText, now) })
+}
+
+// InboxItemByKey returns a stored activity by its dedup key.
+func (db *DB) InboxItemByKey(ctx context.Context, key string) (*InboxItem, bool, error) {
+	var it InboxItem
+	var received int64
+	var processed *int64
+	err := db.r.QueryRowContext(ctx, `
+		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts, processed_at
+		FROM inbox WHERE dedup_key = ?`, key).Scan(
+		&it.ID, &it.DedupKey, &it.Type, &it.ActorIRI, &it.Body, &received, &it.Attempts, &processed)
+	if err != nil {
+		return nil, false, notFound(err, "read inbox item")
+	}
+	it.ReceivedAt = fromMillis(received)
+	return &it, processed != nil, nil
+}
+
+// CountInbox counts stored activities, and how many still wait.
+func (db *DB) CountInbox(ctx context.Context) (total, pending int, err error) {
+	err = db.r.QueryRowContext(ctx,
+		`SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL) FROM inbox`).Scan(&total, &pending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: count inbox: %w", err)
+	}
+	return total, pending, nil
+}

@@ -1,0 +1,240 @@
+// Package store keeps everything kith knows in one SQLite file: the account,
+// remote actors, followers, posts, received activities and the delivery queue.
+//
+// SQL lives next to its Scan in one file per table group. Writes go through a
+// single connection and reads through a separate pool, because SQLite allows
+// one writer at a time and several writing connections only trade work for
+// SQLITE_BUSY errors (docs/benchmarks.md has the figures).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a lookup matches no row. It wraps sql.ErrNoRows
+// so callers may test for either.
+var ErrNotFound = fmt.Errorf("store: not found: %w", sql.ErrNoRows)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is an open kith database. It is safe for concurrent use.
+type DB struct {
+	w    *sql.DB // the single writer connection
+	r    *sql.DB // a pool of readers
+	path string
+}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date. A database written by a newer kith is refused.
+func Open(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	// One writer: with several, a transaction that reads then writes gets
+	// SQLITE_BUSY at once, whatever busy_timeout says.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	db := &DB{w: w, path: abs}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	r, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	n := max(2, min(runtime.GOMAXPROCS(0), 4))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.r = r
+	return db, nil
+}
+
+// dsn builds the connection string. The pragmas travel in the DSN so that
+// every pooled connection gets them, not just the first.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// busy_timeout goes first: the WAL switch below may itself need to wait
+	// for another process's lock.
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL in WAL mode is durable across application crashes; a power cut
+	// may lose the last transactions but never corrupts the file.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// BEGIN IMMEDIATE takes the write lock up front, so a transaction
+		// that reads before it writes waits (busy_timeout) instead of
+		// failing with SQLITE_BUSY when another process holds the lock.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// Path reports the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// InTx runs fn inside one write transaction, committing if fn returns nil and
+// rolling back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the live database to path with VACUUM
+// INTO. The file must not exist yet.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// ErrTooNew is returned by Open for a database whose schema is newer than the
+// migrations this binary carries.
+var ErrTooNew = errors.New("store: database is newer than this kith")
+
+// SchemaVersion reports the number of migrations this binary knows about.
+func SchemaVersion() int {
+	names, _ := migrationNames()
+	return len(names)
+}
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies the embedded NNNN_name.sql files in order, one transaction
+// each, keeping the count in PRAGMA user_version.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := migrationNames()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	for i, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil || n != i+1 {
+			return fmt.Errorf("store: migration %s is out of sequence (want number %04d)", name, i+1)
+		}
+	}
+
+	var version int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("store: read schema version of %s: %w", db.path, err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("%w: %s has schema version %d but this binary knows only %d; run a newer kith, or restore a backup taken before the upgrade",
+			ErrTooNew, db.path, version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrationFS.ReadFile(names[i])
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			// PRAGMA takes no bound parameters; i+1 is our own integer.
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// millis converts a time to the integer milliseconds stored in every
+// timestamp column; the zero time becomes 0.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// nullMillis reads a nullable timestamp column.
+func nullMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMillis(n.Int64)
+}
+
+// optMillis writes a nullable timestamp column: the zero time is NULL.
+func optMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound and wraps everything else.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}

@@ -1,0 +1,30 @@
+// Package storetest gives each test its own fresh kith database.
+package storetest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"kith/store"
+)
+
+// Open returns a new, migrated database in a file under tb.TempDir(), closed
+// when the test ends. It is a real file with WAL, like production, not an
+// in-memory stand-in.
+func Open(tb testing.TB) *store.DB {
+	tb.Helper()
+	return OpenAt(tb, filepath.Join(tb.TempDir(), "kith.db"))
+}
+
+// OpenAt opens (or reopens) the database file at path and closes it when
+// the test ends; tests use it to simulate a restart.
+func OpenAt(tb testing.TB, path string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
