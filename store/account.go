@@ -11,6 +11,7 @@ import (
 // Account is the one local account, with the keys of both the account actor
 // and the instance actor.
 type Account struct {
+	Domain        string // host[:port] the account lives on, fixed at first start
 	Username      string
 	DisplayName   string
 	BioSource     string // Markdown as the owner wrote it
@@ -45,30 +46,35 @@ func (db *DB) CreateAccount(ctx context.Context, a *Account) error {
 		return err
 	}
 	_, err = db.exec(ctx, "create account", `
-		INSERT INTO account (id, username, display_name, bio_source, bio_html, fields, locked,
+		INSERT INTO account (id, domain, username, display_name, bio_source, bio_html, fields, locked,
 			private_key_pem, public_key_pem, instance_private_key_pem, instance_public_key_pem,
 			password_hash, also_known_as, created_at, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Username, a.DisplayName, a.BioSource, a.BioHTML, fields, a.Locked,
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Domain, a.Username, a.DisplayName, a.BioSource, a.BioHTML, fields, a.Locked,
 		a.PrivateKeyPEM, a.PublicKeyPEM, a.InstancePrivateKeyPEM, a.InstancePublicKeyPEM,
 		a.PasswordHash, aka, millis(a.CreatedAt), millis(a.CreatedAt))
 	return err
 }
 
 // Account returns the local account, or ErrNotFound before the first start.
-func (db *DB) Account(ctx context.Context) (*Account, error) {
+func (db *DB) Account(ctx context.Context) (*Account, error) { return readAccount(ctx, db.r) }
+
+// Account returns the local account as seen inside tx.
+func (tx *Tx) Account(ctx context.Context) (*Account, error) { return readAccount(ctx, tx.tx) }
+
+func readAccount(ctx context.Context, q querier) (*Account, error) {
 	var (
 		a                  Account
 		fields, aka        string
 		avatar, header     sql.NullString
 		created, updatedAt int64
 	)
-	err := db.r.QueryRowContext(ctx, `
-		SELECT username, display_name, bio_source, bio_html, fields, avatar_media_id, header_media_id,
+	err := q.QueryRowContext(ctx, `
+		SELECT domain, username, display_name, bio_source, bio_html, fields, avatar_media_id, header_media_id,
 			locked, also_known_as, private_key_pem, public_key_pem, instance_private_key_pem,
 			instance_public_key_pem, password_hash, created_at, updated_at
 		FROM account WHERE id = 1`).Scan(
-		&a.Username, &a.DisplayName, &a.BioSource, &a.BioHTML, &fields, &avatar, &header,
+		&a.Domain, &a.Username, &a.DisplayName, &a.BioSource, &a.BioHTML, &fields, &avatar, &header,
 		&a.Locked, &aka, &a.PrivateKeyPEM, &a.PublicKeyPEM, &a.InstancePrivateKeyPEM,
 		&a.InstancePublicKeyPEM, &a.PasswordHash, &created, &updatedAt)
 	if err != nil {
@@ -105,10 +111,12 @@ func (db *DB) SetPasswordHash(ctx context.Context, hash string, now time.Time) e
 }
 
 // SetLocked turns manual approval of followers on or off.
-func (db *DB) SetLocked(ctx context.Context, locked bool, now time.Time) error {
-	_, err := db.exec(ctx, "set locked",
-		`UPDATE account SET locked = ?, updated_at = ? WHERE id = 1`, locked, millis(now))
-	return err
+func (tx *Tx) SetLocked(ctx context.Context, locked bool, now time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE account SET locked = ?, updated_at = ? WHERE id = 1`, locked, millis(now))
+	if err != nil {
+		return fmt.Errorf("store: set locked: %w", err)
+	}
+	return nil
 }
 
 // Profile is the part of the account the owner edits on the settings page.

@@ -5,6 +5,7 @@
 -- The one local account, and the instance actor's key beside it.
 CREATE TABLE account (
 	id                   INTEGER PRIMARY KEY CHECK (id = 1),
+	domain               TEXT    NOT NULL, -- fixed at first start: every IRI we ever sent contains it
 	username             TEXT    NOT NULL,
 	display_name         TEXT    NOT NULL DEFAULT '',
 	bio_source           TEXT    NOT NULL DEFAULT '', -- Markdown, as written
@@ -147,6 +148,7 @@ CREATE TABLE hosts (
 
 -- Posts: ours (local_id set, Markdown source kept) and remote ones (raw JSON
 -- kept). content_html is rendered once when written, never at view time.
+-- Local ids sort by time, so the UNIQUE index on local_id orders our posts.
 CREATE TABLE posts (
 	id            INTEGER PRIMARY KEY,
 	iri           TEXT    NOT NULL UNIQUE,
@@ -169,7 +171,6 @@ CREATE TABLE posts (
 	raw           TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX posts_author_published ON posts (author_iri, published DESC);
-CREATE INDEX posts_local_published ON posts (published DESC) WHERE local_id IS NOT NULL AND deleted_at IS NULL;
 CREATE INDEX posts_in_reply_to ON posts (in_reply_to) WHERE in_reply_to != '';
 CREATE INDEX posts_pinned ON posts (pinned_at) WHERE pinned_at IS NOT NULL;
 

@@ -1,0 +1,421 @@
+package ap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"kith/ap/safenet"
+	"kith/ap/sig"
+	"kith/store"
+)
+
+// DeliveryOptions tunes the deliverer. Zero fields take the defaults.
+type DeliveryOptions struct {
+	Workers          int           // concurrent POSTs in all (64): enough to stay CPU-bound when remotes answer slowly (perf.md §1e)
+	PerHost          int           // concurrent POSTs to one host (2)
+	Poll             time.Duration // how often the queue is read without a wake-up (500ms): picks up work written by other processes, such as `kith post`
+	Timeout          time.Duration // per POST, connection included (30s)
+	UnavailableAfter time.Duration // a host failing this long is paused (3 days)
+	GiveUpAfter      time.Duration // a delivery this old is dropped (7 days)
+	FirstRetry       time.Duration // the first retry delay (30s); each next one doubles, up to 12 hours
+}
+
+func (o DeliveryOptions) withDefaults() DeliveryOptions {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.PerHost <= 0 {
+		o.PerHost = 2
+	}
+	def(&o.Poll, 500*time.Millisecond)
+	def(&o.Timeout, 30*time.Second)
+	def(&o.UnavailableAfter, 3*24*time.Hour)
+	def(&o.GiveUpAfter, 7*24*time.Hour)
+	def(&o.FirstRetry, 30*time.Second)
+	return o
+}
+
+// maxRetryDelay caps the backoff; with a 30 s start, tries run about every
+// 12 hours after the first day.
+const maxRetryDelay = 12 * time.Hour
+
+// Deliverer sends queued activities. The queue is the deliveries table, so
+// a restart loses nothing; the deliverer is woken by a channel when work is
+// queued in this process and polls for work queued by others.
+type Deliverer struct {
+	db           *store.DB
+	client       *http.Client
+	signer       sig.Signer
+	allowPrivate bool
+	log          *slog.Logger
+	now          func() time.Time
+	userAgent    string
+	opt          DeliveryOptions
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	inflight map[int64]bool
+	perHost  map[string]int
+	bodies   map[int64][]byte // activity bodies, bounded: fan-outs reuse one body
+}
+
+func newDeliverer(db *store.DB, client *http.Client, signer sig.Signer, allowPrivate bool, log *slog.Logger, now func() time.Time, userAgent string, opt DeliveryOptions) *Deliverer {
+	return &Deliverer{
+		db: db, client: client, signer: signer, allowPrivate: allowPrivate, log: log, now: now,
+		userAgent: userAgent, opt: opt.withDefaults(),
+		wake:     make(chan struct{}, 1),
+		inflight: make(map[int64]bool),
+		perHost:  make(map[string]int),
+		bodies:   make(map[int64][]byte),
+	}
+}
+
+// Wake tells the deliverer that work was queued. It never blocks.
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is done.
+func (d *Deliverer) Run(ctx context.Context) {
+	d.loop(ctx, false)
+}
+
+// RunOnce delivers everything due now (including retries that fall due
+// while it runs are not waited for) and returns when the queue holds nothing
+// due. Tests use it instead of sleeping.
+func (d *Deliverer) RunOnce(ctx context.Context) {
+	d.loop(ctx, true)
+}
+
+// loop is the dispatcher: it reads due deliveries, hands them to workers
+// while respecting the per-host limit, and waits for wake-ups, finished
+// work or the poll tick. In once mode it returns when nothing is due and
+// nothing is in flight.
+func (d *Deliverer) loop(ctx context.Context, once bool) {
+	work := make(chan store.Delivery)
+	// finished only hints that a host slot came free; a full channel
+	// already says so, hence the non-blocking send.
+	finished := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for range d.opt.Workers {
+		wg.Go(func() {
+			for del := range work {
+				d.deliver(ctx, &del)
+				d.release(&del)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+
+	tick := time.NewTicker(d.opt.Poll)
+	defer tick.Stop()
+	housekeeping := time.NewTicker(time.Hour)
+	defer housekeeping.Stop()
+	if !once {
+		d.housekeep(ctx)
+	}
+
+	var pending []store.Delivery
+	refresh := true
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if refresh {
+			due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					d.log.Error("read delivery queue", "err", err)
+				}
+			}
+			pending = d.notInFlight(due)
+			refresh = false
+		}
+		pending = d.dispatch(ctx, work, pending)
+		if once && len(pending) == 0 && d.idle() {
+			// Read the queue once more before stopping: work may have
+			// been queued, or fallen due, since the last read.
+			due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
+			if err != nil || len(d.notInFlight(due)) == 0 {
+				return
+			}
+			refresh = true
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+			refresh = true
+		case <-finished:
+			// A host slot is free: what was held back may go now.
+		case <-tick.C:
+			refresh = true
+		case <-housekeeping.C:
+			d.housekeep(ctx)
+		}
+	}
+}
+
+// notInFlight drops deliveries already handed to a worker.
+func (d *Deliverer) notInFlight(due []store.Delivery) []store.Delivery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := due[:0]
+	for _, del := range due {
+		if !d.inflight[del.ID] {
+			out = append(out, del)
+		}
+	}
+	return out
+}
+
+// dispatch hands every pending delivery whose host has a free slot to a
+// worker and returns the ones held back.
+func (d *Deliverer) dispatch(ctx context.Context, work chan<- store.Delivery, pending []store.Delivery) []store.Delivery {
+	held := pending[:0]
+	for _, del := range pending {
+		d.mu.Lock()
+		free := d.perHost[del.Host] < d.opt.PerHost && !d.inflight[del.ID]
+		if free {
+			d.perHost[del.Host]++
+			d.inflight[del.ID] = true
+		}
+		d.mu.Unlock()
+		if !free {
+			held = append(held, del)
+			continue
+		}
+		select {
+		case work <- del:
+		case <-ctx.Done():
+			d.release(&del)
+			return nil
+		}
+	}
+	return held
+}
+
+func (d *Deliverer) release(del *store.Delivery) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.inflight, del.ID)
+	if d.perHost[del.Host]--; d.perHost[del.Host] <= 0 {
+		delete(d.perHost, del.Host)
+	}
+}
+
+func (d *Deliverer) idle() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.inflight) == 0
+}
+
+// housekeep drops deliveries past GiveUpAfter (those to paused hosts are
+// never tried, so they would otherwise stay forever) and old activities no
+// delivery needs.
+func (d *Deliverer) housekeep(ctx context.Context) {
+	now := d.now()
+	n, err := d.db.ExpireDeliveries(ctx, now.Add(-d.opt.GiveUpAfter), "gave up after "+d.opt.GiveUpAfter.String(), now)
+	if err != nil {
+		d.log.Error("expire deliveries", "err", err)
+	} else if n > 0 {
+		d.log.Warn("gave up old deliveries", "count", n, "after", d.opt.GiveUpAfter.String())
+	}
+	if _, err := d.db.PruneActivities(ctx, now.Add(-30*24*time.Hour)); err != nil {
+		d.log.Error("prune activities", "err", err)
+	}
+}
+
+// body returns an activity's JSON, read once per activity for a fan-out.
+func (d *Deliverer) body(ctx context.Context, id int64) ([]byte, error) {
+	d.mu.Lock()
+	b, ok := d.bodies[id]
+	d.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	act, err := d.db.ActivityByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.bodies) >= 64 {
+		clear(d.bodies)
+	}
+	d.bodies[id] = act.Body
+	d.mu.Unlock()
+	return act.Body, nil
+}
+
+// outcome classifies one attempt.
+type outcome int
+
+const (
+	delivered outcome = iota
+	retry             // try again later
+	drop              // the remote will never take it
+)
+
+// deliver makes one attempt and records its result.
+func (d *Deliverer) deliver(ctx context.Context, del *store.Delivery) {
+	body, err := d.body(ctx, del.ActivityID)
+	if errors.Is(err, store.ErrNotFound) {
+		d.giveUp(ctx, del, "the activity is gone")
+		return
+	} else if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("read activity", "err", err)
+		}
+		return
+	}
+	res, status, retryAfter, errText := d.post(ctx, del.Inbox, body)
+	if ctx.Err() != nil {
+		return // shutting down: the row stays due
+	}
+	now := d.now()
+	switch res {
+	case delivered:
+		if err := d.db.DeliveryDone(ctx, del, now); err != nil {
+			d.log.Error("record delivery", "err", err)
+		}
+	case drop:
+		d.giveUp(ctx, del, errText)
+		if status == http.StatusGone {
+			if n, err := d.db.RemoveFollowersByInbox(ctx, del.Inbox); err == nil && n > 0 {
+				d.log.Info("inbox is gone; follower removed", "inbox", del.Inbox)
+			}
+		}
+	case retry:
+		if now.Sub(del.CreatedAt) >= d.opt.GiveUpAfter {
+			d.giveUp(ctx, del, errText)
+			return
+		}
+		next := now.Add(d.backoff(del.Tries, retryAfter))
+		paused, err := d.db.DeliveryRetry(ctx, del, next, errText, now, d.opt.UnavailableAfter)
+		if err != nil {
+			d.log.Error("reschedule delivery", "err", err)
+			return
+		}
+		d.log.Debug("delivery failed; will retry", "inbox", del.Inbox, "tries", del.Tries+1, "next", next, "err", errText)
+		if paused {
+			d.log.Warn("host has failed for too long; deliveries to it are paused until it contacts us again or you retry it on the delivery page",
+				"host", del.Host, "failing_for", d.opt.UnavailableAfter.String(), "last_error", errText)
+		}
+	}
+}
+
+func (d *Deliverer) giveUp(ctx context.Context, del *store.Delivery, reason string) {
+	if err := d.db.DeliveryGiveUp(ctx, del, reason, d.now()); err != nil {
+		d.log.Error("drop delivery", "err", err)
+		return
+	}
+	d.log.Warn("delivery dropped", "inbox", del.Inbox, "tries", del.Tries+1, "reason", reason)
+}
+
+// backoff is the wait before try number tries+2: exponential from
+// FirstRetry, capped, with up to 50% jitter so that retries to a host that
+// came back do not all arrive at once. A Retry-After from the remote wins
+// when it asks for longer.
+func (d *Deliverer) backoff(tries int, retryAfter time.Duration) time.Duration {
+	delay := d.opt.FirstRetry << min(tries, 20)
+	if delay <= 0 || delay > maxRetryDelay {
+		delay = maxRetryDelay
+	}
+	delay += time.Duration(rand.Int64N(int64(delay/2) + 1))
+	if retryAfter > delay {
+		delay = min(retryAfter, maxRetryDelay)
+	}
+	return delay
+}
+
+// post sends one signed POST and classifies the answer (protocol.md §5.3):
+// 2xx is delivered; 408, 429, 401 (often a key fetch that failed on their
+// side), 5xx other than 501, and network, DNS and TLS errors are retried;
+// any other answer is final.
+func (d *Deliverer) post(ctx context.Context, inbox string, body []byte) (res outcome, status int, retryAfter time.Duration, errText string) {
+	u, err := url.Parse(inbox)
+	if err != nil {
+		return drop, 0, 0, "bad inbox URL: " + err.Error()
+	}
+	if err := safenet.CheckURL(u, d.allowPrivate); err != nil {
+		return drop, 0, 0, err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return drop, 0, 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/activity+json")
+	req.Header.Set("Accept", "application/activity+json")
+	req.Header.Set("User-Agent", d.userAgent)
+	// Signed now, not when queued: receivers reject a Date more than a few
+	// minutes old, and each retry needs a fresh one.
+	if err := d.signer.Sign(req, body, d.now()); err != nil {
+		return retry, 0, 0, "sign: " + err.Error()
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		var blocked *safenet.BlockedError
+		if errors.As(err, &blocked) {
+			return drop, 0, 0, blocked.Error()
+		}
+		return retry, 0, 0, err.Error()
+	}
+	discard(resp)
+
+	status = resp.StatusCode
+	text := fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	switch {
+	case status >= 200 && status < 300:
+		return delivered, status, 0, ""
+	case status == http.StatusTooManyRequests:
+		return retry, status, parseRetryAfter(resp.Header.Get("Retry-After"), d.now()), text
+	case status == http.StatusRequestTimeout, status == http.StatusUnauthorized:
+		return retry, status, 0, text
+	case status >= 500 && status != http.StatusNotImplemented:
+		return retry, status, 0, text
+	default:
+		return drop, status, 0, text
+	}
+}
+
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

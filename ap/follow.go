@@ -1,0 +1,127 @@
+package ap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"kith/store"
+)
+
+// actorMaxAge is how long a cached actor is trusted when resolving a
+// handle the owner typed; after that it is fetched again.
+const actorMaxAge = 24 * time.Hour
+
+// ResolveActor finds a remote actor from what a person types: @user@host,
+// user@host, acct:user@host, or the actor's URL. It fetches the actor
+// (WebFinger first for a handle) and caches it.
+func (s *Service) ResolveActor(ctx context.Context, target string) (*store.Actor, error) {
+	target = strings.TrimSpace(target)
+	iri := target
+	if !strings.HasPrefix(target, "https://") && !strings.HasPrefix(target, "http://") {
+		user, host, ok := SplitHandle(target)
+		if !ok {
+			return nil, fmt.Errorf("%q is neither @user@host nor a URL", target)
+		}
+		if cached, err := s.db.ActorByHandle(ctx, user, host); err == nil && s.now().Sub(cached.FetchedAt) < actorMaxAge {
+			return cached, nil
+		}
+		var err error
+		if iri, err = s.fetch.WebFinger(ctx, user, host); err != nil {
+			return nil, fmt.Errorf("look up %s: %w", target, err)
+		}
+	}
+	if s.urls.IsLocal(iri) {
+		return nil, errors.New("that is this account")
+	}
+	a, err := s.fetch.Actor(ctx, iri, "")
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	if err := s.db.PutActor(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// SplitHandle splits @user@host (the leading @ and an acct: prefix are
+// optional) into its parts.
+func SplitHandle(h string) (user, host string, ok bool) {
+	h = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(h), "acct:"), "@")
+	i := strings.LastIndex(h, "@")
+	if i <= 0 || i == len(h)-1 {
+		return "", "", false
+	}
+	user, host = h[:i], strings.ToLower(h[i+1:])
+	if strings.ContainsAny(user, "/@ ") || strings.ContainsAny(host, "/ ") {
+		return "", "", false
+	}
+	if _, err := url.Parse("https://" + host); err != nil {
+		return "", "", false
+	}
+	return user, host, true
+}
+
+// Follow sends a Follow to the actor named by target and records it as
+// pending until their Accept arrives.
+func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, error) {
+	a, err := s.ResolveActor(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	id := s.urls.Activity("follows", s.newID(now))
+	doc := jsonFollow{Context: activityStreams, ID: id, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.PutFollowing(ctx, a.ID, id, store.Pending, now); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, id, "Follow", a.IRI, doc, []string{a.Inbox})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deliverer.Wake()
+	return a, nil
+}
+
+// Unfollow sends Undo{Follow} to the actor named by target and forgets the
+// relation.
+func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, error) {
+	a, err := s.ResolveActor(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		f, err := tx.RemoveFollowing(ctx, a.IRI)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("you do not follow %s", a.Handle())
+		} else if err != nil {
+			return err
+		}
+		id := s.urls.Activity("undo", s.newID(now))
+		doc := jsonUndo{
+			Context: activityStreams, ID: id, Type: "Undo", Actor: s.urls.Actor(),
+			Object: jsonFollow{ID: f.FollowIRI, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI},
+		}
+		return s.enqueue(ctx, tx, id, "Undo", f.FollowIRI, doc, []string{a.Inbox})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deliverer.Wake()
+	return a, nil
+}
+
+// jsonUndo undoes one of our activities, embedding it as honk requires.
+type jsonUndo struct {
+	Context any    `json:"@context"`
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Actor   string `json:"actor"`
+	Object  any    `json:"object"`
+}

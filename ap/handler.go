@@ -1,0 +1,326 @@
+package ap
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Content types of the documents we serve.
+const (
+	activityJSON = "application/activity+json; charset=utf-8"
+	jrdJSON      = "application/jrd+json; charset=utf-8"
+)
+
+// Handler serves the federation endpoints: discovery, the actors, the
+// collections, posts as ActivityPub objects, and the inboxes.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/webfinger", s.getWebFinger)
+	mux.HandleFunc("GET /.well-known/host-meta", s.getHostMeta)
+	mux.HandleFunc("GET /.well-known/host-meta.json", s.getHostMetaJSON)
+	mux.HandleFunc("GET /.well-known/nodeinfo", s.getNodeInfoLinks)
+	mux.HandleFunc("GET /nodeinfo/{version}", s.getNodeInfo)
+
+	mux.HandleFunc("GET /users/{name}", s.getActor)
+	mux.HandleFunc("GET /users/{name}/outbox", s.getOutbox)
+	mux.HandleFunc("GET /users/{name}/followers", s.getFollowers)
+	mux.HandleFunc("GET /users/{name}/following", s.getFollowing)
+	mux.HandleFunc("GET /users/{name}/collections/featured", s.getFeatured)
+	mux.HandleFunc("GET /users/{name}/statuses/{id}", s.getPost)
+	mux.HandleFunc("GET /users/{name}/statuses/{id}/activity", s.getPostActivity)
+	mux.HandleFunc("POST /users/{name}/inbox", s.postPersonalInbox)
+	mux.HandleFunc("POST /inbox", s.postInbox)
+
+	mux.HandleFunc("GET /actor", s.getInstanceActor)
+	mux.HandleFunc("GET /actor/outbox", s.getInstanceOutbox)
+	mux.HandleFunc("POST /actor/inbox", s.postInbox)
+	return mux
+}
+
+// WantsActivityJSON reports whether a request asks for an ActivityPub
+// document rather than a page: an Accept of activity+json, ld+json (with or
+// without the ActivityStreams profile), or bare application/json, which
+// helps tools and is harmless.
+func WantsActivityJSON(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/activity+json", "application/ld+json", "application/json":
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON sends v with the given content type.
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// writeActivity sends an ActivityPub document that any origin may read.
+func writeActivity(w http.ResponseWriter, v any) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Add("Vary", "Accept")
+	writeJSON(w, http.StatusOK, activityJSON, v)
+}
+
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, "application/json; charset=utf-8", map[string]string{"error": "not found"})
+}
+
+// ours reports whether the {name} in the path is our account, matched
+// case-insensitively as WebFinger matches it.
+func (s *Service) ours(r *http.Request) bool {
+	return strings.EqualFold(r.PathValue("name"), s.urls.Username())
+}
+
+// getActor serves the actor document to ActivityPub clients and sends
+// browsers to the profile page.
+func (s *Service) getActor(w http.ResponseWriter, r *http.Request) {
+	if !s.ours(r) {
+		notFound(w)
+		return
+	}
+	if !WantsActivityJSON(r) {
+		http.Redirect(w, r, s.urls.Profile(), http.StatusFound)
+		return
+	}
+	s.ServeActor(w, r)
+}
+
+// ServeActor writes the account's actor document; main also uses it to
+// answer ActivityPub requests for the profile page URL.
+func (s *Service) ServeActor(w http.ResponseWriter, r *http.Request) {
+	acct, err := s.db.Account(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	avatar, header, err := s.imagesOf(r.Context(), s.db, acct)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeActivity(w, actorDocument(s.urls, acct, avatar, header))
+}
+
+// MediaExt is the file extension used in media URLs.
+func MediaExt(mediaType string) string {
+	switch mediaType {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	}
+	return ""
+}
+
+func (s *Service) getInstanceActor(w http.ResponseWriter, r *http.Request) {
+	acct, err := s.db.Account(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeActivity(w, instanceActorDocument(s.urls, acct.InstancePublicKeyPEM))
+}
+
+func (s *Service) getInstanceOutbox(w http.ResponseWriter, r *http.Request) {
+	writeActivity(w, jsonCollection{
+		Context: activityStreams, ID: s.urls.InstanceActor() + "/outbox", Type: "OrderedCollection", TotalItems: 0,
+		OrderedItems: []any{},
+	})
+}
+
+func (s *Service) postPersonalInbox(w http.ResponseWriter, r *http.Request) {
+	if !s.ours(r) {
+		notFound(w)
+		return
+	}
+	s.postInbox(w, r)
+}
+
+// getWebFinger answers acct:user@domain, user@domain, @user@domain, the
+// actor URL and the profile URL, ignoring case in the user and domain, and
+// the instance actor as acct:domain@domain.
+func (s *Service) getWebFinger(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	resource := strings.TrimSpace(r.URL.Query().Get("resource"))
+	if resource == "" {
+		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": "the resource parameter is required"})
+		return
+	}
+	switch s.webFingerTarget(resource) {
+	case "account":
+		w.Header().Set("Cache-Control", "max-age=86400, public")
+		w.Header().Add("Vary", "Accept")
+		writeJSON(w, http.StatusOK, jrdJSON, jsonJRD{
+			Subject: "acct:" + s.urls.Acct(),
+			Aliases: []string{s.urls.Profile(), s.urls.Actor()},
+			Links: []jsonLink{
+				{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: s.urls.Profile()},
+				{Rel: "self", Type: "application/activity+json", Href: s.urls.Actor()},
+			},
+		})
+	case "instance":
+		writeJSON(w, http.StatusOK, jrdJSON, jsonJRD{
+			Subject: "acct:" + s.urls.Domain() + "@" + s.urls.Domain(),
+			Aliases: []string{s.urls.InstanceActor()},
+			Links: []jsonLink{
+				{Rel: "self", Type: "application/activity+json", Href: s.urls.InstanceActor()},
+			},
+		})
+	default:
+		notFound(w)
+	}
+}
+
+// webFingerTarget says which of our actors a resource names: "account",
+// "instance" or "".
+func (s *Service) webFingerTarget(resource string) string {
+	if strings.HasPrefix(resource, "http://") || strings.HasPrefix(resource, "https://") {
+		u, err := url.Parse(resource)
+		if err != nil || !strings.EqualFold(u.Host, s.urls.Domain()) {
+			return ""
+		}
+		switch {
+		case strings.EqualFold(u.Path, "/users/"+s.urls.Username()), strings.EqualFold(u.Path, "/@"+s.urls.Username()):
+			return "account"
+		case u.Path == "/actor":
+			return "instance"
+		}
+		return ""
+	}
+	acct := strings.TrimPrefix(strings.TrimPrefix(resource, "acct:"), "@")
+	i := strings.LastIndex(acct, "@")
+	if i < 0 {
+		return ""
+	}
+	user, host := acct[:i], acct[i+1:]
+	if !strings.EqualFold(host, s.urls.Domain()) {
+		return ""
+	}
+	switch {
+	case strings.EqualFold(user, s.urls.Username()):
+		return "account"
+	case strings.EqualFold(user, s.urls.Domain()):
+		return "instance"
+	}
+	return ""
+}
+
+// jsonJRD is a WebFinger answer (RFC 7033).
+type jsonJRD struct {
+	Subject string     `json:"subject"`
+	Aliases []string   `json:"aliases,omitempty"`
+	Links   []jsonLink `json:"links"`
+}
+
+type jsonLink struct {
+	Rel      string `json:"rel"`
+	Type     string `json:"type,omitempty"`
+	Href     string `json:"href,omitempty"`
+	Template string `json:"template,omitempty"`
+}
+
+// getHostMeta serves the XRD document older software and Mastodon's
+// WebFinger fallback read.
+func (s *Service) getHostMeta(w http.ResponseWriter, r *http.Request) {
+	type link struct {
+		Rel      string `xml:"rel,attr"`
+		Template string `xml:"template,attr"`
+	}
+	doc := struct {
+		XMLName xml.Name `xml:"XRD"`
+		NS      string   `xml:"xmlns,attr"`
+		Link    link     `xml:"Link"`
+	}{NS: "http://docs.oasis-open.org/ns/xri/xrd-1.0", Link: link{Rel: "lrdd", Template: s.urls.Base() + "/.well-known/webfinger?resource={uri}"}}
+	body, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/xrd+xml; charset=utf-8")
+	w.Write([]byte(xml.Header))
+	w.Write(body)
+	w.Write([]byte("\n"))
+}
+
+func (s *Service) getHostMetaJSON(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, jrdJSON, map[string]any{
+		"links": []jsonLink{{Rel: "lrdd", Template: s.urls.Base() + "/.well-known/webfinger?resource={uri}"}},
+	})
+}
+
+// getNodeInfoLinks points at both NodeInfo versions; clients pick the
+// highest they know.
+func (s *Service) getNodeInfoLinks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+		"links": []jsonLink{
+			{Rel: "http://nodeinfo.diaspora.software/ns/schema/2.0", Href: s.urls.Base() + "/nodeinfo/2.0"},
+			{Rel: "http://nodeinfo.diaspora.software/ns/schema/2.1", Href: s.urls.Base() + "/nodeinfo/2.1"},
+		},
+	})
+}
+
+// getNodeInfo serves NodeInfo 2.0 or 2.1. Other servers read
+// software.name to apply per-software quirks, so it stays "kith".
+func (s *Service) getNodeInfo(w http.ResponseWriter, r *http.Request) {
+	version := r.PathValue("version")
+	if version != "2.0" && version != "2.1" {
+		notFound(w)
+		return
+	}
+	ctx := r.Context()
+	posts, err := s.db.CountLocalPosts(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	acct, err := s.db.Account(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	software := map[string]string{"name": "kith", "version": s.version}
+	name := acct.DisplayName
+	if name == "" {
+		name = s.urls.Acct()
+	}
+	doc := map[string]any{
+		"version":           version,
+		"software":          software,
+		"protocols":         []string{"activitypub"},
+		"services":          map[string][]string{"inbound": {}, "outbound": {"atom1.0", "rss2.0"}},
+		"openRegistrations": false,
+		"usage": map[string]any{
+			"users":      map[string]int{"total": 1, "activeMonth": 1, "activeHalfyear": 1},
+			"localPosts": posts,
+		},
+		"metadata": map[string]string{"nodeName": name, "nodeDescription": "A single-user kith server"},
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/`+version+`#"`, doc)
+}

@@ -1,0 +1,158 @@
+package ap
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// ActorDoc is the lenient view of a remote actor document.
+type ActorDoc struct {
+	ID                        string          `json:"id"`
+	Type                      Types           `json:"type"`
+	PreferredUsername         Text            `json:"preferredUsername"`
+	Name                      Text            `json:"name"`
+	Summary                   Text            `json:"summary"`
+	URL                       Links           `json:"url"`
+	Icon                      Links           `json:"icon"`
+	Image                     Links           `json:"image"`
+	Inbox                     string          `json:"inbox"`
+	Outbox                    string          `json:"outbox"`
+	Followers                 string          `json:"followers"`
+	Following                 string          `json:"following"`
+	Featured                  string          `json:"featured"`
+	SharedInbox               string          `json:"sharedInbox"` // Misskey puts it here too
+	Endpoints                 json.RawMessage `json:"endpoints"`
+	ManuallyApprovesFollowers Flag            `json:"manuallyApprovesFollowers"`
+	PublicKey                 Many[PublicKey] `json:"publicKey"`
+	AlsoKnownAs               IRIs            `json:"alsoKnownAs"`
+	MovedTo                   Ref             `json:"movedTo"`
+	Attachment                Many[Property]  `json:"attachment"`
+}
+
+// PublicKey is an actor's publicKey entry.
+type PublicKey struct {
+	ID           string `json:"id"`
+	Owner        Ref    `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// Property is a profile field (schema:PropertyValue).
+type Property struct {
+	Type  Types `json:"type"`
+	Name  Text  `json:"name"`
+	Value Text  `json:"value"`
+}
+
+// IsActorType reports whether t is one of the actor types kith follows and
+// is followed by.
+func IsActorType(t Types) bool {
+	for _, s := range []string{"Person", "Service", "Application", "Group", "Organization"} {
+		if t.Is(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// SharedInboxURL returns endpoints.sharedInbox, or the top-level
+// sharedInbox some servers send instead.
+func (a *ActorDoc) SharedInboxURL() string {
+	var ep struct {
+		SharedInbox string `json:"sharedInbox"`
+	}
+	if len(a.Endpoints) > 0 && a.Endpoints[0] == '{' && json.Unmarshal(a.Endpoints, &ep) == nil && ep.SharedInbox != "" {
+		return ep.SharedInbox
+	}
+	return a.SharedInbox
+}
+
+// Key returns the publicKey entry with id keyID, or the first one when
+// keyID is "".
+func (a *ActorDoc) Key(keyID string) (PublicKey, bool) {
+	for _, k := range a.PublicKey {
+		if keyID == "" || k.ID == keyID {
+			return k, true
+		}
+	}
+	return PublicKey{}, false
+}
+
+// Object is the lenient view of a post (Note, Article, Question, Page...).
+type Object struct {
+	ID           string            `json:"id"`
+	Type         Types             `json:"type"`
+	AttributedTo Ref               `json:"attributedTo"`
+	Name         Text              `json:"name"`
+	Summary      Text              `json:"summary"`
+	Content      Text              `json:"content"`
+	ContentMap   map[string]string `json:"contentMap"`
+	Sensitive    Flag              `json:"sensitive"`
+	InReplyTo    Ref               `json:"inReplyTo"`
+	Published    string            `json:"published"`
+	Updated      string            `json:"updated"`
+	URL          Links             `json:"url"`
+	To           IRIs              `json:"to"`
+	Cc           IRIs              `json:"cc"`
+	Tag          Many[Tag]         `json:"tag"`
+	Attachment   Many[Attachment]  `json:"attachment"`
+}
+
+// Tag is an entry of an object's tag list: Mention, Hashtag, Emoji, Link.
+type Tag struct {
+	Type Types  `json:"type"`
+	Href string `json:"href"`
+	Name Text   `json:"name"`
+}
+
+// Attachment is a media attachment (Document, Image, Video, Audio).
+type Attachment struct {
+	Type      Types  `json:"type"`
+	MediaType string `json:"mediaType"`
+	URL       Links  `json:"url"`
+	Name      Text   `json:"name"`
+	Summary   Text   `json:"summary"`
+	Blurhash  string `json:"blurhash"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+}
+
+// Language returns the language of the contentMap entry, when there is
+// exactly one.
+func (o *Object) Language() string {
+	if len(o.ContentMap) != 1 {
+		return ""
+	}
+	for k := range o.ContentMap {
+		return k
+	}
+	return ""
+}
+
+// HTMLContent returns content, falling back to the contentMap entry.
+func (o *Object) HTMLContent() string {
+	if o.Content != "" {
+		return string(o.Content)
+	}
+	for _, v := range o.ContentMap {
+		return v
+	}
+	return ""
+}
+
+// hostOf returns the lower-cased host[:port] of an absolute URL, or "".
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
+
+// sameOrigin reports whether two absolute URLs share scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" &&
+		strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}

@@ -1,0 +1,216 @@
+package ap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"kith/ap/markdown"
+	"kith/store"
+)
+
+// Limits of the profile.
+const (
+	MaxFields         = 4
+	MaxFieldNameRunes = 255
+	MaxFieldRunes     = 255
+	MaxBioRunes       = 5000
+	MaxNameRunes      = 100
+)
+
+// ProfileInput is the profile as the owner edits it.
+type ProfileInput struct {
+	DisplayName   string
+	Bio           string        // Markdown
+	Fields        []store.Field // Name and Value; ValueHTML is rendered here
+	AvatarMediaID string
+	HeaderMediaID string
+	Locked        bool
+}
+
+// UpdateProfile saves the profile and sends Update{Person} to the
+// followers, so their servers refresh it.
+func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	if n := utf8.RuneCountInString(in.DisplayName); n > MaxNameRunes {
+		return invalid("the display name has %d characters; at most %d fit", n, MaxNameRunes)
+	}
+	if n := utf8.RuneCountInString(in.Bio); n > MaxBioRunes {
+		return invalid("the bio has %d characters; at most %d fit", n, MaxBioRunes)
+	}
+	var fields []store.Field
+	for _, f := range in.Fields {
+		f.Name, f.Value = strings.TrimSpace(f.Name), strings.TrimSpace(f.Value)
+		if f.Name == "" && f.Value == "" {
+			continue
+		}
+		if f.Name == "" {
+			return invalid("a profile field has a value but no name")
+		}
+		if utf8.RuneCountInString(f.Name) > MaxFieldNameRunes || utf8.RuneCountInString(f.Value) > MaxFieldRunes {
+			return invalid("profile fields hold at most %d characters", MaxFieldRunes)
+		}
+		f.ValueHTML = s.md.RenderInline(f.Value, markdown.Links{Tag: s.urls.Tag})
+		fields = append(fields, f)
+	}
+	if len(fields) > MaxFields {
+		return invalid("%d profile fields; at most %d fit", len(fields), MaxFields)
+	}
+	bio, err := s.md.Render(strings.TrimSpace(in.Bio), markdown.Links{Tag: s.urls.Tag})
+	if err != nil {
+		return err
+	}
+	for _, id := range []string{in.AvatarMediaID, in.HeaderMediaID} {
+		if id == "" {
+			continue
+		}
+		if _, err := s.db.MediaByID(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return invalid("the uploaded image is missing; upload it again")
+		} else if err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		err := tx.UpdateProfile(ctx, store.Profile{
+			DisplayName: in.DisplayName, BioSource: strings.TrimSpace(in.Bio), BioHTML: bio, Fields: fields,
+			AvatarMediaID: in.AvatarMediaID, HeaderMediaID: in.HeaderMediaID, Locked: in.Locked,
+		}, now)
+		if err != nil {
+			return err
+		}
+		return s.queueActorUpdate(ctx, tx, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.deliverer.Wake()
+	return nil
+}
+
+// queueActorUpdate sends the current actor document to the followers.
+func (s *Service) queueActorUpdate(ctx context.Context, tx *store.Tx, now time.Time) error {
+	acct, err := tx.Account(ctx)
+	if err != nil {
+		return err
+	}
+	avatar, header, err := s.imagesOf(ctx, tx, acct)
+	if err != nil {
+		return err
+	}
+	doc := actorDocument(s.urls, acct, avatar, header)
+	doc.Context = nil
+	inboxes, err := tx.FollowerInboxes(ctx)
+	if err != nil {
+		return err
+	}
+	id := s.urls.Activity("updates", s.newID(now))
+	act := jsonActivity{
+		Context: actorContext(), ID: id, Type: "Update", Actor: s.urls.Actor(),
+		To: []string{Public}, Cc: []string{s.urls.Followers()}, Object: doc,
+	}
+	return s.enqueue(ctx, tx, id, "Update", s.urls.Actor(), act, inboxes)
+}
+
+// mediaReader is what reads upload metadata: the database, or a
+// transaction.
+type mediaReader interface {
+	MediaByID(ctx context.Context, id string) (*store.Media, error)
+}
+
+// imagesOf describes the account's avatar and header for its actor
+// document; a missing upload counts as none.
+func (s *Service) imagesOf(ctx context.Context, q mediaReader, acct *store.Account) (avatar, header *MediaInfo, err error) {
+	info := func(id string) (*MediaInfo, error) {
+		if id == "" {
+			return nil, nil
+		}
+		m, err := q.MediaByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return &MediaInfo{URL: s.urls.Media(m.ID, MediaExt(m.MediaType)), MediaType: m.MediaType}, nil
+	}
+	if avatar, err = info(acct.AvatarMediaID); err != nil {
+		return nil, nil, err
+	}
+	header, err = info(acct.HeaderMediaID)
+	return avatar, header, err
+}
+
+// SetLocked turns manual approval of followers on or off and tells the
+// followers' servers.
+func (s *Service) SetLocked(ctx context.Context, locked bool) error {
+	now := s.now()
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SetLocked(ctx, locked, now); err != nil {
+			return err
+		}
+		return s.queueActorUpdate(ctx, tx, now)
+	})
+	if err == nil {
+		s.deliverer.Wake()
+	}
+	return err
+}
+
+// Pin adds one of our public or unlisted posts to the featured collection
+// (at most MaxPinned) or removes it, and sends Add or Remove to the
+// followers as Mastodon does.
+func (s *Service) Pin(ctx context.Context, localID string, pin bool) error {
+	p, err := s.db.PostByLocalID(ctx, localID)
+	if err != nil {
+		return err
+	}
+	if !p.DeletedAt.IsZero() {
+		return store.ErrNotFound
+	}
+	if pin && p.Visibility != store.Public && p.Visibility != store.Unlisted {
+		return invalid("only public and unlisted posts can be pinned")
+	}
+	now := s.now()
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if pin {
+			n, err := tx.CountPinned(ctx)
+			if err != nil {
+				return err
+			}
+			if p.PinnedAt.IsZero() && n >= MaxPinned {
+				return invalid("%d posts are pinned already; unpin one first", MaxPinned)
+			}
+			if err := tx.SetPinned(ctx, localID, now); err != nil {
+				return err
+			}
+		} else if err := tx.SetPinned(ctx, localID, time.Time{}); err != nil {
+			return err
+		}
+		kind := "Add"
+		if !pin {
+			kind = "Remove"
+		}
+		inboxes, err := tx.FollowerInboxes(ctx)
+		if err != nil {
+			return err
+		}
+		id := s.urls.Activity(strings.ToLower(kind)+"s", s.newID(now))
+		doc := struct {
+			jsonActivity
+			Target string `json:"target"`
+		}{
+			jsonActivity: jsonActivity{Context: activityStreams, ID: id, Type: kind, Actor: s.urls.Actor(),
+				To: []string{Public}, Cc: []string{s.urls.Followers()}, Object: p.IRI},
+			Target: s.urls.Featured(),
+		}
+		return s.enqueue(ctx, tx, id, kind, p.IRI, doc, inboxes)
+	})
+	if err != nil {
+		return fmt.Errorf("pin: %w", err)
+	}
+	s.deliverer.Wake()
+	return nil
+}

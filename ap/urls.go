@@ -1,0 +1,139 @@
+package ap
+
+import (
+	"net/url"
+	"strings"
+)
+
+// URLs builds every URL kith serves. Keeping them in one place makes the
+// actor id, the WebFinger self link and every reference to them the same
+// string, which Mastodon's WebFinger round trip requires.
+type URLs struct {
+	scheme   string
+	domain   string // host[:port], lower case
+	username string
+}
+
+// NewURLs returns the URL builder for the account username on domain. The
+// scheme is https except for local development domains (localhost,
+// 127.0.0.1, ::1), which are served over plain http.
+func NewURLs(domain, username string) URLs {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "/"))
+	scheme := "https"
+	if IsLocalDomain(domain) {
+		scheme = "http"
+	}
+	return URLs{scheme: scheme, domain: domain, username: username}
+}
+
+// WithScheme returns a copy using scheme; tests serve on loopback over TLS.
+func (u URLs) WithScheme(scheme string) URLs {
+	u.scheme = scheme
+	return u
+}
+
+// IsLocalDomain reports whether domain names this machine only, where kith
+// serves plain HTTP for development.
+func IsLocalDomain(domain string) bool {
+	host := domain
+	if h, _, ok := strings.Cut(domain, ":"); ok && !strings.HasPrefix(domain, "[") {
+		host = h
+	} else if strings.HasPrefix(domain, "[") {
+		host, _, _ = strings.Cut(strings.TrimPrefix(domain, "["), "]")
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+// Scheme is "https" or "http".
+func (u URLs) Scheme() string { return u.scheme }
+
+// Domain is the host[:port] kith is reached at.
+func (u URLs) Domain() string { return u.domain }
+
+// Username is the account's name.
+func (u URLs) Username() string { return u.username }
+
+// Base is scheme://domain, with no trailing slash.
+func (u URLs) Base() string { return u.scheme + "://" + u.domain }
+
+// Acct is user@domain, the handle without its leading @.
+func (u URLs) Acct() string { return u.username + "@" + u.domain }
+
+// Actor is the account's ActivityPub id.
+func (u URLs) Actor() string { return u.Base() + "/users/" + u.username }
+
+// KeyID is the id of the account's public key.
+func (u URLs) KeyID() string { return u.Actor() + "#main-key" }
+
+// Inbox is the account's personal inbox.
+func (u URLs) Inbox() string { return u.Actor() + "/inbox" }
+
+// SharedInbox is the server-wide inbox.
+func (u URLs) SharedInbox() string { return u.Base() + "/inbox" }
+
+// Outbox is the account's outbox collection.
+func (u URLs) Outbox() string { return u.Actor() + "/outbox" }
+
+// Followers is the account's followers collection.
+func (u URLs) Followers() string { return u.Actor() + "/followers" }
+
+// Following is the account's following collection.
+func (u URLs) Following() string { return u.Actor() + "/following" }
+
+// Featured is the collection of pinned posts.
+func (u URLs) Featured() string { return u.Actor() + "/collections/featured" }
+
+// Profile is the account's HTML profile page.
+func (u URLs) Profile() string { return u.Base() + "/@" + u.username }
+
+// Post is the ActivityPub id of the local post id.
+func (u URLs) Post(id string) string { return u.Actor() + "/statuses/" + id }
+
+// PostActivity is the id of the Create activity of the local post id.
+func (u URLs) PostActivity(id string) string { return u.Post(id) + "/activity" }
+
+// PostPage is the HTML page of the local post id.
+func (u URLs) PostPage(id string) string { return u.Profile() + "/" + id }
+
+// Tag is the page of posts carrying a hashtag.
+func (u URLs) Tag(tag string) string {
+	return u.Base() + "/tags/" + url.PathEscape(strings.ToLower(tag))
+}
+
+// InstanceActor is the server's own actor, which signs fetches made on no
+// one's behalf.
+func (u URLs) InstanceActor() string { return u.Base() + "/actor" }
+
+// InstanceKeyID is the id of the instance actor's key.
+func (u URLs) InstanceKeyID() string { return u.InstanceActor() + "#main-key" }
+
+// InstanceInbox is the instance actor's inbox.
+func (u URLs) InstanceInbox() string { return u.InstanceActor() + "/inbox" }
+
+// Media is the URL of a stored upload; ext includes its dot.
+func (u URLs) Media(id, ext string) string { return u.Base() + "/media/" + id + ext }
+
+// MediaPreview is the URL of the scaled preview of a stored upload.
+func (u URLs) MediaPreview(id, ext string) string {
+	return u.Base() + "/media/" + id + "/preview" + ext
+}
+
+// Activity returns an id for an outgoing activity that is not served at a
+// URL of its own (Follow, Accept, Undo, Update, Delete): a fragment of the
+// actor, as Mastodon does, with a fresh opaque id.
+func (u URLs) Activity(kind, id string) string { return u.Actor() + "#" + kind + "/" + id }
+
+// IsLocal reports whether iri lives on this server.
+func (u URLs) IsLocal(iri string) bool {
+	return strings.HasPrefix(iri, u.Base()+"/") || iri == u.Base()
+}
+
+// LocalPostID returns the post id of a local post IRI or page URL.
+func (u URLs) LocalPostID(iri string) (string, bool) {
+	for _, prefix := range []string{u.Actor() + "/statuses/", u.Profile() + "/"} {
+		if id, ok := strings.CutPrefix(iri, prefix); ok && id != "" && !strings.ContainsAny(id, "/?#") {
+			return id, true
+		}
+	}
+	return "", false
+}

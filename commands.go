@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"kith/ap"
+	"kith/web"
+)
+
+// cmdPasswd sets the owner's password. On a terminal it asks twice without
+// echo; otherwise it reads the first line of standard input, so scripts can
+// pipe it in.
+func cmdPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("passwd", nil, args, getenv, stderr, "passwd [flags] < password")
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{"passwd reads the password from standard input, not from the command line (where other users could see it)"}
+	}
+	db, _, err := openExisting(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var password string
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "New password: ")
+		p1, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stderr, "Again: ")
+		p2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return err
+		}
+		if string(p1) != string(p2) {
+			return errors.New("the two passwords differ; nothing was changed")
+		}
+		password = string(p1)
+	} else {
+		line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("%w; nothing was changed", err)
+	}
+	if err := db.SetPasswordHash(ctx, hash, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "kith: password changed; every logged-in browser has been logged out")
+	return nil
+}
+
+// cmdFollow follows or unfollows a remote account. The Follow is queued;
+// a running kith serve sends it within a second, and the remote's Accept
+// arrives at the server.
+func cmdFollow(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags(cmd, nil, args, getenv, stderr, cmd+" [flags] @user@host|URL")
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{fmt.Sprintf("%s needs one account: @user@host or its URL", cmd)}
+	}
+	log, err := newLogger(stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	db, acct, err := openExisting(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := newService(ctx, db, acct, cfg, log)
+	if err != nil {
+		return err
+	}
+	if cmd == "follow" {
+		a, err := svc.Follow(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "kith: follow request queued for %s; the running server sends it\n", a.Handle())
+		return nil
+	}
+	a, err := svc.Unfollow(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "kith: unfollowed %s\n", a.Handle())
+	return nil
+}
+
+// cmdBackup writes a consistent copy of the live database with VACUUM
+// INTO; the server may keep running.
+func cmdBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("backup", nil, args, getenv, stderr, "backup [flags] FILE")
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"backup needs the file to write, e.g. kith backup kith-backup.db"}
+	}
+	if _, err := os.Stat(rest[0]); err == nil {
+		return fmt.Errorf("%s already exists; choose a new file name", rest[0])
+	}
+	db, _, err := openExisting(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := db.Backup(ctx, rest[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "kith: backup written to %s in %s\n", rest[0], time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// cmdPost publishes Markdown from a file or standard input through the
+// same pipeline as the web form. The Create is queued; a running kith
+// serve picks it up within a second.
+func cmdPost(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("post", postFlags, args, getenv, stderr, "post [--title T] [--cw TEXT] [--visibility public|unlisted|followers|direct] [FILE|-]")
+	if err != nil {
+		return err
+	}
+	if len(rest) > 1 {
+		return usageError{"post takes at most one file; use - or nothing for standard input"}
+	}
+	in := stdin
+	if len(rest) == 1 && rest[0] != "-" {
+		f, err := os.Open(rest[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	// A post holds at most ap.MaxPostRunes characters of up to 4 bytes.
+	src, err := io.ReadAll(io.LimitReader(in, 4*ap.MaxPostRunes+1))
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	db, acct, err := openExisting(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := newService(ctx, db, acct, cfg, log)
+	if err != nil {
+		return err
+	}
+	res, err := svc.Publish(ctx, ap.Draft{
+		Title:      cfg.title,
+		Source:     string(src),
+		Summary:    cfg.cw,
+		Visibility: cfg.visibility,
+		Language:   cfg.language,
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Unresolved {
+		fmt.Fprintf(stderr, "kith: could not find %s, so it stays plain text and is not notified\n", m)
+	}
+	fmt.Fprintf(stdout, "kith: published %s (queued for %d inboxes; a running kith serve sends it)\n", res.Post.URL, res.Deliveries)
+	return nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// usageError is a mistake on the command line; main exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// config is what the flags and their environment twins say.
+type config struct {
+	domain       string
+	listen       string
+	data         string
+	user         string
+	tlsCert      string
+	tlsKey       string
+	allowPrivate bool
+	logLevel     string
+
+	// kith post
+	title      string
+	cw         string
+	visibility string
+	language   string
+}
+
+// flagSpec describes one flag and its environment twin.
+type flagSpec struct {
+	name, env, def, usage string
+	isBool                bool
+}
+
+// commonFlags are accepted by every command.
+var commonFlags = []flagSpec{
+	{name: "data", env: "KITH_DATA", def: "./kith-data", usage: "directory holding kith.db"},
+	{name: "allow-private-networks", env: "KITH_ALLOW_PRIVATE_NETWORKS", isBool: true, usage: "let kith fetch from and deliver to loopback and private addresses (LANs, tests)"},
+	{name: "log-level", env: "KITH_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+}
+
+// serveFlags are the flags of kith serve, beyond the common ones.
+var serveFlags = []flagSpec{
+	{name: "domain", env: "KITH_DOMAIN", def: "localhost:8080", usage: "the public host name (and port, if not 443) people reach kith at; fixed at first start"},
+	{name: "listen", env: "KITH_LISTEN", def: "127.0.0.1:8080", usage: "address to listen on"},
+	{name: "user", env: "KITH_USER", def: "me", usage: "the account name, used at first start"},
+	{name: "tls-cert", env: "KITH_TLS_CERT", usage: "TLS certificate file (PEM); serve HTTPS directly"},
+	{name: "tls-key", env: "KITH_TLS_KEY", usage: "TLS private key file (PEM)"},
+}
+
+// postFlags are the flags of kith post.
+var postFlags = []flagSpec{
+	{name: "title", env: "KITH_POST_TITLE", usage: "a title: the post becomes an article"},
+	{name: "cw", env: "KITH_POST_CW", usage: "a content warning shown before the text"},
+	{name: "visibility", env: "KITH_POST_VISIBILITY", def: "public", usage: "public, unlisted, followers or direct"},
+	{name: "language", env: "KITH_POST_LANGUAGE", usage: "the language of the text, e.g. en"},
+}
+
+// parseFlags parses args for command cmd. Each flag's default comes from
+// its environment twin when that is set, so a flag on the command line wins
+// over the environment, which wins over the built-in default.
+func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string) string, stderr io.Writer, usage string) (*config, []string, error) {
+	fs := flag.NewFlagSet("kith "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := &config{}
+	targets := map[string]*string{
+		"data": &cfg.data, "log-level": &cfg.logLevel, "domain": &cfg.domain, "listen": &cfg.listen,
+		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
+		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
+	}
+	all := append(append([]flagSpec{}, commonFlags...), specs...)
+	for _, s := range all {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		help := s.usage + " (env " + s.env + ")"
+		if s.isBool {
+			b, err := parseBool(def)
+			if err != nil {
+				return nil, nil, usageError{fmt.Sprintf("%s=%q: want 1 or 0, true or false", s.env, def)}
+			}
+			fs.BoolVar(&cfg.allowPrivate, s.name, b, help)
+			continue
+		}
+		fs.StringVar(targets[s.name], s.name, def, help)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kith %s\n\n", usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, usageError{err.Error()}
+	}
+	return cfg, fs.Args(), nil
+}
+
+func parseBool(s string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	return strconv.ParseBool(strings.ToLower(s))
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kith/store"
+	"kith/web"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the server goroutine and
+// read from the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// served is a kith serve started through run, as the binary would be.
+type served struct {
+	stdout, stderr *syncBuffer
+	base           string // http://127.0.0.1:PORT
+	stop           func() error
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)\)`)
+
+// startServe runs "kith serve" with args until the test ends or stop is
+// called, and waits (bounded) until it listens.
+func startServe(t *testing.T, args []string, environ map[string]string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), env(environ), strings.NewReader(""), s.stdout, s.stderr)
+	}()
+	var once sync.Once
+	var runErr error
+	s.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(15 * time.Second):
+				runErr = context.DeadlineExceeded
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { s.stop() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.base = m[1]
+			return s
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("kith serve exited: %v\nstdout:\n%s\nstderr:\n%s", err, s.stdout, s.stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("kith serve did not start listening within 10 s\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+	return nil
+}
+
+// TestServeOnDefaults is the README's first command: a fresh data
+// directory, the account created, the password printed once, the profile
+// page served; a second start reuses everything.
+func TestServeOnDefaults(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "kith-data")
+	args := []string{"--listen", "127.0.0.1:0", "--data", data}
+	s := startServe(t, args, nil)
+	out := s.stdout.String()
+	m := regexp.MustCompile(`owner password \(shown only now; change it with "kith passwd"\): (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no password printed:\n%s", out)
+	}
+	password := m[1]
+	if !strings.Contains(out, "@me@localhost:8080") {
+		t.Errorf("output does not name the account @me@localhost:8080:\n%s", out)
+	}
+
+	resp, err := http.Get(s.base + "/@me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "@me@localhost:8080") {
+		t.Fatalf("GET /@me: status %d\n%s", resp.StatusCode, body)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve did not stop cleanly: %v", err)
+	}
+
+	db, err := store.Open(context.Background(), filepath.Join(data, "kith.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := db.Account(context.Background())
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !web.CheckPassword(acct.PasswordHash, password) {
+		t.Error("the printed password does not match the stored hash")
+	}
+
+	again := startServe(t, args, nil)
+	if strings.Contains(again.stdout.String(), "password") {
+		t.Errorf("second start printed a password again:\n%s", again.stdout)
+	}
+}
+
+// TestServeRefusesAnotherDomain: the database remembers its domain.
+func TestServeRefusesAnotherDomain(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	s.stop()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--domain", "social.example.org"}, env(nil), nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "belongs to @me@localhost:8080") {
+		t.Errorf("err = %v; want a refusal naming the account's domain", err)
+	}
+}
+
+// TestFlagsAndEnvironment: the environment twin sets a default, and the
+// flag wins over it.
+func TestFlagsAndEnvironment(t *testing.T) {
+	e := env(map[string]string{"KITH_DOMAIN": "env.example", "KITH_DATA": "/from/env", "KITH_ALLOW_PRIVATE_NETWORKS": "1"})
+	cfg, _, err := parseFlags("serve", serveFlags, []string{"--domain", "flag.example"}, e, io.Discard, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.domain != "flag.example" || cfg.data != "/from/env" || !cfg.allowPrivate || cfg.listen != "127.0.0.1:8080" || cfg.user != "me" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if _, _, err := parseFlags("serve", serveFlags, nil, env(map[string]string{"KITH_ALLOW_PRIVATE_NETWORKS": "maybe"}), io.Discard, ""); err == nil {
+		t.Error("a bad boolean in the environment was accepted")
+	}
+	var stderr bytes.Buffer
+	err = run(context.Background(), []string{"frobnicate"}, env(nil), nil, io.Discard, &stderr)
+	if _, ok := err.(usageError); !ok {
+		t.Errorf("unknown command: err = %v; want a usage error", err)
+	}
+}
+
+// TestPasswd: a password piped in replaces the old one; a short one is
+// refused and changes nothing.
+func TestPasswd(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	s.stop()
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"passwd", "--data", data}, env(nil), strings.NewReader("correct horse battery\n"), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"passwd", "--data", data}, env(nil), strings.NewReader("short\n"), &out, io.Discard); err == nil {
+		t.Error("a 5-character password was accepted")
+	}
+	db, err := store.Open(ctx, filepath.Join(data, "kith.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acct, _ := db.Account(ctx)
+	if !web.CheckPassword(acct.PasswordHash, "correct horse battery") {
+		t.Error("the new password does not check out")
+	}
+	if err := run(ctx, []string{"passwd", "--data", t.TempDir()}, env(nil), strings.NewReader("correct horse battery\n"), &out, io.Discard); err == nil || !strings.Contains(err.Error(), "kith serve") {
+		t.Errorf("passwd without a database: err = %v; want advice to start kith serve", err)
+	}
+}
+
+// TestBackup writes a consistent copy that opens as a kith database.
+func TestBackup(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	defer s.stop()
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"backup", "--data", data, dst}, env(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if acct, err := db.Account(context.Background()); err != nil || acct.Username != "me" {
+		t.Errorf("backup account = %+v, %v", acct, err)
+	}
+	if err := run(context.Background(), []string{"backup", "--data", data, dst}, env(nil), nil, &out, io.Discard); err == nil {
+		t.Error("backup overwrote an existing file")
+	}
+}
+
+// TestProfileNegotiation: the profile and post page URLs point ActivityPub
+// clients at the ActivityPub ids.
+func TestProfileNegotiation(t *testing.T) {
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", t.TempDir()}, nil)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/@me":      "http://localhost:8080/users/me",
+		"/@me/0123": "http://localhost:8080/users/me/statuses/0123",
+	} {
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		req.Header.Set("Accept", "application/activity+json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("%s: %d → %q; want 302 → %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestVersion prints the version and schema.
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "kith "+version) || !strings.Contains(out.String(), "schema version") {
+		t.Errorf("version output %q", out.String())
+	}
+}
+
+// TestDependencies keeps the binary's imports to the design's list: the
+// standard library, modernc.org/sqlite (with its runtime), go-fed/httpsig,
+// goldmark and golang.org/x. Test helpers must not leak into it.
+func TestDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go tool")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}|{{if .Module}}{{.Module.Path}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := regexp.MustCompile(`^(kith|modernc\.org/.*|github\.com/go-fed/httpsig|github\.com/yuin/goldmark|golang\.org/x/.*|` +
+		// modernc.org/sqlite's own runtime dependencies
+		`github\.com/dustin/go-humanize|github\.com/google/uuid|github\.com/mattn/go-isatty|github\.com/ncruces/go-strftime|github\.com/remyoudompheng/bigfft)$`)
+	for _, line := range strings.Fields(string(out)) {
+		pkg, module, _ := strings.Cut(line, "|")
+		switch {
+		case pkg == "testing" || strings.HasPrefix(pkg, "testing/") || pkg == "net/http/httptest":
+			t.Errorf("the binary imports %s", pkg)
+		case strings.HasSuffix(pkg, "/aptest") || strings.HasSuffix(pkg, "/storetest"):
+			t.Errorf("the binary imports the test kit %s", pkg)
+		case module != "" && !allowed.MatchString(module):
+			t.Errorf("the binary depends on module %s, which the design does not allow", module)
+		}
+	}
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"kith/ap"
+	"kith/static"
+	"kith/store"
+	"kith/templates"
+	"kith/web"
+)
+
+// app is one kith instance: its database, the ActivityPub service, the
+// pages, and the handler that routes between them.
+type app struct {
+	db      *store.DB
+	ap      *ap.Service
+	web     *web.Handler
+	handler http.Handler
+	log     *slog.Logger
+}
+
+// appOptions lets tests replace what production takes from the
+// environment: the HTTP client (to trust a test certificate), the URL
+// scheme (tests serve TLS on 127.0.0.1) and the clock.
+type appOptions struct {
+	client   *http.Client
+	scheme   string
+	now      func() time.Time
+	delivery ap.DeliveryOptions
+}
+
+// setup opens (or, at first start, creates) the database and the account
+// in cfg.data and builds the instance. The owner's first password is
+// printed to stdout, once.
+func setup(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger, opt appOptions) (*app, error) {
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
+		return nil, fmt.Errorf("create the data directory: %w", err)
+	}
+	db, err := store.Open(ctx, dbPath(cfg))
+	if err != nil {
+		return nil, err
+	}
+	a, err := setupWith(ctx, db, cfg, stdout, log, opt)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer, log *slog.Logger, opt appOptions) (*app, error) {
+	acct, err := ensureAccount(ctx, db, cfg, stdout, log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := newService(ctx, db, acct, cfg, log, func(c *ap.Config) {
+		if opt.client != nil {
+			c.Client = opt.client
+		}
+		if opt.scheme != "" {
+			c.URLs = c.URLs.WithScheme(opt.scheme)
+		}
+		c.Now = opt.now
+		c.Delivery = opt.delivery
+	})
+	if err != nil {
+		return nil, err
+	}
+	w, err := web.New(web.Config{
+		DB:            db,
+		AP:            svc,
+		Templates:     templates.FS,
+		Static:        static.FS,
+		Logger:        log,
+		Now:           opt.now,
+		SecureCookies: svc.URLs().Scheme() == "https",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{db: db, ap: svc, web: w, handler: routes(svc, w), log: log}, nil
+}
+
+// ensureAccount returns the account, creating it at first start with new
+// keys and a random password that is printed once. A database created for
+// another domain is refused: every IRI sent out so far contains the domain,
+// so an account cannot move by changing it.
+func ensureAccount(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer, log *slog.Logger) (*store.Account, error) {
+	acct, err := db.Account(ctx)
+	if err == nil {
+		if !strings.EqualFold(acct.Domain, cfg.domain) {
+			return nil, fmt.Errorf("this database belongs to @%s@%s, but kith was started with --domain %s; an account cannot change its domain: start with --domain %s, or give the new domain its own --data directory",
+				acct.Username, acct.Domain, cfg.domain, acct.Domain)
+		}
+		if cfg.user != "" && cfg.user != acct.Username {
+			log.Warn("--user is only used at first start; the account keeps its name", "user", acct.Username)
+		}
+		return acct, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := validUsername(cfg.user); err != nil {
+		return nil, err
+	}
+	password := web.GeneratePassword()
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	acct, err = ap.NewAccount(strings.ToLower(cfg.domain), cfg.user, hash, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.CreateAccount(ctx, acct); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "kith: created the account @%s@%s in %s\n", acct.Username, acct.Domain, db.Path())
+	fmt.Fprintf(stdout, "kith: owner password (shown only now; change it with \"kith passwd\"): %s\n", password)
+	return acct, nil
+}
+
+// validUsername accepts the names Mastodon accepts: letters, digits and
+// underscores.
+func validUsername(u string) error {
+	if u == "" || len(u) > 30 {
+		return usageError{"--user must be 1 to 30 characters"}
+	}
+	for _, c := range u {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return usageError{fmt.Sprintf("--user %q: use only letters, digits and _", u)}
+		}
+	}
+	return nil
+}
+
+// routes sends federation requests to the ActivityPub service and the rest
+// to the pages. The profile and post page URLs answer ActivityPub clients
+// too, by pointing them at the ActivityPub id: Mastodon follows that when
+// someone pastes a page URL into its search.
+func routes(svc *ap.Service, pages *web.Handler) http.Handler {
+	fed := svc.Handler()
+	urls := svc.URLs()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/.well-known/"), strings.HasPrefix(p, "/nodeinfo/"), strings.HasPrefix(p, "/users/"),
+			p == "/actor", strings.HasPrefix(p, "/actor/"), p == "/inbox":
+			fed.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/@") && (r.Method == http.MethodGet || r.Method == http.MethodHead) && ap.WantsActivityJSON(r):
+			handle, id, _ := strings.Cut(p[2:], "/")
+			if !strings.EqualFold(handle, urls.Username()) || strings.Contains(id, "/") {
+				pages.ServeHTTP(w, r)
+				return
+			}
+			target := urls.Actor()
+			if id != "" {
+				target = urls.Post(id)
+			}
+			w.Header().Set("Vary", "Accept")
+			http.Redirect(w, r, target, http.StatusFound)
+		default:
+			pages.ServeHTTP(w, r)
+		}
+	})
+}
+
+// cmdServe runs the server until ctx is cancelled (SIGINT or SIGTERM), then
+// stops accepting requests, lets running ones finish, and stops the
+// workers.
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("serve", serveFlags, args, getenv, stderr, "serve [flags]")
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", rest)}
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	log, err := newLogger(stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	a, err := setup(ctx, cfg, stdout, log, appOptions{})
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another kith or web server running there? choose another address with --listen)", cfg.listen, err)
+	}
+	return a.serve(ctx, ln, cfg, stdout)
+}
+
+// serve runs the HTTP server on ln and the background workers until ctx is
+// done.
+func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io.Writer) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // uploads from slow phones
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.ap.Run(workCtx) })
+
+	urls := a.ap.URLs()
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "kith: serving @%s at %s/ (listening on %s://%s)\n", urls.Acct(), urls.Base(), scheme, ln.Addr())
+	switch {
+	case ap.IsLocalDomain(urls.Domain()):
+		a.log.Info("the domain is local, so kith serves plain HTTP and other servers cannot reach it; for the fediverse, start with a real --domain", "domain", urls.Domain())
+	case cfg.tlsCert == "":
+		a.log.Info("serving plain HTTP: put a TLS reverse proxy in front of it for "+urls.Base()+", or use --tls-cert and --tls-key", "listen", ln.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		a.log.Warn("requests still running at shutdown were cut off", "err", err)
+	}
+	stopWork()
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}

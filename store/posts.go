@@ -1,0 +1,394 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Visibilities of a post.
+const (
+	Public    = "public"
+	Unlisted  = "unlisted"
+	Followers = "followers"
+	Direct    = "direct"
+)
+
+// Post is a post, ours or a remote one.
+type Post struct {
+	ID          int64
+	IRI         string
+	LocalID     string // "" for remote posts
+	AuthorIRI   string
+	Type        string // Note, Article, ...
+	Title       string
+	Summary     string // content warning, plain text
+	Sensitive   bool
+	ContentHTML string // rendered (ours) or sanitised (remote)
+	Source      string // Markdown, ours only
+	Language    string
+	Visibility  string
+	InReplyTo   string
+	URL         string
+	Published   time.Time
+	Updated     time.Time // zero until edited
+	DeletedAt   time.Time // ours only: a Tombstone remains
+	PinnedAt    time.Time
+	Raw         string // remote JSON as received
+
+	Attachments []Attachment
+	Tags        []string // lower case, without '#'
+	Mentions    []Mention
+}
+
+// Attachment is an image (or other media) of a post.
+type Attachment struct {
+	MediaID     string // a local upload, or ""
+	URL         string // a remote URL, for remote posts
+	MediaType   string
+	Description string // alt text
+	Width       int
+	Height      int
+	Blurhash    string
+}
+
+// Mention is an actor a post mentions.
+type Mention struct {
+	ActorIRI string
+	Name     string // @user@host
+	URL      string // profile page
+}
+
+// PutPost inserts p, or replaces the post with the same IRI, together with
+// its attachments, tags and mentions. It sets p.ID.
+func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
+	err := tx.tx.QueryRowContext(ctx, `
+		INSERT INTO posts (iri, local_id, author_iri, type, title, summary, sensitive, content_html,
+			source, language, visibility, in_reply_to, url, published, updated, deleted_at, pinned_at, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (iri) DO UPDATE SET type = excluded.type, title = excluded.title,
+			summary = excluded.summary, sensitive = excluded.sensitive,
+			content_html = excluded.content_html, source = excluded.source,
+			language = excluded.language, visibility = excluded.visibility,
+			in_reply_to = excluded.in_reply_to, url = excluded.url, updated = excluded.updated,
+			deleted_at = excluded.deleted_at, pinned_at = excluded.pinned_at, raw = excluded.raw
+		RETURNING id`,
+		p.IRI, nullString(p.LocalID), p.AuthorIRI, p.Type, p.Title, p.Summary, p.Sensitive,
+		p.ContentHTML, p.Source, p.Language, p.Visibility, p.InReplyTo, p.URL, millis(p.Published),
+		optMillis(p.Updated), optMillis(p.DeletedAt), optMillis(p.PinnedAt), p.Raw).Scan(&p.ID)
+	if err != nil {
+		return fmt.Errorf("store: put post %s: %w", p.IRI, err)
+	}
+	for _, q := range []string{`DELETE FROM attachments WHERE post_id = ?`, `DELETE FROM post_tags WHERE post_id = ?`, `DELETE FROM mentions WHERE post_id = ?`} {
+		if _, err := tx.tx.ExecContext(ctx, q, p.ID); err != nil {
+			return fmt.Errorf("store: put post %s: %w", p.IRI, err)
+		}
+	}
+	for i, a := range p.Attachments {
+		_, err := tx.tx.ExecContext(ctx, `
+			INSERT INTO attachments (post_id, position, media_id, url, media_type, description, width, height, blurhash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, i, nullString(a.MediaID), a.URL, a.MediaType, a.Description, a.Width, a.Height, a.Blurhash)
+		if err != nil {
+			return fmt.Errorf("store: attachment of %s: %w", p.IRI, err)
+		}
+	}
+	for _, t := range p.Tags {
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO post_tags (post_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.ID, t); err != nil {
+			return fmt.Errorf("store: tag of %s: %w", p.IRI, err)
+		}
+	}
+	for _, m := range p.Mentions {
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO mentions (post_id, actor_iri, name, url) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			p.ID, m.ActorIRI, m.Name, m.URL)
+		if err != nil {
+			return fmt.Errorf("store: mention in %s: %w", p.IRI, err)
+		}
+	}
+	return nil
+}
+
+const postColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, p.type, p.title, p.summary, p.sensitive,
+	p.content_html, p.source, p.language, p.visibility, p.in_reply_to, p.url, p.published, p.updated,
+	p.deleted_at, p.pinned_at, p.raw`
+
+func scanPost(s scanner, p *Post) error {
+	var published int64
+	var updated, deleted, pinned sql.NullInt64
+	err := s.Scan(&p.ID, &p.IRI, &p.LocalID, &p.AuthorIRI, &p.Type, &p.Title, &p.Summary, &p.Sensitive,
+		&p.ContentHTML, &p.Source, &p.Language, &p.Visibility, &p.InReplyTo, &p.URL, &published,
+		&updated, &deleted, &pinned, &p.Raw)
+	p.Published, p.Updated = fromMillis(published), nullMillis(updated)
+	p.DeletedAt, p.PinnedAt = nullMillis(deleted), nullMillis(pinned)
+	return err
+}
+
+// PostByIRI returns a post, with its attachments, tags and mentions.
+func (db *DB) PostByIRI(ctx context.Context, iri string) (*Post, error) {
+	return postWhere(ctx, db.r, "p.iri = ?", iri)
+}
+
+// PostByIRI is PostByIRI inside a transaction.
+func (tx *Tx) PostByIRI(ctx context.Context, iri string) (*Post, error) {
+	return postWhere(ctx, tx.tx, "p.iri = ?", iri)
+}
+
+// PostByLocalID returns one of our posts by its id, deleted or not.
+func (db *DB) PostByLocalID(ctx context.Context, id string) (*Post, error) {
+	return postWhere(ctx, db.r, "p.local_id = ?", id)
+}
+
+func postWhere(ctx context.Context, q querier, where string, arg any) (*Post, error) {
+	var p Post
+	if err := scanPost(q.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+where, arg), &p); err != nil {
+		return nil, notFound(err, "read post")
+	}
+	posts := []Post{p}
+	if err := loadPostDetails(ctx, q, posts); err != nil {
+		return nil, err
+	}
+	return &posts[0], nil
+}
+
+// PostQuery selects local posts for a page, a feed or a collection.
+type PostQuery struct {
+	Visibilities []string // empty means public and unlisted
+	Before       string   // a local id: only posts older than it
+	Tag          string   // only posts with this tag
+	Pinned       bool     // only pinned posts, most recently pinned first
+	Limit        int
+}
+
+// LocalPosts returns our posts that are not deleted, newest first (local
+// ids sort by time), with their attachments, tags and mentions.
+func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
+	vis := q.Visibilities
+	if len(vis) == 0 {
+		vis = []string{Public, Unlisted}
+	}
+	var (
+		where = []string{"p.local_id IS NOT NULL", "p.deleted_at IS NULL", "p.visibility IN (" + placeholders(len(vis)) + ")"}
+		args  []any
+		order = "p.local_id DESC"
+	)
+	for _, v := range vis {
+		args = append(args, v)
+	}
+	if q.Before != "" {
+		where = append(where, "p.local_id < ?")
+		args = append(args, q.Before)
+	}
+	if q.Tag != "" {
+		where = append(where, "p.id IN (SELECT post_id FROM post_tags WHERE tag = ?)")
+		args = append(args, strings.ToLower(q.Tag))
+	}
+	if q.Pinned {
+		where = append(where, "p.pinned_at IS NOT NULL")
+		order = "p.pinned_at DESC"
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: local posts: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadPostDetails(ctx, db.r, posts); err != nil {
+		return nil, err
+	}
+	return posts, nil
+}
+
+// CountLocalPosts counts our posts that are not deleted and have one of
+// the visibilities (all visibilities when none are given).
+func (db *DB) CountLocalPosts(ctx context.Context, visibilities ...string) (int, error) {
+	if len(visibilities) == 0 {
+		return countWhere(ctx, db.r, `SELECT count(*) FROM posts WHERE local_id IS NOT NULL AND deleted_at IS NULL`)
+	}
+	args := make([]any, len(visibilities))
+	for i, v := range visibilities {
+		args[i] = v
+	}
+	return countWhere(ctx, db.r, `SELECT count(*) FROM posts WHERE local_id IS NOT NULL AND deleted_at IS NULL
+		AND visibility IN (`+placeholders(len(args))+`)`, args...)
+}
+
+// Replies returns the posts that answer iri, oldest first.
+func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
+		WHERE p.in_reply_to = ? AND p.deleted_at IS NULL AND p.visibility IN ('public', 'unlisted')
+		ORDER BY p.published LIMIT ?`, iri, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: replies: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	return posts, loadPostDetails(ctx, db.r, posts)
+}
+
+// PostsBy returns the posts of a remote author, newest first.
+func (db *DB) PostsBy(ctx context.Context, authorIRI string, limit int) ([]Post, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
+		WHERE p.author_iri = ? ORDER BY p.published DESC LIMIT ?`, authorIRI, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: posts by: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	return posts, loadPostDetails(ctx, db.r, posts)
+}
+
+// DeletePost removes a remote post for good.
+func (tx *Tx) DeletePost(ctx context.Context, iri string) (bool, error) {
+	res, err := tx.tx.ExecContext(ctx, `DELETE FROM posts WHERE iri = ? AND local_id IS NULL`, iri)
+	if err != nil {
+		return false, fmt.Errorf("store: delete post: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DeletePostsBy removes every post by a remote author.
+func (tx *Tx) DeletePostsBy(ctx context.Context, authorIRI string) (int64, error) {
+	res, err := tx.tx.ExecContext(ctx, `DELETE FROM posts WHERE author_iri = ? AND local_id IS NULL`, authorIRI)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete posts by %s: %w", authorIRI, err)
+	}
+	return res.RowsAffected()
+}
+
+// MarkPostDeleted turns one of our posts into a tombstone: its content,
+// attachments, tags and mentions go, the row stays so its IRI answers 410
+// and is never reused.
+func (tx *Tx) MarkPostDeleted(ctx context.Context, localID string, now time.Time) error {
+	var id int64
+	err := tx.tx.QueryRowContext(ctx, `
+		UPDATE posts SET deleted_at = ?, content_html = '', source = '', summary = '', title = '',
+			pinned_at = NULL, raw = ''
+		WHERE local_id = ? AND deleted_at IS NULL RETURNING id`, millis(now), localID).Scan(&id)
+	if err != nil {
+		return notFound(err, "delete post")
+	}
+	for _, q := range []string{`DELETE FROM attachments WHERE post_id = ?`, `DELETE FROM post_tags WHERE post_id = ?`, `DELETE FROM mentions WHERE post_id = ?`} {
+		if _, err := tx.tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("store: delete post: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetPinned pins (at a non-zero time) or unpins one of our posts.
+func (tx *Tx) SetPinned(ctx context.Context, localID string, at time.Time) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE posts SET pinned_at = ? WHERE local_id = ? AND deleted_at IS NULL`,
+		optMillis(at), localID)
+	if err != nil {
+		return fmt.Errorf("store: pin post: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// CountPinned counts pinned posts.
+func (tx *Tx) CountPinned(ctx context.Context) (int, error) {
+	return countWhere(ctx, tx.tx, `SELECT count(*) FROM posts WHERE pinned_at IS NOT NULL AND local_id IS NOT NULL AND deleted_at IS NULL`)
+}
+
+func scanPosts(rows *sql.Rows) ([]Post, error) {
+	defer rows.Close()
+	var out []Post
+	for rows.Next() {
+		var p Post
+		if err := scanPost(rows, &p); err != nil {
+			return nil, fmt.Errorf("store: read posts: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// loadPostDetails fills attachments, tags and mentions of posts with three
+// queries in all, not three per post.
+func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Post, len(posts))
+	args := make([]any, len(posts))
+	for i := range posts {
+		byID[posts[i].ID] = &posts[i]
+		args[i] = posts[i].ID
+	}
+	in := placeholders(len(posts))
+
+	rows, err := q.QueryContext(ctx, `SELECT post_id, coalesce(media_id, ''), url, media_type, description, width, height, blurhash
+		FROM attachments WHERE post_id IN (`+in+`) ORDER BY post_id, position`, args...)
+	if err != nil {
+		return fmt.Errorf("store: attachments: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var a Attachment
+		if err := rows.Scan(&id, &a.MediaID, &a.URL, &a.MediaType, &a.Description, &a.Width, &a.Height, &a.Blurhash); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: attachments: %w", err)
+		}
+		byID[id].Attachments = append(byID[id].Attachments, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: attachments: %w", err)
+	}
+
+	rows, err = q.QueryContext(ctx, `SELECT post_id, tag FROM post_tags WHERE post_id IN (`+in+`) ORDER BY post_id, rowid`, args...)
+	if err != nil {
+		return fmt.Errorf("store: tags: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: tags: %w", err)
+		}
+		byID[id].Tags = append(byID[id].Tags, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: tags: %w", err)
+	}
+
+	rows, err = q.QueryContext(ctx, `SELECT post_id, actor_iri, name, url FROM mentions WHERE post_id IN (`+in+`) ORDER BY post_id, rowid`, args...)
+	if err != nil {
+		return fmt.Errorf("store: mentions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var m Mention
+		if err := rows.Scan(&id, &m.ActorIRI, &m.Name, &m.URL); err != nil {
+			return fmt.Errorf("store: mentions: %w", err)
+		}
+		byID[id].Mentions = append(byID[id].Mentions, m)
+	}
+	return rows.Err()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loginPage is the data of login.html.
+type loginPage struct {
+	page
+	Next  string
+	Error string
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
+	if sessionFrom(r) != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	h.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("next"), "")
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, msg string) {
+	p, err := h.basePage(r, "Log in")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p.NoIndex = true
+	h.render(w, r, status, "login", &loginPage{page: p, Next: safeNext(next), Error: msg})
+}
+
+// submitLogin checks the owner's password (single user: there is no user
+// name) and starts a session.
+func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	client := clientAddr(r)
+	if ok, wait := h.limiter.allow(client); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		h.renderLogin(w, r, http.StatusTooManyRequests, r.FormValue("next"),
+			fmt.Sprintf("Too many wrong passwords. Try again in %d minutes.", int(wait/time.Minute)+1))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.renderLogin(w, r, http.StatusBadRequest, "", "The form could not be read.")
+		return
+	}
+	acct, err := h.account(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if !CheckPassword(acct.PasswordHash, r.PostFormValue("password")) {
+		h.limiter.fail(client)
+		h.log.Warn("failed login", "client", client)
+		h.renderLogin(w, r, http.StatusUnauthorized, r.PostFormValue("next"), "That password is not right.")
+		return
+	}
+	h.limiter.succeed(client)
+	if err := h.startSession(w, r); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (h *Handler) submitLogout(w http.ResponseWriter, r *http.Request) {
+	if err := h.endSession(w, r); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, h.urls.Profile(), http.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect on this site: only a local path is
+// allowed, never //host or a full URL.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}

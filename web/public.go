@@ -1,0 +1,466 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"kith/ap"
+	"kith/ap/sanitize"
+	"kith/store"
+)
+
+// profilePageSize is the number of posts on a profile or tag page.
+const profilePageSize = 20
+
+// postView is a post as the templates show it.
+type postView struct {
+	LocalID     string
+	Permalink   string
+	Title       string
+	Summary     string
+	Content     template.HTML
+	Published   time.Time
+	Updated     time.Time
+	Visibility  string
+	Lang        string
+	Pinned      bool
+	Editable    bool
+	Author      authorView
+	Attachments []attachmentView
+	Tags        []tagView
+}
+
+// VisibilityLabel names a visibility for people.
+func (p postView) VisibilityLabel() string {
+	switch p.Visibility {
+	case store.Unlisted:
+		return "unlisted"
+	case store.Followers:
+		return "followers only"
+	case store.Direct:
+		return "direct"
+	}
+	return "public"
+}
+
+type authorView struct {
+	Name   string
+	Handle string
+	URL    string
+	Avatar string
+}
+
+type attachmentView struct {
+	URL         string
+	PreviewURL  string
+	Description string
+	Width       int
+	Height      int
+}
+
+type tagView struct {
+	Name string
+	URL  string
+}
+
+// accountView is the profile as pages show it.
+type accountView struct {
+	Name   string
+	Bio    template.HTML
+	Avatar string
+	Header string
+	Locked bool
+	Fields []fieldView
+}
+
+type fieldView struct {
+	Name  string
+	Value template.HTML
+}
+
+// ownAuthor describes the account as the author of its posts.
+func (h *Handler) ownAuthor(acct *store.Account) authorView {
+	name := acct.DisplayName
+	if name == "" {
+		name = acct.Username
+	}
+	return authorView{Name: name, Handle: "@" + h.urls.Acct(), URL: h.urls.Profile(), Avatar: h.avatarURL(acct)}
+}
+
+// avatarURL is the account's avatar, or the default picture.
+func (h *Handler) avatarURL(acct *store.Account) string {
+	if acct.AvatarMediaID != "" {
+		return h.urls.MediaPreview(acct.AvatarMediaID, ".img")
+	}
+	u, _ := h.static.URL("avatar.svg")
+	return u
+}
+
+// viewPost converts one of our posts for a page. Its HTML was rendered
+// when it was written; nothing is rendered here.
+func (h *Handler) viewPost(p *store.Post, author authorView, owner bool) postView {
+	v := postView{
+		LocalID:    p.LocalID,
+		Permalink:  h.urls.PostPage(p.LocalID),
+		Title:      p.Title,
+		Summary:    p.Summary,
+		Content:    template.HTML(p.ContentHTML),
+		Published:  p.Published,
+		Updated:    p.Updated,
+		Visibility: p.Visibility,
+		Lang:       p.Language,
+		Pinned:     !p.PinnedAt.IsZero(),
+		Editable:   owner && p.LocalID != "",
+		Author:     author,
+	}
+	if p.LocalID == "" {
+		v.Permalink = p.URL
+		if v.Permalink == "" {
+			v.Permalink = p.IRI
+		}
+	}
+	for _, a := range p.Attachments {
+		av := attachmentView{URL: a.URL, PreviewURL: a.URL, Description: a.Description, Width: a.Width, Height: a.Height}
+		if a.MediaID != "" {
+			ext := ap.MediaExt(a.MediaType)
+			av.URL = h.urls.Media(a.MediaID, ext)
+			av.PreviewURL = h.urls.MediaPreview(a.MediaID, ".img")
+		}
+		v.Attachments = append(v.Attachments, av)
+	}
+	for _, t := range p.Tags {
+		v.Tags = append(v.Tags, tagView{Name: t, URL: h.urls.Tag(t)})
+	}
+	return v
+}
+
+// profilePage is the data of profile.html.
+type profilePage struct {
+	page
+	Account accountView
+	Counts  struct{ Posts, Followers, Following int }
+	Pinned  []postView
+	Posts   []postView
+	Pager   pager
+}
+
+type pager struct {
+	Newer string
+	Older string
+}
+
+// showHome shows the profile: a single-user site's front page is its
+// owner.
+func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
+	h.renderProfile(w, r)
+}
+
+// showProfile serves /@name. Requests for ActivityPub JSON at this URL are
+// answered by main before they get here.
+func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
+	if !h.isOurHandle(r.PathValue("handle")) {
+		h.notFound(w, r)
+		return
+	}
+	h.renderProfile(w, r)
+}
+
+// isOurHandle reports whether a path segment is @ and our account name.
+func (h *Handler) isOurHandle(seg string) bool {
+	name, ok := strings.CutPrefix(seg, "@")
+	return ok && strings.EqualFold(name, h.urls.Username())
+}
+
+func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p, err := h.basePage(r, "")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	owner := p.Owner
+	data := &profilePage{page: p}
+	data.Title = p.Site.Name + " (@" + h.urls.Acct() + ")"
+	data.Canonical = h.urls.Profile()
+	data.ActivityURL = h.urls.Actor()
+	data.OGType = "profile"
+	data.Description = sanitize.Excerpt(acct.BioHTML, 200)
+	data.Account = h.viewAccount(acct)
+	if acct.AvatarMediaID != "" {
+		data.OGImage = h.urls.MediaPreview(acct.AvatarMediaID, ".img")
+	}
+
+	vis := []string{store.Public}
+	if owner {
+		vis = []string{store.Public, store.Unlisted, store.Followers, store.Direct}
+	}
+	before := r.URL.Query().Get("before")
+	posts, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: vis, Before: before, Limit: profilePageSize})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	author := h.ownAuthor(acct)
+	if before == "" {
+		pinned, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public, store.Unlisted}, Pinned: true, Limit: ap.MaxPinned})
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		for i := range pinned {
+			data.Pinned = append(data.Pinned, h.viewPost(&pinned[i], author, owner))
+		}
+	} else {
+		data.Pager.Newer = h.urls.Profile()
+		data.NoIndex = true
+	}
+	for i := range posts {
+		if before == "" && !posts[i].PinnedAt.IsZero() && posts[i].Visibility != store.Followers && posts[i].Visibility != store.Direct {
+			continue // already shown at the top
+		}
+		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, owner))
+	}
+	if len(posts) == profilePageSize {
+		data.Pager.Older = h.urls.Profile() + "?before=" + url.QueryEscape(posts[len(posts)-1].LocalID)
+	}
+	if data.Counts.Posts, err = h.db.CountLocalPosts(ctx, store.Public, store.Unlisted); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if data.Counts.Followers, err = h.db.CountFollowers(ctx, store.Accepted); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if data.Counts.Following, err = h.db.CountFollowing(ctx, store.Accepted); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Link", "<"+h.urls.Actor()+`>; rel="alternate"; type="application/activity+json"`)
+	h.render(w, r, http.StatusOK, "profile", data)
+}
+
+// viewAccount converts the profile for pages.
+func (h *Handler) viewAccount(acct *store.Account) accountView {
+	v := accountView{
+		Name:   acct.DisplayName,
+		Bio:    template.HTML(acct.BioHTML),
+		Avatar: h.avatarURL(acct),
+		Locked: acct.Locked,
+	}
+	if v.Name == "" {
+		v.Name = acct.Username
+	}
+	if acct.HeaderMediaID != "" {
+		v.Header = h.urls.MediaPreview(acct.HeaderMediaID, ".img")
+	}
+	for _, f := range acct.Fields {
+		v.Fields = append(v.Fields, fieldView{Name: f.Name, Value: template.HTML(f.ValueHTML)})
+	}
+	return v
+}
+
+// postPage is the data of post.html.
+type postPage struct {
+	page
+	Post    postView
+	Parent  string
+	Replies []postView
+}
+
+// showPost serves a post and the replies we know of. Posts that are not
+// public or unlisted are shown to the owner only.
+func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
+	if !h.isOurHandle(r.PathValue("handle")) {
+		h.notFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	post, err := h.db.PostByLocalID(ctx, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p, err := h.basePage(r, "")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if !post.DeletedAt.IsZero() {
+		h.showError(w, r, http.StatusGone, "Deleted", "This post was deleted.")
+		return
+	}
+	if !p.Owner && post.Visibility != store.Public && post.Visibility != store.Unlisted {
+		h.notFound(w, r)
+		return
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &postPage{page: p, Post: h.viewPost(post, h.ownAuthor(acct), p.Owner), Parent: post.InReplyTo}
+	data.Title = postTitle(post, p.Site.Name)
+	data.Description = sanitize.Excerpt(post.ContentHTML, 200)
+	if post.Summary != "" {
+		data.Description = "Content warning: " + post.Summary
+	}
+	data.Canonical = h.urls.PostPage(post.LocalID)
+	data.ActivityURL = post.IRI
+	data.OGType = "article"
+	data.Lang = orDefault(post.Language, "en")
+	data.NoIndex = data.NoIndex || post.Visibility != store.Public
+	for _, a := range post.Attachments {
+		if a.MediaID != "" && post.Summary == "" {
+			data.OGImage = h.urls.MediaPreview(a.MediaID, ".img")
+			break
+		}
+	}
+	replies, err := h.db.Replies(ctx, post.IRI, 100)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for i := range replies {
+		data.Replies = append(data.Replies, h.viewPost(&replies[i], h.remoteAuthor(r, replies[i].AuthorIRI, acct), p.Owner))
+	}
+	w.Header().Set("Link", "<"+post.IRI+`>; rel="alternate"; type="application/activity+json"`)
+	h.render(w, r, http.StatusOK, "post", data)
+}
+
+// remoteAuthor describes the author of a reply.
+func (h *Handler) remoteAuthor(r *http.Request, iri string, acct *store.Account) authorView {
+	if iri == h.urls.Actor() {
+		return h.ownAuthor(acct)
+	}
+	a, err := h.db.ActorByIRI(r.Context(), iri)
+	if err != nil {
+		return authorView{Name: iri, URL: iri}
+	}
+	name := a.Name
+	if name == "" {
+		name = a.Username
+	}
+	url := a.URL
+	if url == "" {
+		url = a.IRI
+	}
+	return authorView{Name: name, Handle: a.Handle(), URL: url, Avatar: a.IconURL}
+}
+
+// postTitle is a page title for a post: its title, else the start of its
+// text.
+func postTitle(p *store.Post, site string) string {
+	if p.Title != "" {
+		return p.Title + " · " + site
+	}
+	if p.Summary != "" {
+		return p.Summary + " · " + site
+	}
+	if t := sanitize.Excerpt(p.ContentHTML, 60); t != "" {
+		return t + " · " + site
+	}
+	return site
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// tagPage is the data of tag.html.
+type tagPage struct {
+	page
+	Tag   string
+	Posts []postView
+	Pager pager
+}
+
+// showTag lists our public posts with a hashtag.
+func (h *Handler) showTag(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tag := strings.ToLower(r.PathValue("tag"))
+	p, err := h.basePage(r, "#"+tag)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	before := r.URL.Query().Get("before")
+	posts, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public}, Tag: tag, Before: before, Limit: profilePageSize})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &tagPage{page: p, Tag: tag}
+	data.Title = "#" + tag + " · " + p.Site.Name
+	data.Canonical = h.urls.Tag(tag)
+	author := h.ownAuthor(acct)
+	for i := range posts {
+		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, p.Owner))
+	}
+	if before != "" {
+		data.Pager.Newer = h.urls.Tag(tag)
+	}
+	if len(posts) == profilePageSize {
+		data.Pager.Older = h.urls.Tag(tag) + "?before=" + url.QueryEscape(posts[len(posts)-1].LocalID)
+	}
+	h.render(w, r, http.StatusOK, "tag", data)
+}
+
+// serveMedia serves an upload at /media/ID.ext.
+func (h *Handler) serveMedia(w http.ResponseWriter, r *http.Request) {
+	id, _, _ := strings.Cut(r.PathValue("file"), ".")
+	h.writeMedia(w, r, id, false)
+}
+
+// serveMediaPreview serves an upload's scaled preview at
+// /media/ID/preview.img.
+func (h *Handler) serveMediaPreview(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.PathValue("file"), "preview") {
+		h.notFound(w, r)
+		return
+	}
+	h.writeMedia(w, r, r.PathValue("id"), true)
+}
+
+func (h *Handler) writeMedia(w http.ResponseWriter, r *http.Request, id string, preview bool) {
+	data, mediaType, err := h.db.MediaData(r.Context(), id, preview)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", mediaType)
+	// An upload never changes: a new image gets a new id.
+	hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(data)))
+}
+
+func (h *Handler) serveRobots(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("User-agent: *\nDisallow: /login\nDisallow: /compose\nDisallow: /settings/\n"))
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// pageNames lists every page template. Each page is parsed together with
+// the layout and the partials only, so pages never share a namespace, and
+// a page missing from the templates stops kith at start-up.
+var pageNames = []string{"profile", "post", "tag", "error", "login"}
+
+// pageTemplate is one parsed page.
+type pageTemplate struct {
+	t *template.Template
+}
+
+// parsePages parses each page with layout.html and partials.html, and
+// checks that every static asset a template asks for exists.
+func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error) {
+	funcs := template.FuncMap{
+		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"date":     humanDate,
+	}
+	pages := make(map[string]pageTemplate, len(pageNames))
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html", name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("page %s: %w", name, err)
+		}
+		pages[name] = pageTemplate{t: t}
+	}
+	for _, asset := range []string{"style.css", "favicon.svg", "avatar.svg"} {
+		if _, err := static.URL(asset); err != nil {
+			return nil, err
+		}
+	}
+	return pages, nil
+}
+
+// humanDate writes a date the way people read it on a page.
+func humanDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+// page is what the layout needs; every page's data embeds it.
+type page struct {
+	Title       string
+	Description string // meta description and og:description, plain text
+	Canonical   string
+	ActivityURL string // the ActivityPub id of what the page shows
+	OGType      string
+	OGImage     string
+	Lang        string
+	NoIndex     bool
+	Flash       string
+
+	Site  siteView
+	Owner bool   // the owner is logged in
+	CSRF  string // the session's CSRF token, for forms
+
+	static *staticFiles
+}
+
+// Asset returns the hashed URL of a static file.
+func (p *page) Asset(name string) string {
+	u, _ := p.static.URL(name) // checked at start-up
+	return u
+}
+
+// siteView names the site in the header and metadata.
+type siteView struct {
+	Name    string
+	Acct    string // user@domain
+	Base    string
+	Profile string
+}
+
+// basePage fills the parts of page that every page shares.
+func (h *Handler) basePage(r *http.Request, title string) (page, error) {
+	acct, err := h.account(r.Context())
+	if err != nil {
+		return page{}, err
+	}
+	name := acct.DisplayName
+	if name == "" {
+		name = acct.Username
+	}
+	p := page{
+		Title: title,
+		Lang:  "en",
+		Site: siteView{
+			Name:    name,
+			Acct:    h.urls.Acct(),
+			Base:    h.urls.Base(),
+			Profile: h.urls.Profile(),
+		},
+		static: h.static,
+	}
+	if title == "" {
+		p.Title = name
+	}
+	if sess := sessionFrom(r); sess != nil {
+		p.Owner = true
+		p.CSRF = sess.CSRF
+		p.NoIndex = true
+	}
+	return p, nil
+}
+
+// render executes a page into a buffer first, so a failing template sends
+// a clean 500 instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	pt, ok := h.pages[name]
+	if !ok {
+		h.serverError(w, r, fmt.Errorf("no page %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := pt.t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "same-origin")
+	// Pages run no inline script and load nothing from elsewhere except
+	// images of remote posts.
+	hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorPage is the data of error.html.
+type errorPage struct {
+	page
+	Heading string
+	Message string
+}
+
+// showError renders a friendly error page with status.
+func (h *Handler) showError(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	p, err := h.basePage(r, heading)
+	if err != nil {
+		http.Error(w, message, status)
+		return
+	}
+	p.NoIndex = true
+	h.render(w, r, status, "error", &errorPage{page: p, Heading: heading, Message: message})
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.showError(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
+}
+
+// serverError logs err and shows a generic error page: internals never
+// reach the browser.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	http.Error(w, "Something went wrong on our side. The error has been logged.", http.StatusInternalServerError)
+}

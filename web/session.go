@@ -1,0 +1,238 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"kith/store"
+)
+
+// sessionTTL is how long a login lasts.
+const sessionTTL = 30 * 24 * time.Hour
+
+type sessionKey struct{}
+
+// session is the logged-in owner's session, as pages see it.
+type session struct {
+	TokenHash string
+	CSRF      string
+}
+
+// sessionFrom returns the request's session, or nil when no one is logged
+// in.
+func sessionFrom(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey{}).(*session)
+	return s
+}
+
+// cookieName is __Host- prefixed over HTTPS, which makes browsers refuse
+// the cookie unless it is Secure, host-only and for path /.
+func (h *Handler) cookieName() string {
+	if h.secure {
+		return "__Host-kith_session"
+	}
+	return "kith_session"
+}
+
+// withSession loads the session named by the cookie, if any.
+func (h *Handler) withSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(h.cookieName())
+		if err == nil && c.Value != "" {
+			s, err := h.db.SessionByHash(r.Context(), hashToken(c.Value), h.now())
+			switch {
+			case err == nil:
+				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, &session{TokenHash: s.TokenHash, CSRF: s.CSRF}))
+			case !errors.Is(err, store.ErrNotFound):
+				h.serverError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// owner wraps a handler that only the logged-in owner may use. Others are
+// sent to the login page, and come back afterwards. Unsafe methods also
+// need the session's CSRF token in the form field "csrf", on top of the
+// cross-origin check every browser route has.
+func (h *Handler) owner(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := sessionFrom(r)
+		if s == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			h.showError(w, r, http.StatusUnauthorized, "Logged out", "Your session has ended. Log in again, then repeat what you were doing.")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !validCSRF(r, s.CSRF) {
+				h.showError(w, r, http.StatusForbidden, "Form expired", "This form was not sent from a page of this site, or it is too old. Go back, reload the page and try again.")
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+// validCSRF compares the form's token with the session's in constant time.
+// The form is parsed with the upload limit so a multipart body is read at
+// most once, by the caller's limits.
+func validCSRF(r *http.Request, want string) bool {
+	got := r.FormValue("csrf")
+	if got == "" {
+		got = r.Header.Get("X-CSRF-Token")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// startSession creates a session and sets its cookie.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) error {
+	token := rand.Text() + rand.Text() // 256 bits
+	now := h.now()
+	s := &store.Session{
+		TokenHash: hashToken(token),
+		CSRF:      rand.Text(),
+		CreatedAt: now,
+		ExpiresAt: now.Add(sessionTTL),
+		UserAgent: truncate(r.UserAgent(), 200),
+	}
+	if err := h.db.AddSession(r.Context(), s); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     h.cookieName(),
+		Value:    token,
+		Path:     "/",
+		Expires:  s.ExpiresAt,
+		MaxAge:   int(sessionTTL / time.Second),
+		Secure:   h.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// endSession deletes the session and its cookie.
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
+	if s := sessionFrom(r); s != nil {
+		if err := h.db.DeleteSession(r.Context(), s.TokenHash); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		Secure: h.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// hashToken is how session tokens are stored.
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// loginLimiter slows down password guessing: each client address gets a
+// few failures per window, and all clients together a few more (behind a
+// reverse proxy every request comes from the same address).
+type loginLimiter struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // client -> failure times within the window
+}
+
+// Limits of the login rate limiter.
+const (
+	loginWindow       = 15 * time.Minute
+	loginPerClient    = 5
+	loginAllClients   = 20
+	loginAllClientKey = "*"
+)
+
+func newLoginLimiter(now func() time.Time) *loginLimiter {
+	return &loginLimiter{now: now, failures: make(map[string][]time.Time)}
+}
+
+// allow reports whether client may try a password now, and if not, when it
+// may try again.
+func (l *loginLimiter) allow(client string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for _, key := range []string{client, loginAllClientKey} {
+		limit := loginPerClient
+		if key == loginAllClientKey {
+			limit = loginAllClients
+		}
+		recent := l.prune(key, now)
+		if len(recent) >= limit {
+			return false, recent[0].Add(loginWindow).Sub(now)
+		}
+	}
+	return true, 0
+}
+
+// fail records a failed attempt by client.
+func (l *loginLimiter) fail(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.failures) > 10000 {
+		clear(l.failures) // bounded memory under a flood of addresses
+	}
+	for _, key := range []string{client, loginAllClientKey} {
+		l.failures[key] = append(l.prune(key, now), now)
+	}
+}
+
+// succeed forgets client's failures.
+func (l *loginLimiter) succeed(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.failures, client)
+}
+
+func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
+	ts := l.failures[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.failures, key)
+		return nil
+	}
+	l.failures[key] = ts
+	return ts
+}
+
+// clientAddr is the client's IP address without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return strings.ToLower(host)
+}
