@@ -80,19 +80,11 @@ func cmdFollow(ctx context.Context, cmd string, args []string, getenv func(strin
 	if len(rest) != 1 {
 		return usageError{fmt.Sprintf("%s needs one account: @user@host or its URL", cmd)}
 	}
-	log, err := newLogger(stderr, cfg.logLevel)
+	svc, closeDB, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	db, acct, err := openExisting(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc, err := newService(ctx, db, acct, cfg, log)
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	if cmd == "follow" {
 		a, err := svc.Follow(ctx, rest[0])
 		if err != nil {
@@ -160,19 +152,11 @@ func cmdPost(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, cfg.logLevel)
+	svc, closeDB, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	db, acct, err := openExisting(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc, err := newService(ctx, db, acct, cfg, log)
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	res, err := svc.Publish(ctx, ap.Draft{
 		Title:      cfg.title,
 		Source:     string(src),
@@ -188,4 +172,24 @@ func cmdPost(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "kith: published %s (queued for %d inboxes; a running kith serve sends it)\n", res.Post.URL, res.Deliveries)
 	return nil
+}
+
+// openService opens an existing installation's database and builds its
+// ActivityPub service, for commands that publish or follow. The caller
+// closes the database with the returned function.
+func openService(ctx context.Context, cfg *config, stderr io.Writer) (*ap.Service, func(), error) {
+	log, err := newLogger(stderr, cfg.logLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, acct, err := openExisting(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := newService(ctx, db, acct, cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, func() { db.Close() }, nil
 }

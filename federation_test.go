@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,14 +24,7 @@ type node struct {
 
 func newNode(t *testing.T, user string) *node {
 	t.Helper()
-	var handler atomic.Pointer[http.Handler]
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h := handler.Load(); h != nil {
-			(*h).ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "starting", http.StatusServiceUnavailable)
-	}))
+	srv, setHandler := aptest.NewLateServer()
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	cfg := &config{domain: srv.Listener.Addr().String(), user: user, allowPrivate: true, data: t.TempDir()}
@@ -42,7 +33,7 @@ func newNode(t *testing.T, user string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler.Store(&a.handler)
+	setHandler(a.handler)
 	return &node{app: a, srv: srv, urls: a.ap.URLs()}
 }
 
