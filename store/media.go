@@ -82,3 +82,21 @@ func (db *DB) DeleteUnusedMedia(ctx context.Context, cutoff time.Time) (int64, e
 	}
 	return res.RowsAffected()
 }
+
+// DeleteMedia removes uploads by id; a form that fails after storing some
+// of its images uses it so that nothing of it is kept.
+func (db *DB) DeleteMedia(ctx context.Context, ids ...string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			if _, err := tx.tx.ExecContext(ctx, `DELETE FROM media WHERE id = ?`, id); err != nil {
+				return fmt.Errorf("store: delete media: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// CountMedia counts stored uploads.
+func (db *DB) CountMedia(ctx context.Context) (int, error) {
+	return countWhere(ctx, db.r, `SELECT count(*) FROM media`)
+}
