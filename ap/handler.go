@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"mime"
@@ -60,9 +61,22 @@ func WantsActivityJSON(r *http.Request) bool {
 	return false
 }
 
+// marshal encodes v without escaping <, > and & as \u003c and the like:
+// valid either way, but content is HTML and the escaped form is bigger and
+// unreadable in logs.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // writeJSON sends v with the given content type.
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

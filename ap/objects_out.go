@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"kith/ap/sanitize"
 	"kith/store"
 )
 
@@ -103,12 +104,15 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		mentioned = append(mentioned, m.ActorIRI)
 	}
 	to, cc := Addressing(p.Visibility, u.Followers(), mentioned)
+	// Other servers get the subset they show faithfully; our pages keep
+	// the full HTML.
+	content := sanitize.Flatten(p.ContentHTML)
 	n := jsonNote{
 		ID:           p.IRI,
 		Type:         p.Type,
 		AttributedTo: u.Actor(),
 		Sensitive:    p.Sensitive,
-		Content:      p.ContentHTML,
+		Content:      content,
 		Published:    formatTime(p.Published),
 		Updated:      formatTime(p.Updated),
 		URL:          u.PostPage(p.LocalID),
@@ -128,7 +132,7 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		n.Summary = &summary
 	}
 	if p.Language != "" {
-		n.ContentMap = map[string]string{p.Language: p.ContentHTML}
+		n.ContentMap = map[string]string{p.Language: content}
 	}
 	if p.Source != "" {
 		n.Source = &jsonSource{Content: p.Source, MediaType: "text/markdown"}

@@ -2,7 +2,6 @@ package ap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -234,7 +233,7 @@ type jsonFollow struct {
 
 // enqueue stores an outgoing activity once and one delivery per inbox.
 func (s *Service) enqueue(ctx context.Context, tx *store.Tx, id, typ, object string, doc any, inboxes []string) error {
-	body, err := json.Marshal(doc)
+	body, err := marshal(doc)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", typ, err)
 	}

@@ -379,7 +379,7 @@ func (s *Service) renderDraft(ctx context.Context, src string) (string, []store.
 	if err != nil {
 		return "", nil, nil, err
 	}
-	return html, mentions, unresolved, nil
+	return strings.TrimSpace(html), mentions, unresolved, nil
 }
 
 // draftAttachments looks up the draft's uploads.

@@ -602,3 +602,11 @@ func Golden(tb testing.TB, update bool, name string, got []byte, replace ...stri
 		tb.Errorf("%s differs from its golden file (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", name, buf.String(), want)
 	}
 }
+
+// Sign signs req (a GET when body is nil) as a, at time now.
+func (a *RemoteActor) Sign(tb testing.TB, req *http.Request, body []byte, now time.Time) {
+	tb.Helper()
+	if err := (sig.Signer{KeyID: a.KeyID, Key: a.Key}).Sign(req, body, now); err != nil {
+		tb.Fatal(err)
+	}
+}
