@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +108,96 @@ func TestTwoInstancesFollow(t *testing.T) {
 	settle(t, a, b)
 	if n, _ := b.app.db.CountFollowers(ctx, store.Accepted); n != 0 {
 		t.Errorf("B has %d followers after A's Undo; want 0", n)
+	}
+}
+
+// pngImage is a small valid PNG for upload tests.
+func pngImage(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{R: 200, G: uint8(x * 4), B: 60, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestTwoInstancesPublish: A follows B; B publishes a post with an image
+// and a content warning, edits it twice in quick succession, and deletes
+// it. A's store follows each step, and the image A was told about can be
+// fetched from B.
+func TestTwoInstancesPublish(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, "alice")
+	b := newNode(t, "bob")
+	if _, err := a.app.ap.Follow(ctx, "@bob@"+b.urls.Domain()); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, b)
+
+	m, err := b.app.ap.StoreUpload(ctx, bytes.NewReader(pngImage(t, 64, 48)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := b.app.ap.Publish(ctx, ap.Draft{
+		Source:  "Look at *this*.",
+		Summary: "bright colours",
+		Media:   []ap.DraftMedia{{ID: m.ID, Description: "a red gradient"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, b)
+
+	got, err := a.app.db.PostByIRI(ctx, pub.Post.IRI)
+	if err != nil {
+		t.Fatalf("A does not have B's post: %v", err)
+	}
+	if got.AuthorIRI != b.urls.Actor() || got.Summary != "bright colours" || !got.Sensitive || !strings.Contains(got.ContentHTML, "<em>this</em>") {
+		t.Errorf("A's copy = %+v", got)
+	}
+	if len(got.Attachments) != 1 {
+		t.Fatalf("A's copy has %d attachments; want 1", len(got.Attachments))
+	}
+	att := got.Attachments[0]
+	if att.Description != "a red gradient" || att.MediaType != "image/png" || att.Width != 64 || att.Height != 48 || att.Blurhash == "" {
+		t.Errorf("attachment = %+v", att)
+	}
+	// The image is where B said it is.
+	resp, err := a.srv.Client().Get(att.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("GET %s: %d %s", att.URL, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for i, text := range []string{"Look at *this*, edited.", "Look at *this*, edited twice."} {
+		if _, err := b.app.ap.Edit(ctx, pub.Post.LocalID, ap.Draft{Source: text, Summary: "bright colours", Media: []ap.DraftMedia{{ID: m.ID, Description: "a red gradient"}}}); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, a, b)
+		got, err = a.app.db.PostByIRI(ctx, pub.Post.IRI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"edited.", "edited twice."}[i]
+		if !strings.Contains(got.ContentHTML, want) || got.Updated.IsZero() {
+			t.Errorf("after edit %d A's copy says %q (updated %v); want %q", i+1, got.ContentHTML, got.Updated, want)
+		}
+	}
+
+	if err := b.app.ap.DeletePost(ctx, pub.Post.LocalID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, b)
+	if _, err := a.app.db.PostByIRI(ctx, pub.Post.IRI); err != store.ErrNotFound {
+		t.Errorf("after the Delete, A's copy: %v; want it gone", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -279,5 +280,50 @@ func TestDependencies(t *testing.T) {
 		case module != "" && !allowed.MatchString(module):
 			t.Errorf("the binary depends on module %s, which the design does not allow", module)
 		}
+	}
+}
+
+// TestPostCommand publishes from standard input and from a file through
+// the same pipeline as the web form.
+func TestPostCommand(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	s.stop()
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"post", "--data", data, "--cw", "long", "--visibility", "unlisted", "-"}, env(nil), strings.NewReader("Hello *world* #kith"), &out, &errOut); err != nil {
+		t.Fatalf("post from stdin: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "published http://localhost:8080/@me/") {
+		t.Errorf("output %q does not name the post's page", out.String())
+	}
+	file := filepath.Join(t.TempDir(), "essay.md")
+	os.WriteFile(file, []byte("# An essay\n\nWith a paragraph."), 0o644)
+	out.Reset()
+	if err := run(ctx, []string{"post", "--data", data, "--title", "An essay", file}, env(nil), nil, &out, &errOut); err != nil {
+		t.Fatalf("post from a file: %v", err)
+	}
+	if err := run(ctx, []string{"post", "--data", data, "--visibility", "everyone"}, env(nil), strings.NewReader("x"), &out, &errOut); err == nil {
+		t.Error("a bad visibility was accepted")
+	}
+	if err := run(ctx, []string{"post", "--data", data}, env(nil), strings.NewReader("   "), &out, &errOut); err == nil {
+		t.Error("an empty post was accepted")
+	}
+
+	db, err := store.Open(ctx, filepath.Join(data, "kith.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	posts, err := db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public, store.Unlisted}})
+	if err != nil || len(posts) != 2 {
+		t.Fatalf("posts = %d, %v; want 2", len(posts), err)
+	}
+	essay, note := posts[0], posts[1]
+	if essay.Type != "Article" || essay.Title != "An essay" {
+		t.Errorf("the titled post = %s %q; want an Article", essay.Type, essay.Title)
+	}
+	if note.Visibility != store.Unlisted || note.Summary != "long" || !strings.Contains(note.ContentHTML, "<em>world</em>") || len(note.Tags) != 1 {
+		t.Errorf("the note = %+v", note)
 	}
 }

@@ -150,9 +150,15 @@ func (s *Service) Edit(ctx context.Context, localID string, d Draft) (*Published
 	if err != nil {
 		return nil, err
 	}
+	// Receivers apply an Update only if its updated time is later than what
+	// they hold, at second precision: two quick edits must still differ.
 	now := s.now().UTC().Truncate(time.Second)
-	if !now.After(old.Published) {
-		now = old.Published.Add(time.Second)
+	last := old.Published
+	if old.Updated.After(last) {
+		last = old.Updated
+	}
+	if !now.After(last) {
+		now = last.Add(time.Second)
 	}
 	p := *old
 	p.Title, p.Summary, p.Source, p.Language = d.Title, d.Summary, d.Source, d.Language
