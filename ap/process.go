@@ -74,30 +74,23 @@ func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
 // processOne handles one activity in its own transaction and marks it
 // processed, recording why when it was not acted on.
 func (s *Service) processOne(ctx context.Context, it *store.InboxItem) {
-	now := s.now()
 	act, err := DecodeActivity(it.Body)
 	if err == nil {
 		err = s.handle(ctx, it, act)
 	}
-	errText := ""
 	switch {
 	case err == nil:
-	case errors.Is(err, errIgnored):
-		errText = err.Error()
-		s.log.Debug("activity ignored", "id", it.DedupKey, "type", it.Type, "reason", err)
+		return // the handler marked it processed in its own transaction
 	case ctx.Err() != nil:
-		return // shutting down: leave it for the next start
+		return // shutting down: it stays pending for the next start
+	case errors.Is(err, errIgnored):
+		s.log.Debug("activity ignored", "id", it.DedupKey, "type", it.Type, "reason", err)
 	default:
-		errText = err.Error()
 		s.log.Warn("activity not processed", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI, "err", err)
 	}
-	if err == nil {
-		return // handle marked it in its transaction
-	}
-	if merr := s.db.MarkInboxProcessed(ctx, it.ID, errText, now); merr != nil {
+	if merr := s.db.MarkInboxProcessed(ctx, it.ID, err.Error(), s.now()); merr != nil {
 		s.log.Error("inbox worker", "err", merr)
 	}
-	_ = now
 }
 
 // handle dispatches on the activity type. Each handler marks the item
