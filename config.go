@@ -39,27 +39,33 @@ type flagSpec struct {
 }
 
 // commonFlags are accepted by every command.
-var commonFlags = []flagSpec{
-	{name: "data", env: "KITH_DATA", def: "./kith-data", usage: "directory holding kith.db"},
-	{name: "allow-private-networks", env: "KITH_ALLOW_PRIVATE_NETWORKS", isBool: true, usage: "let kith fetch from and deliver to loopback and private addresses (LANs, tests)"},
-	{name: "log-level", env: "KITH_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+func commonFlags() []flagSpec {
+	return []flagSpec{
+		{name: "data", env: "KITH_DATA", def: "./kith-data", usage: "directory holding kith.db"},
+		{name: "allow-private-networks", env: "KITH_ALLOW_PRIVATE_NETWORKS", isBool: true, usage: "let kith fetch from and deliver to loopback and private addresses (LANs, tests)"},
+		{name: "log-level", env: "KITH_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+	}
 }
 
 // serveFlags are the flags of kith serve, beyond the common ones.
-var serveFlags = []flagSpec{
-	{name: "domain", env: "KITH_DOMAIN", def: "localhost:8080", usage: "the public host name (and port, if not 443) people reach kith at; fixed at first start"},
-	{name: "listen", env: "KITH_LISTEN", def: "127.0.0.1:8080", usage: "address to listen on"},
-	{name: "user", env: "KITH_USER", def: "me", usage: "the account name, used at first start"},
-	{name: "tls-cert", env: "KITH_TLS_CERT", usage: "TLS certificate file (PEM); serve HTTPS directly"},
-	{name: "tls-key", env: "KITH_TLS_KEY", usage: "TLS private key file (PEM)"},
+func serveFlags() []flagSpec {
+	return []flagSpec{
+		{name: "domain", env: "KITH_DOMAIN", def: "localhost:8080", usage: "the public host name (and port, if not 443) people reach kith at; fixed at first start"},
+		{name: "listen", env: "KITH_LISTEN", def: "127.0.0.1:8080", usage: "address to listen on"},
+		{name: "user", env: "KITH_USER", def: "me", usage: "the account name, used at first start"},
+		{name: "tls-cert", env: "KITH_TLS_CERT", usage: "TLS certificate file (PEM); serve HTTPS directly"},
+		{name: "tls-key", env: "KITH_TLS_KEY", usage: "TLS private key file (PEM)"},
+	}
 }
 
 // postFlags are the flags of kith post.
-var postFlags = []flagSpec{
-	{name: "title", env: "KITH_POST_TITLE", usage: "a title: the post becomes an article"},
-	{name: "cw", env: "KITH_POST_CW", usage: "a content warning shown before the text"},
-	{name: "visibility", env: "KITH_POST_VISIBILITY", def: "public", usage: "public, unlisted, followers or direct"},
-	{name: "language", env: "KITH_POST_LANGUAGE", usage: "the language of the text, e.g. en"},
+func postFlags() []flagSpec {
+	return []flagSpec{
+		{name: "title", env: "KITH_POST_TITLE", usage: "a title: the post becomes an article"},
+		{name: "cw", env: "KITH_POST_CW", usage: "a content warning shown before the text"},
+		{name: "visibility", env: "KITH_POST_VISIBILITY", def: "public", usage: "public, unlisted, followers or direct"},
+		{name: "language", env: "KITH_POST_LANGUAGE", usage: "the language of the text, e.g. en"},
+	}
 }
 
 // parseFlags parses args for command cmd. Each flag's default comes from
@@ -74,7 +80,7 @@ func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string)
 		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
 		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
 	}
-	all := append(append([]flagSpec{}, commonFlags...), specs...)
+	all := append(commonFlags(), specs...)
 	for _, s := range all {
 		def := s.def
 		if v := getenv(s.env); v != "" {

@@ -155,14 +155,14 @@ func TestServeRefusesAnotherDomain(t *testing.T) {
 // flag wins over it.
 func TestFlagsAndEnvironment(t *testing.T) {
 	e := env(map[string]string{"KITH_DOMAIN": "env.example", "KITH_DATA": "/from/env", "KITH_ALLOW_PRIVATE_NETWORKS": "1"})
-	cfg, _, err := parseFlags("serve", serveFlags, []string{"--domain", "flag.example"}, e, io.Discard, "")
+	cfg, _, err := parseFlags("serve", serveFlags(), []string{"--domain", "flag.example"}, e, io.Discard, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.domain != "flag.example" || cfg.data != "/from/env" || !cfg.allowPrivate || cfg.listen != "127.0.0.1:8080" || cfg.user != "me" {
 		t.Errorf("config = %+v", cfg)
 	}
-	if _, _, err := parseFlags("serve", serveFlags, nil, env(map[string]string{"KITH_ALLOW_PRIVATE_NETWORKS": "maybe"}), io.Discard, ""); err == nil {
+	if _, _, err := parseFlags("serve", serveFlags(), nil, env(map[string]string{"KITH_ALLOW_PRIVATE_NETWORKS": "maybe"}), io.Discard, ""); err == nil {
 		t.Error("a bad boolean in the environment was accepted")
 	}
 	var stderr bytes.Buffer

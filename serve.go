@@ -180,7 +180,7 @@ func routes(svc *ap.Service, pages *web.Handler) http.Handler {
 // stops accepting requests, lets running ones finish, and stops the
 // workers.
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, rest, err := parseFlags("serve", serveFlags, args, getenv, stderr, "serve [flags]")
+	cfg, rest, err := parseFlags("serve", serveFlags(), args, getenv, stderr, "serve [flags]")
 	if err != nil {
 		return err
 	}
