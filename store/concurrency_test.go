@@ -270,10 +270,13 @@ func TestHelperKithPost(t *testing.T) {
 	}
 }
 
-func inboxKey(i int) string          { return fmt.Sprintf("https://remote.example/activities/%d", i) }
-func deliveryIRI(i int) string       { return fmt.Sprintf("https://kith.example/activities/deliverer-%d", i) }
-func helperActivityIRI(i int) string { return fmt.Sprintf("https://kith.example/users/me/statuses/helper-%d/activity", i) }
-func sessionHash(i int) string       { return fmt.Sprintf("session-%d", i) }
+func inboxKey(i int) string    { return fmt.Sprintf("https://remote.example/activities/%d", i) }
+func deliveryIRI(i int) string { return fmt.Sprintf("https://kith.example/activities/deliverer-%d", i) }
+func sessionHash(i int) string { return fmt.Sprintf("session-%d", i) }
+
+func helperActivityIRI(i int) string {
+	return fmt.Sprintf("https://kith.example/users/me/statuses/helper-%d/activity", i)
+}
 
 // localPost is post i of writer who, with a body like a short note.
 func localPost(who string, i int) *store.Post {
