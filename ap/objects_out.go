@@ -1,7 +1,6 @@
 package ap
 
 import (
-	"kith/ap/sanitize"
 	"kith/store"
 )
 
@@ -106,7 +105,7 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 	to, cc := Addressing(p.Visibility, u.Followers(), mentioned)
 	// Other servers get the subset they show faithfully; our pages keep
 	// the full HTML.
-	content := sanitize.Flatten(p.ContentHTML)
+	content := flatten(p.ContentHTML)
 	n := jsonNote{
 		ID:           p.IRI,
 		Type:         p.Type,
