@@ -1,524 +1,619 @@
 // Package sanitize reduces HTML from other servers to a small allowlist
-// before kith stores or shows it.
+// before kith stores or shows it, and turns such HTML into plain text.
 //
-// The allowlist is Mastodon's strict one (protocol.md §7), so a post looks
-// the same here as on Mastodon: paragraphs, line breaks, links, inline
-// formatting, lists, quotes and code. Scripts, styles and embedded
-// documents disappear with their content; every other element disappears
-// but keeps its text. Links keep only safe schemes and always get
-// rel="nofollow noopener noreferrer" and target="_blank".
+// The allowlist is Mastodon's strict profile (protocol.md §7), so a post
+// looks the same here as on Mastodon:
 //
-// It works on the token stream of golang.org/x/net/html rather than a
-// parsed tree: the output is exactly the allowed tags the input opened, in
-// order, closed in the order they were opened, which makes sanitising
-// idempotent and cheap.
+//   - Kept: p br span a del s pre blockquote code b strong u i em ul ol li
+//     ruby rt rp. Headings h1–h6 become <p><strong>…</strong></p>.
+//   - Dropped with their content: script style template iframe object embed
+//     noscript textarea select title head noembed noframes plaintext xmp,
+//     and svg and math with everything in them (the only ways into a
+//     foreign namespace). A <math> carrying an
+//     <annotation encoding="application/x-tex"> is replaced by its TeX
+//     source as "$…$" text.
+//   - Every other element is unwrapped: the tag goes, its text stays.
+//     Where an unwrapped block (div, table row, section, hr…) separated
+//     text, a <br> takes its place so words of neighbouring blocks are not
+//     glued together; table cells are kept apart by a space.
+//   - Attributes: lang on any element (if it looks like a language tag);
+//     a: href rel class translate; span: class translate; p: class;
+//     ol: start reversed; li: value. translate only as "no", start and
+//     value only as integers, class only with the tokens h-*, p-*, u-*,
+//     dt-*, e-*, mention, hashtag, ellipsis, invisible, quote-inline.
+//   - Links: href must be absolute with one of the schemes http https dat
+//     dweb ipfs ipns ssb gopher xmpp magnet gemini; otherwise the <a> is
+//     replaced by its content. Kept links get
+//     rel="nofollow noopener noreferrer" (plus the sender's "tag" and "me")
+//     and target="_blank".
+//   - Comments, doctypes and processing instructions are dropped; at most
+//     100 elements are nested in the output (deeper ones keep their text).
+//
+// HTML works on the token stream of golang.org/x/net/html rather than on a
+// parsed tree: it is linear in the input, has no nesting limit of its own
+// to trip over, and writes the kept tags in input order, each closed in
+// the order it was opened. It imitates the few rules of the HTML tree
+// builder that matter for sloppy markup (a block start tag closes an open
+// <p>, an <li> closes the previous <li>, an <a> closes an open <a>, end
+// tags of ordinary elements do not close past blocks), and it never writes
+// a nesting the tree builder would rearrange, so a browser builds exactly
+// the tree the output spells out and sanitising the output again changes
+// nothing.
 package sanitize
 
 import (
+	"iter"
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
 
-// maxDepth bounds nesting, so hostile input cannot build output that other
-// parsers choke on; deeper elements keep only their text.
-const maxDepth = 100
+const (
+	// maxDepth bounds the nesting of the output, so hostile input cannot
+	// make pages that other parsers or renderers choke on.
+	maxDepth = 100
+	// maxOpen bounds the elements tracked while reading (kept or not).
+	// Elements nested deeper are read as text, which keeps every walk of
+	// the stack short whatever the input.
+	maxOpen = 256
+)
 
-// kept is the set of elements that survive, with the attributes each may
-// carry besides lang.
-func keptAttrs(tag string) (attrs []string, ok bool) {
-	switch tag {
-	case "p":
-		return []string{"class"}, true
-	case "br", "del", "s", "pre", "blockquote", "code", "b", "strong", "u", "i", "em", "ul", "ruby", "rt", "rp":
-		return nil, true
-	case "a":
-		return []string{"href", "rel", "class", "translate"}, true
-	case "span":
-		return []string{"class", "translate"}, true
-	case "ol":
-		return []string{"start", "reversed"}, true
-	case "li":
-		return []string{"value"}, true
-	}
-	return nil, false
+// element is an element open while reading the input.
+type element struct {
+	name   string
+	flags  flags
+	levels int // output elements it opened: 0 when unwrapped, 1 when kept, 2 for a heading
 }
 
-// dropsContent reports elements that vanish together with everything in
-// them: code, styling and embedded documents.
-func dropsContent(tag string) bool {
-	switch tag {
-	case "script", "style", "template", "iframe", "object", "embed", "noscript", "textarea",
-		"select", "title", "head", "svg", "math", "frameset", "frame", "noembed", "noframes",
-		"xmp", "plaintext", "applet", "canvas", "audio", "video", "picture", "map", "button", "form":
-		return true
-	}
-	return false
-}
-
-// isBlock reports elements that separate lines of text; when unwrapped,
-// a line break keeps their words apart.
-func isBlock(tag string) bool {
-	switch tag {
-	case "div", "section", "article", "aside", "header", "footer", "nav", "main", "figure",
-		"figcaption", "table", "thead", "tbody", "tfoot", "tr", "dl", "dt", "dd", "address",
-		"hr", "details", "summary", "center", "fieldset", "caption":
-		return true
-	}
-	return false
-}
-
-// isHeading reports h1 to h6, which become bold paragraphs.
-func isHeading(tag string) bool {
-	return len(tag) == 2 && tag[0] == 'h' && tag[1] >= '1' && tag[1] <= '6'
-}
-
-// allowedScheme lists the link schemes Mastodon keeps.
-func allowedScheme(s string) bool {
-	switch s {
-	case "http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini":
-		return true
-	}
-	return false
-}
-
-// allowedClass reports class tokens that carry meaning (microformats,
-// mentions, hashtags, Mastodon's link shortening, quote fallbacks).
-func allowedClass(c string) bool {
-	for _, p := range []string{"h-", "p-", "u-", "dt-", "e-"} {
-		if strings.HasPrefix(c, p) && len(c) > len(p) {
-			return true
-		}
-	}
-	switch c {
-	case "mention", "hashtag", "ellipsis", "invisible", "quote-inline":
-		return true
-	}
-	return false
-}
-
-// open is an element on the stack of open elements.
-type open struct {
-	tag   string
-	close string // what to write when it closes; "" for an unwrapped element
-}
-
-// sanitizer holds the state of one run.
+// sanitizer holds the state of one HTML call.
 type sanitizer struct {
-	out      strings.Builder
-	stack    []open
-	lastText bool // the last thing written was text, not a break or a block edge
-	pending  bool // an unwrapped block ended after text: break before what follows
+	out   strings.Builder
+	stack []element
+	depth int // output elements open
+
+	// Line state, for the breaks that stand in for unwrapped blocks.
+	lineEmpty bool // nothing visible since the output last began a line
+	pendingBR bool // an unwrapped block ended the line: <br> before more text
+	pendingSP bool // a table cell began: a space before more text
+
+	// The HTML parser drops a newline right after <pre>. preInput says the
+	// input's next token follows a <pre> start tag; preOutput says the
+	// output's next write follows one, so a text starting with a newline
+	// gets an extra one to survive the browser.
+	preInput, preOutput bool
 }
 
-// HTML returns s reduced to the allowlist; the result is safe to put in a
-// page as template.HTML.
+// HTML returns s reduced to the allowlist described in the package
+// documentation; the result is safe to put into a page as template.HTML.
+// HTML(HTML(s)) == HTML(s).
 func HTML(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	var st sanitizer
-	st.out.Grow(len(s))
-	walk(s, func(tt html.TokenType, tok html.Token) {
-		switch tt {
-		case html.TextToken:
-			st.text(tok.Data)
-		case html.StartTagToken, html.SelfClosingTagToken:
-			st.start(tok, tt == html.SelfClosingTagToken)
-		case html.EndTagToken:
-			st.end(tok.Data)
+	st := sanitizer{lineEmpty: true, stack: make([]element, 0, 16)}
+	st.out.Grow(len(s) + len(s)/4)
+	l := newLexer(s)
+	for l.next() {
+		afterPre := st.preInput
+		st.preInput = false
+		switch l.kind {
+		case textToken:
+			text := l.text
+			if afterPre && len(text) > 0 && text[0] == '\n' {
+				text = text[1:]
+			}
+			st.text(text)
+		case startToken:
+			st.start(l)
+		case endToken:
+			st.end(l.name)
+		case droppedToken:
+			f := elementFlags(l.name)
+			if f&closesP != 0 {
+				st.closeP()
+			}
+			if f&block != 0 {
+				st.boundary()
+			}
+			st.text(l.text)
 		}
-		// Comments and doctypes are dropped.
-	})
+	}
 	for len(st.stack) > 0 {
 		st.pop()
 	}
 	return st.out.String()
 }
 
-func (st *sanitizer) text(s string) {
-	if s == "" {
+// write writes markup.
+func (st *sanitizer) write(s string) {
+	st.out.WriteString(s)
+	st.preOutput = false
+}
+
+// lineStart records that the output just began a new line.
+func (st *sanitizer) lineStart() {
+	st.lineEmpty, st.pendingBR, st.pendingSP = true, false, false
+}
+
+// boundary records the edge of an unwrapped block. A <br> is written only
+// once visible text follows on a line that already has some, so blocks at
+// the edges or next to kept blocks leave no stray breaks.
+func (st *sanitizer) boundary() {
+	if !st.lineEmpty {
+		st.pendingBR = true
+	}
+}
+
+func (st *sanitizer) br() {
+	st.write("<br>")
+	st.lineStart()
+}
+
+func (st *sanitizer) text(t []byte) {
+	if len(t) == 0 {
 		return
 	}
-	st.flush()
-	st.out.WriteString(html.EscapeString(s))
-	st.lastText = true
-}
-
-// brk marks the edge of an unwrapped block. A line break is written only
-// if text came before it and more inline content follows, so words of
-// adjacent blocks stay apart without stray breaks at the edges.
-func (st *sanitizer) brk() {
-	if st.lastText {
-		st.pending = true
-		st.lastText = false
+	if visible(t) {
+		switch {
+		case st.pendingBR:
+			st.br()
+		case st.pendingSP && !isSpace(t[0]):
+			st.write(" ")
+		}
+		st.pendingSP = false
+		st.lineEmpty = false
 	}
-}
-
-// flush writes a pending break before inline content.
-func (st *sanitizer) flush() {
-	if st.pending {
-		st.out.WriteString("<br>")
-		st.pending = false
+	if st.preOutput && t[0] == '\n' {
+		st.out.WriteByte('\n')
 	}
+	st.preOutput = false
+	escape(&st.out, t)
 }
 
-// isBlockKept reports kept elements that start on a line of their own, so
-// a pending break before them is not needed.
-func isBlockKept(tag string) bool {
-	switch tag {
-	case "p", "pre", "blockquote", "ul", "ol", "li", "br":
-		return true
+func (st *sanitizer) start(l *lexer) {
+	name := l.name
+	f := elementFlags(name)
+	if name == "html" || name == "body" {
+		return // ignored inside a body
 	}
-	return false
+	if f&closesP != 0 {
+		st.closeP()
+	}
+	switch name {
+	case "li":
+		st.closeLI()
+	case "a":
+		if i := st.find("a"); i >= 0 {
+			st.popTo(i)
+		}
+	case "rt", "rp":
+		if n := len(st.stack); n > 0 && (st.stack[n-1].name == "rt" || st.stack[n-1].name == "rp") {
+			st.pop()
+		}
+	}
+	if f&void != 0 {
+		switch {
+		case name == "br":
+			st.br()
+		case f&block != 0:
+			st.boundary()
+		}
+		return
+	}
+	if name == "pre" {
+		st.preInput = true
+	}
+	if len(st.stack) >= maxOpen {
+		if f&block != 0 {
+			st.boundary()
+		}
+		return
+	}
+	e := element{name: name, flags: f}
+	if f&kept != 0 {
+		st.open(&e, l)
+	}
+	switch {
+	case e.levels > 0 && f&block != 0:
+		st.lineStart()
+	case e.levels == 0 && f&block != 0:
+		st.boundary()
+	case f&cell != 0 && !st.lineEmpty:
+		st.pendingSP = true
+	}
+	st.stack = append(st.stack, e)
 }
 
-func (st *sanitizer) start(tok html.Token, selfClosing bool) {
-	tag := tok.Data
-	if isHeading(tag) {
-		st.pending = false
-		if len(st.stack) >= maxDepth {
-			st.stack = append(st.stack, open{tag: tag})
+// open writes the start tag of a kept element and sets e.levels, unless
+// the element has to be unwrapped after all: a link without a usable href,
+// nesting beyond maxDepth, or a ruby annotation outside a ruby (where a
+// browser would move it).
+func (st *sanitizer) open(e *element, l *lexer) {
+	levels := 1
+	if isHeading(e.name) {
+		levels = 2
+	}
+	if st.depth+levels > maxDepth {
+		return
+	}
+	if (e.name == "rt" || e.name == "rp") && st.parent() != "ruby" {
+		return
+	}
+	a := readAttrs(l)
+	var href string
+	if e.name == "a" {
+		var ok bool
+		if href, ok = safeHref(a.href); !ok {
 			return
 		}
-		st.out.WriteString("<p><strong>")
-		st.stack = append(st.stack, open{tag: tag, close: "</strong></p>"})
-		st.lastText = false
-		return
 	}
-	attrs, ok := keptAttrs(tag)
-	if !ok {
-		if isBlock(tag) {
-			st.brk()
-		}
-		if !selfClosing && !isVoid(tag) {
-			st.stack = append(st.stack, open{tag: tag})
-		}
-		return
-	}
-	if isBlockKept(tag) {
-		st.pending = false
-	} else {
-		st.flush()
-	}
-	if tag == "br" {
-		st.out.WriteString("<br>")
-		st.lastText = false
-		return
-	}
-	if selfClosing {
-		return // <p/> and the like: nothing to show
-	}
-	if len(st.stack) >= maxDepth {
-		st.stack = append(st.stack, open{tag: tag})
-		return
-	}
-	var b strings.Builder
-	b.WriteString("<" + tag)
-	if tag == "a" {
-		href, ok := safeHref(attr(tok, "href"))
-		if !ok {
-			// An unsafe or relative link becomes its text.
-			st.stack = append(st.stack, open{tag: tag})
-			return
-		}
-		writeAttr(&b, "href", href)
-		rel := "nofollow noopener noreferrer"
-		for _, r := range strings.Fields(strings.ToLower(attr(tok, "rel"))) {
-			if r == "tag" || r == "me" {
-				rel += " " + r
+	b := &st.out
+	switch e.name {
+	case "h1", "h2", "h3", "h4", "h5", "h6":
+		b.WriteString("<p")
+		writeLang(b, a)
+		b.WriteString("><strong>")
+	case "a":
+		b.WriteString(`<a href="`)
+		escapeString(b, href)
+		b.WriteByte('"')
+		writeClass(b, a)
+		b.WriteString(` rel="nofollow noopener noreferrer`)
+		writeRel(b, a.rel)
+		b.WriteString(`" target="_blank"`)
+		writeTranslate(b, a)
+		writeLang(b, a)
+		b.WriteByte('>')
+	default:
+		b.WriteByte('<')
+		b.WriteString(e.name)
+		switch e.name {
+		case "span":
+			writeClass(b, a)
+			writeTranslate(b, a)
+		case "p":
+			writeClass(b, a)
+		case "ol":
+			writeInt(b, "start", a.start)
+			if a.reversed {
+				b.WriteString(" reversed")
 			}
+		case "li":
+			writeInt(b, "value", a.value)
 		}
-		writeAttr(&b, "rel", rel)
-		writeAttr(&b, "target", "_blank")
+		writeLang(b, a)
+		b.WriteByte('>')
 	}
-	for _, name := range attrs {
-		v, present := attrValue(tok, name)
-		if !present {
-			continue
-		}
-		switch name {
-		case "class":
-			if c := classes(v); c != "" {
-				writeAttr(&b, "class", c)
-			}
-		case "translate":
-			if strings.EqualFold(strings.TrimSpace(v), "no") {
-				writeAttr(&b, "translate", "no")
-			}
-		case "start", "value":
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				writeAttr(&b, name, strconv.Itoa(n))
-			}
-		case "reversed":
-			b.WriteString(" reversed")
-		}
-	}
-	if lang, present := attrValue(tok, "lang"); present && validLang(lang) {
-		writeAttr(&b, "lang", lang)
-	}
-	b.WriteString(">")
-	st.out.WriteString(b.String())
-	st.stack = append(st.stack, open{tag: tag, close: "</" + tag + ">"})
-	st.lastText = false
+	st.preOutput = e.name == "pre"
+	e.levels = levels
+	st.depth += levels
 }
 
-// end closes tag and everything opened inside it that is still open; an
-// end tag that matches nothing open is ignored.
-func (st *sanitizer) end(tag string) {
-	if tag == "br" {
-		// </br> is treated as <br> by browsers.
-		st.out.WriteString("<br>")
-		st.lastText = false
-		return
-	}
+// parent returns the name of the innermost element open in the output.
+func (st *sanitizer) parent() string {
 	for i := len(st.stack) - 1; i >= 0; i-- {
-		if st.stack[i].tag == tag {
-			for len(st.stack) > i {
-				st.pop()
+		if st.stack[i].levels > 0 {
+			return st.stack[i].name
+		}
+	}
+	return ""
+}
+
+func (st *sanitizer) end(name string) {
+	if name == "br" {
+		st.br() // browsers read </br> as <br>
+		return
+	}
+	i := -1
+	switch f := elementFlags(name); {
+	case name == "html" || name == "body":
+	case isHeading(name):
+		// Any heading's end tag closes the open heading.
+		for j := len(st.stack) - 1; j >= 0; j-- {
+			if isHeading(st.stack[j].name) {
+				i = j
+				break
 			}
-			if isBlock(tag) {
-				st.brk()
+		}
+	case name == "li":
+		for j := len(st.stack) - 1; j >= 0; j-- {
+			if n := st.stack[j].name; n == "li" {
+				i = j
+				break
+			} else if n == "ul" || n == "ol" {
+				break
 			}
+		}
+	case f&(special|formatting) != 0:
+		i = st.find(name)
+	default:
+		// An ordinary end tag closes its element unless a special one
+		// (a block, say) is open inside it.
+		for j := len(st.stack) - 1; j >= 0; j-- {
+			if st.stack[j].name == name {
+				i = j
+				break
+			}
+			if st.stack[j].flags&special != 0 {
+				break
+			}
+		}
+	}
+	if i >= 0 {
+		st.popTo(i)
+	}
+}
+
+// find returns the index of the innermost open element called name, or -1.
+func (st *sanitizer) find(name string) int {
+	for i := len(st.stack) - 1; i >= 0; i-- {
+		if st.stack[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// closeP closes an open paragraph (or heading, which is one in the
+// output) before a block starts, as browsers do; so the output never
+// nests a block inside a <p>, which a browser would take apart.
+func (st *sanitizer) closeP() {
+	for i := len(st.stack) - 1; i >= 0; i-- {
+		if n := st.stack[i].name; n == "p" || isHeading(n) {
+			st.popTo(i)
 			return
 		}
+	}
+}
+
+// closeLI closes the list item an <li> start tag ends: the innermost one
+// not inside another list, quote or preformatted block. (The HTML parser
+// stops at more kinds of elements, but only these survive in the output,
+// and an <li> directly inside an <li> would not survive a browser.)
+func (st *sanitizer) closeLI() {
+	for i := len(st.stack) - 1; i >= 0; i-- {
+		switch st.stack[i].name {
+		case "li":
+			st.popTo(i)
+			return
+		case "ul", "ol", "blockquote", "pre":
+			return
+		}
+	}
+}
+
+// popTo closes the open elements down to and including the one at i.
+func (st *sanitizer) popTo(i int) {
+	for len(st.stack) > i {
+		st.pop()
 	}
 }
 
 func (st *sanitizer) pop() {
-	o := st.stack[len(st.stack)-1]
+	e := st.stack[len(st.stack)-1]
 	st.stack = st.stack[:len(st.stack)-1]
-	if o.close != "" {
-		st.out.WriteString(o.close)
-		st.lastText = false
+	if e.levels > 0 {
+		if e.levels == 2 {
+			st.write("</strong></p>")
+		} else {
+			st.write("</")
+			st.write(e.name)
+			st.write(">")
+		}
+		st.depth -= e.levels
+		if e.flags&block != 0 {
+			st.lineStart()
+		}
+	} else if e.flags&block != 0 {
+		st.boundary()
 	}
 }
 
-func isVoid(tag string) bool {
-	switch tag {
-	case "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr":
-		return true
-	}
-	return false
+// attrs holds the attributes HTML may keep, first occurrence winning as in
+// browsers.
+type attrs struct {
+	href, rel, class, translate, lang, start, value string
+	reversed                                        bool
+	seen                                            uint8
 }
 
-// safeHref returns the URL to keep for a link, or false when the link must
-// go: relative URLs, unknown schemes, and anything unparsable.
+func readAttrs(l *lexer) attrs {
+	var a attrs
+	if !l.hasAttr {
+		return a
+	}
+	for more := true; more; {
+		var k, v []byte
+		k, v, more = l.z.TagAttr()
+		var bit uint8
+		var dst *string
+		switch string(k) {
+		case "href":
+			bit, dst = 1, &a.href
+		case "rel":
+			bit, dst = 2, &a.rel
+		case "class":
+			bit, dst = 4, &a.class
+		case "translate":
+			bit, dst = 8, &a.translate
+		case "lang":
+			bit, dst = 16, &a.lang
+		case "start":
+			bit, dst = 32, &a.start
+		case "value":
+			bit, dst = 64, &a.value
+		case "reversed":
+			a.reversed = true
+			continue
+		default:
+			continue
+		}
+		if a.seen&bit == 0 {
+			a.seen |= bit
+			*dst = string(v)
+		}
+	}
+	return a
+}
+
+// safeHref returns the href to keep for a link, or false when the link has
+// to go: relative, another scheme, or unparsable.
 func safeHref(raw string) (string, bool) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" || strings.ContainsAny(raw, "\x00\t\n\r") {
+	// Browsers strip leading and trailing C0 controls and spaces and drop
+	// tabs and newlines anywhere ("jav&#x09;ascript:"); a URL that needs
+	// any of that is not worth keeping.
+	raw = strings.TrimFunc(raw, func(r rune) bool { return r <= ' ' })
+	if raw == "" {
 		return "", false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < ' ' || raw[i] == 0x7f {
+			return "", false
+		}
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || !allowedScheme(strings.ToLower(u.Scheme)) {
+	if err != nil || !allowedScheme(strings.ToLower(u.Scheme)) {
 		return "", false
 	}
-	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+	if s := strings.ToLower(u.Scheme); (s == "http" || s == "https") && u.Host == "" {
 		return "", false
 	}
 	return raw, true
 }
 
-// classes keeps the allowed tokens of a class attribute.
-func classes(v string) string {
-	var kept []string
-	for _, c := range strings.Fields(v) {
-		if allowedClass(c) {
-			kept = append(kept, c)
+// writeRel adds the sender's rel tokens worth keeping: "tag" marks
+// hashtags, "me" verified profile links.
+func writeRel(b *strings.Builder, rel string) {
+	tag, me := false, false
+	for r := range fields(rel) {
+		switch {
+		case strings.EqualFold(r, "tag") && !tag:
+			tag = true
+			b.WriteString(" tag")
+		case strings.EqualFold(r, "me") && !me:
+			me = true
+			b.WriteString(" me")
 		}
 	}
-	return strings.Join(kept, " ")
 }
 
-// validLang accepts BCP 47-looking tags only.
-func validLang(s string) bool {
+func writeClass(b *strings.Builder, a attrs) {
+	n := 0
+	for c := range fields(a.class) {
+		if !allowedClass(c) {
+			continue
+		}
+		if n == 0 {
+			b.WriteString(` class="`)
+		} else {
+			b.WriteByte(' ')
+		}
+		escapeString(b, c)
+		n++
+	}
+	if n > 0 {
+		b.WriteByte('"')
+	}
+}
+
+func writeTranslate(b *strings.Builder, a attrs) {
+	if strings.EqualFold(strings.TrimSpace(a.translate), "no") {
+		b.WriteString(` translate="no"`)
+	}
+}
+
+func writeInt(b *strings.Builder, name, v string) {
+	if v == "" {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return
+	}
+	b.WriteString(" " + name + `="`)
+	b.WriteString(strconv.Itoa(n))
+	b.WriteByte('"')
+}
+
+// writeLang keeps lang if it looks like a BCP 47 tag.
+func writeLang(b *strings.Builder, a attrs) {
+	s := a.lang
 	if s == "" || len(s) > 35 {
-		return false
+		return
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func attr(tok html.Token, name string) string {
-	v, _ := attrValue(tok, name)
-	return v
-}
-
-func attrValue(tok html.Token, name string) (string, bool) {
-	for _, a := range tok.Attr {
-		if a.Namespace == "" && a.Key == name {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-func writeAttr(b *strings.Builder, name, value string) {
-	b.WriteString(" " + name + `="` + html.EscapeString(value) + `"`)
-}
-
-// walk calls fn for each token of the fragment s, except those of
-// elements that vanish with their content (dropsContent), which it skips
-// whole, nested ones included.
-func walk(s string, fn func(html.TokenType, html.Token)) {
-	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
-	skip, skipDepth := "", 0
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
 			return
 		}
-		tok := z.Token()
-		switch {
-		case skip != "":
-			switch {
-			case tt == html.StartTagToken && tok.Data == skip:
-				skipDepth++
-			case tt == html.EndTagToken && tok.Data == skip:
-				if skipDepth--; skipDepth == 0 {
-					skip = ""
-				}
-			}
-		case tt == html.StartTagToken && dropsContent(tok.Data):
-			skip, skipDepth = tok.Data, 1
-		case tt == html.SelfClosingTagToken && dropsContent(tok.Data):
-		default:
-			fn(tt, tok)
-		}
 	}
+	b.WriteString(` lang="` + s + `"`)
 }
 
-// Text returns the plain text of an HTML fragment: tags dropped, entities
-// decoded, <br> as a line break and block ends as paragraph breaks. It is
-// for titles, feed summaries, OpenGraph descriptions and notifications.
-func Text(s string) string {
-	var b strings.Builder
-	walk(s, func(tt html.TokenType, tok html.Token) {
-		switch tt {
-		case html.TextToken:
-			b.WriteString(tok.Data)
-		case html.StartTagToken, html.SelfClosingTagToken:
-			switch {
-			case tok.Data == "br":
-				b.WriteString("\n")
-			case isBlock(tok.Data) || tok.Data == "p" || tok.Data == "li":
-				b.WriteString("\n\n")
-			}
-		case html.EndTagToken:
-			if isBlock(tok.Data) || isBlockKept(tok.Data) || isHeading(tok.Data) {
-				b.WriteString("\n\n")
-			}
-		}
-	})
-	return tidy(b.String())
-}
-
-// tidy collapses runs of spaces within lines and of blank lines, and trims.
-func tidy(s string) string {
-	lines := strings.Split(s, "\n")
-	var out []string
-	blank := 0
-	for _, l := range lines {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			blank++
+// escape writes s escaped the way html.EscapeString does, without first
+// copying it into a string.
+func escape(b *strings.Builder, s []byte) {
+	last := 0
+	for i, c := range s {
+		var esc string
+		switch c {
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\r':
+			esc = "&#13;"
+		default:
 			continue
 		}
-		if len(out) > 0 {
-			if blank > 1 {
-				out = append(out, "")
-			}
-		}
-		blank = 0
-		out = append(out, l)
+		b.Write(s[last:i])
+		b.WriteString(esc)
+		last = i + 1
 	}
-	return strings.Join(out, "\n")
+	b.Write(s[last:])
 }
 
-// Excerpt returns Text(s) cut to at most n runes at a word boundary, with
-// "…" appended when it was cut.
-func Excerpt(s string, n int) string {
-	t := strings.Join(strings.Fields(Text(s)), " ")
-	if utf8.RuneCountInString(t) <= n {
-		return t
-	}
-	runes := []rune(t)
-	cut := string(runes[:n])
-	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRight(cut, " ,.;:") + "…"
+func escapeString(b *strings.Builder, s string) {
+	b.WriteString(html.EscapeString(s))
 }
 
-// Flatten rewrites HTML made by kith's own Markdown renderer into the
-// subset every server shows faithfully (protocol.md §7), for the content
-// of what kith sends: headings become bold paragraphs, each table row a
-// paragraph with its cells joined by " | ", images links labelled with
-// their alt text, horizontal rules a "⁂" paragraph, task-list boxes ☐ or
-// ☑. Everything else passes unchanged; kith's pages keep the full HTML.
-func Flatten(s string) string {
-	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
-	var b strings.Builder
-	b.Grow(len(s))
-	cell := 0
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			return strings.TrimSpace(b.String())
-		}
-		raw := z.Raw()
-		if tt != html.StartTagToken && tt != html.EndTagToken && tt != html.SelfClosingTagToken {
-			b.Write(raw)
-			continue
-		}
-		tok := z.Token()
-		start := tt != html.EndTagToken
-		switch tag := tok.Data; {
-		case isHeading(tag):
-			b.WriteString(map[bool]string{true: "<p><strong>", false: "</strong></p>"}[start])
-		case tag == "table" || tag == "thead" || tag == "tbody" || tag == "tfoot":
-		case tag == "tr":
-			cell = 0
-			b.WriteString(map[bool]string{true: "<p>", false: "</p>"}[start])
-		case tag == "td" || tag == "th":
-			if start {
-				if cell > 0 {
-					b.WriteString(" | ")
-				}
-				cell++
-				if tag == "th" {
-					b.WriteString("<strong>")
-				}
-			} else if tag == "th" {
-				b.WriteString("</strong>")
+// fields yields the tokens of s split at HTML's ASCII whitespace, as class
+// and rel are split.
+func fields(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := 0; i < len(s); {
+			if isSpace(s[i]) {
+				i++
+				continue
 			}
-		case tag == "img":
-			src, alt := attr(tok, "src"), attr(tok, "alt")
-			if alt == "" {
-				alt = "image"
+			j := i + 1
+			for j < len(s) && !isSpace(s[j]) {
+				j++
 			}
-			if href, ok := safeHref(src); ok {
-				b.WriteString(`<a href="` + html.EscapeString(href) + `">` + html.EscapeString(alt) + `</a>`)
-			} else {
-				b.WriteString(html.EscapeString(alt))
+			if !yield(s[i:j]) {
+				return
 			}
-		case tag == "hr":
-			b.WriteString("<p>⁂</p>")
-		case tag == "input":
-			if _, checked := attrValue(tok, "checked"); checked {
-				b.WriteString("☑ ")
-			} else {
-				b.WriteString("☐ ")
-			}
-		default:
-			b.Write(raw)
+			i = j
 		}
 	}
+}
+
+// isSpace reports HTML's ASCII whitespace, which rendering collapses.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// visible reports whether t has anything but collapsible whitespace.
+func visible(t []byte) bool {
+	for _, c := range t {
+		if !isSpace(c) {
+			return true
+		}
+	}
+	return false
 }
