@@ -209,7 +209,7 @@ func storeActor(doc *ActorDoc, raw []byte, keyID string, now time.Time) (*store.
 		Type:        doc.Type.Main(),
 		Username:    string(doc.PreferredUsername),
 		Host:        host,
-		Name:        sanitize.Text(string(doc.Name)),
+		Name:        plainText(string(doc.Name), 200),
 		SummaryHTML: sanitize.HTML(string(doc.Summary)),
 		Inbox:       doc.Inbox,
 		SharedInbox: doc.SharedInboxURL(),

@@ -236,3 +236,18 @@ func FuzzDecodeActivity(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainTextNames: names and content warnings are text, not HTML: a
+// literal tag in them is kept as written (pages escape it), and control
+// characters and runs of whitespace go.
+func TestPlainTextNames(t *testing.T) {
+	raw := []byte(`{"id":"https://a.example/u/x","type":"Person","preferredUsername":"x","inbox":"https://a.example/u/x/inbox",
+		"name":"Tom <b>&amp;</b>\u0007  Jerry\n"}`)
+	a, err := ap.ParseActor(raw, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Tom <b>&amp;</b> Jerry"; a.Name != want {
+		t.Errorf("Name = %q; want %q", a.Name, want)
+	}
+}

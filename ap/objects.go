@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ActorDoc is the lenient view of a remote actor document.
@@ -155,4 +157,18 @@ func sameOrigin(a, b string) bool {
 	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Host != "" &&
 		strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// plainText cleans a property that peers send as plain text (names,
+// titles, content warnings, alt text): control characters removed, runs of
+// whitespace made one space, at most max runes. It is not parsed as HTML,
+// so "a <b> c" stays what it says; pages escape it on output.
+func plainText(s string, max int) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}), " ")
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max])
+	}
+	return s
 }

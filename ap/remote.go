@@ -188,8 +188,8 @@ func remotePost(o *Object, raw []byte, author *store.Actor) *store.Post {
 		IRI:         o.ID,
 		AuthorIRI:   author.IRI,
 		Type:        o.Type.Main(),
-		Title:       sanitize.Text(string(o.Name)),
-		Summary:     sanitize.Text(string(o.Summary)),
+		Title:       plainText(string(o.Name), 500),
+		Summary:     plainText(string(o.Summary), 1000),
 		Sensitive:   bool(o.Sensitive),
 		ContentHTML: sanitize.HTML(o.HTMLContent()),
 		Language:    o.Language(),
@@ -236,7 +236,7 @@ func remotePost(o *Object, raw []byte, author *store.Actor) *store.Post {
 			mt = l.MediaType
 		}
 		p.Attachments = append(p.Attachments, store.Attachment{
-			URL: l.Href, MediaType: mt, Description: sanitize.Text(desc),
+			URL: l.Href, MediaType: mt, Description: plainText(desc, 1500),
 			Width: a.Width, Height: a.Height, Blurhash: a.Blurhash,
 		})
 	}
