@@ -76,10 +76,11 @@ func (h *Handler) submitLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps a post-login redirect on this site: only a local path is
-// allowed, never //host or a full URL.
+// allowed, never //host or a full URL. Without one the owner lands on the
+// compose page, which is what logging in is mostly for.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+		return "/compose"
 	}
 	return next
 }

@@ -189,6 +189,9 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	owner := p.Owner
 	data := &profilePage{page: p}
+	if owner && r.URL.Query().Get("deleted") != "" {
+		data.Flash = "The post was deleted. Servers that had it are being told to delete it too."
+	}
 	data.Title = p.Site.Name + " (@" + h.urls.Acct() + ")"
 	data.Canonical = h.urls.Profile()
 	data.ActivityURL = h.urls.Actor()
@@ -271,9 +274,10 @@ func (h *Handler) viewAccount(acct *store.Account) accountView {
 // postPage is the data of post.html.
 type postPage struct {
 	page
-	Post    postView
-	Parent  string
-	Replies []postView
+	Post     postView
+	Parent   string
+	Replies  []postView
+	Pinnable bool // the owner may pin or unpin it
 }
 
 // showPost serves a post and the replies we know of. Posts that are not
@@ -311,6 +315,12 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := &postPage{page: p, Post: h.viewPost(post, h.ownAuthor(acct), p.Owner), Parent: post.InReplyTo}
+	if p.Owner {
+		// The owner's actions are in a bar of their own on this page.
+		data.Post.Editable = false
+		data.Pinnable = post.Visibility == store.Public || post.Visibility == store.Unlisted
+		data.Flash, data.FlashWarn = postFlash(r.URL.Query())
+	}
 	data.Title = postTitle(post, p.Site.Name)
 	data.Description = sanitize.Excerpt(post.ContentHTML, 200)
 	if post.Summary != "" {
@@ -462,5 +472,5 @@ func (h *Handler) writeMedia(w http.ResponseWriter, r *http.Request, id string, 
 
 func (h *Handler) serveRobots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("User-agent: *\nDisallow: /login\nDisallow: /compose\nDisallow: /settings/\n"))
+	w.Write([]byte("User-agent: *\nDisallow: /login\nDisallow: /compose\nDisallow: /edit/\nDisallow: /delete/\nDisallow: /settings/\n"))
 }

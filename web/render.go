@@ -13,7 +13,10 @@ import (
 // pageNames lists every page template. Each page is parsed together with
 // the layout and the partials only, so pages never share a namespace, and
 // a page missing from the templates stops kith at start-up.
-var pageNames = []string{"profile", "post", "tag", "error", "login"}
+var pageNames = []string{
+	"profile", "post", "tag", "error", "login",
+	"compose", "edit", "delete", "settings", "deliveries",
+}
 
 // pageTemplate is one parsed page.
 type pageTemplate struct {
@@ -61,7 +64,8 @@ type page struct {
 	OGImage     string
 	Lang        string
 	NoIndex     bool
-	Flash       string
+	Flash       string // a notice after something worked
+	FlashWarn   string // a notice about something that needs the reader's attention
 
 	Site  siteView
 	Owner bool   // the owner is logged in

@@ -18,10 +18,26 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /media/{id}/{file}", h.serveMediaPreview)
 	m.HandleFunc("GET /static/{file}", h.static.serve)
 	m.HandleFunc("GET /robots.txt", h.serveRobots)
+	m.HandleFunc("GET /feed.atom", h.serveAtom)
+	m.HandleFunc("GET /feed.rss", h.serveRSS)
 
 	m.HandleFunc("GET /login", h.showLogin)
 	m.HandleFunc("POST /login", h.submitLogin)
-	m.HandleFunc("POST /logout", h.owner(h.submitLogout))
+	m.HandleFunc("POST /logout", h.form(smallFormLimit, h.owner(h.submitLogout)))
+
+	// The owner's pages. Forms are read (within their size limit) before
+	// the CSRF check, which needs the token from the body.
+	m.HandleFunc("GET /compose", h.owner(h.showCompose))
+	m.HandleFunc("POST /compose", h.form(postFormLimit, h.owner(h.submitCompose)))
+	m.HandleFunc("GET /edit/{id}", h.owner(h.showEdit))
+	m.HandleFunc("POST /edit/{id}", h.form(postFormLimit, h.owner(h.submitEdit)))
+	m.HandleFunc("GET /delete/{id}", h.owner(h.showDelete))
+	m.HandleFunc("POST /delete/{id}", h.form(smallFormLimit, h.owner(h.submitDelete)))
+	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
+	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
+	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))
+	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
+	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))
 
 	m.HandleFunc("/", h.notFound)
 
