@@ -1,0 +1,61 @@
+// Command bench measures kith against the targets of design.md §10, each
+// beside a floor measured in the same run on the same machine (the machines
+// are shared and noisy, so only same-run ratios are comparable):
+//
+//	go run ./bench footprint     binary sizes, cold start, idle RSS, clean shutdown
+//	go run ./bench fanout        one post to 10,000 followers on 500 loopback TLS servers
+//	go run ./bench postlatency   `kith post` until the follower's inbox has the Create
+//
+// Everything runs on loopback and stops by itself. Run "go run ./bench
+// COMMAND -h" for the flags. The micro-benchmarks (inbox, rendering) are Go
+// benchmarks in ap and web; docs/benchmarks.md lists every command.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: go run ./bench COMMAND [flags]
+
+commands:
+  footprint     binary sizes (amd64, arm64, arm), cold start and idle RSS, with a minimal server as floor
+  fanout        one post to 10,000 followers on 500 TLS servers (and with 50 ms answers), with a bare-client floor
+  postlatency   kith post → Create in a follower's inbox, through a running kith serve
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command")
+	}
+	switch args[0] {
+	case "footprint":
+		return footprint(ctx, args[1:], stdout)
+	case "fanout":
+		return fanout(ctx, args[1:], stdout, stderr)
+	case fanoutServersCmd: // the child process of fanout
+		return fanoutServers(ctx, stdin, stdout)
+	case "postlatency":
+		return postLatency(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
