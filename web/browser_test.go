@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"image/color"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,14 +20,26 @@ import (
 // cannot: that the forms work as a browser fills and sends them (file
 // inputs, the buttons' names, the cross-origin headers browsers add).
 //
-// With KITH_SCREENSHOTS=DIR it saves screenshots of the pages, on a phone
-// and in dark mode, for people to look at.
+// Screenshots of the pages (the post, the profile, and every owner page on
+// a phone in both colour schemes) go to the test's artifact directory:
+// run with -artifacts to keep them, or set KITH_SCREENSHOTS=DIR.
 func TestBrowserWriteAndPublish(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Find(t)
 	k := newKit(t, aptest.InstanceOptions{})
-	srv := httptest.NewServer(k.h)
-	t.Cleanup(srv.Close)
+	// The pages and the federation endpoints on one address, as kith
+	// serves them: pages link media and the actor by absolute URL.
+	fed := k.inst.Service.Handler()
+	k.inst.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range []string{"/.well-known/", "/nodeinfo/", "/users/", "/actor"} {
+			if strings.HasPrefix(r.URL.Path, p) {
+				fed.ServeHTTP(w, r)
+				return
+			}
+		}
+		k.h.ServeHTTP(w, r)
+	}))
+	srv := k.inst.Server
 	dir := t.TempDir()
 	img := filepath.Join(dir, "square.png")
 	if err := os.WriteFile(img, pngImage(t, 40, 30, color.RGBA{G: 150, A: 255}), 0o644); err != nil {
@@ -39,10 +51,12 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	b := browsertest.Start(t, chromium)
 	b.Call("Emulation.setScriptExecutionDisabled", map[string]any{"value": true}, nil)
 	shots := os.Getenv("KITH_SCREENSHOTS")
+	if shots == "" {
+		shots = t.ArtifactDir()
+	}
+	t.Logf("screenshots in %s", shots)
 	shot := func(name string) {
-		if shots != "" {
-			b.Screenshot(filepath.Join(shots, name+".png"))
-		}
+		b.Screenshot(filepath.Join(shots, name+".png"))
 	}
 
 	b.Navigate(srv.URL + "/compose")
@@ -97,6 +111,24 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 		}
 	}
 	shot("post")
+
+	// And on the profile, with its title and image.
+	b.Navigate(srv.URL + "/@me")
+	var profile string
+	b.Eval(`document.querySelector("main").innerHTML`, &profile)
+	for _, want := range []string{"A green rectangle</a></h2>", `alt="A green rectangle, wider than tall"`, "<strong>this</strong>"} {
+		if !strings.Contains(profile, want) {
+			t.Errorf("profile lacks %q:\n%s", want, profile)
+		}
+	}
+	var loaded bool
+	b.Eval(`(() => { const i = document.querySelector("article.post img[alt^='A green']"); return !!i && i.complete && i.naturalWidth > 0 })()`, &loaded)
+	if !loaded {
+		t.Error("the post's image did not load on the profile")
+	}
+	shot("profile")
+	b.Navigate(srv.URL + "/@me/" + all0(t, k))
+
 	posts, media := k.counts()
 	if posts != 1 || media != 1 {
 		t.Errorf("%d posts and %d uploads; want one of each", posts, media)
@@ -134,4 +166,14 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 			shot("phone-" + scheme + strings.ReplaceAll(p, "/", "-"))
 		}
 	}
+}
+
+// all0 returns the id of the only stored post.
+func all0(t *testing.T, k *kit) string {
+	t.Helper()
+	all, err := k.inst.DB.LocalPosts(context.Background(), store.PostQuery{})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("stored posts %v, %v; want one", all, err)
+	}
+	return all[0].LocalID
 }

@@ -92,7 +92,13 @@ type Instance struct {
 	DB      *store.DB
 	Server  *httptest.Server
 	URLs    ap.URLs
+
+	setHandler func(http.Handler)
 }
+
+// Serve replaces what the instance's server answers with, e.g. the
+// federation endpoints and the pages together, as kith serves them.
+func (inst *Instance) Serve(h http.Handler) { inst.setHandler(h) }
 
 // InstanceOptions tunes NewInstance.
 type InstanceOptions struct {
@@ -173,7 +179,7 @@ func NewInstance(tb testing.TB, o InstanceOptions) *Instance {
 		h = o.Handler(svc, h)
 	}
 	setHandler(h)
-	return &Instance{Service: svc, DB: db, Server: srv, URLs: urls}
+	return &Instance{Service: svc, DB: db, Server: srv, URLs: urls, setHandler: setHandler}
 }
 
 // NewLateServer returns an unstarted httptest server whose handler is set

@@ -85,12 +85,13 @@ func Start(tb testing.TB, path string) *Browser {
 	profile := tb.TempDir()
 	// The flags of a quiet, self-contained headless browser: no network
 	// of its own (this machine's sandbox refuses it), no first-run pages,
-	// no GPU, and no sandbox when running as root in CI.
+	// no GPU, no sandbox when running as root in CI, and trust in the
+	// loopback test servers' self-signed certificate.
 	cmd := exec.Command(path,
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-		"--window-size=1000,1400", "--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
+		"--window-size=1000,1400", "--ignore-certificate-errors", "--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{toChromeR, fromChromeW} // fd 3 and fd 4 in the child
 	var stderr strings.Builder
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 64 << 10}
