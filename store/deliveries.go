@@ -288,8 +288,12 @@ type QueueStats struct {
 // DeliveryStats counts the queue at now.
 func (db *DB) DeliveryStats(ctx context.Context, now time.Time) (QueueStats, error) {
 	var s QueueStats
+	// Due leaves out paused hosts: their deliveries are not sent however
+	// due they are.
 	err := db.r.QueryRowContext(ctx, `
-		SELECT count(*), count(*) FILTER (WHERE next_at <= ?), count(*) FILTER (WHERE tries > 0),
+		SELECT count(*),
+			count(*) FILTER (WHERE next_at <= ? AND host NOT IN (SELECT host FROM hosts WHERE unavailable_since IS NOT NULL)),
+			count(*) FILTER (WHERE tries > 0),
 			count(DISTINCT host)
 		FROM deliveries`, millis(now)).Scan(&s.Pending, &s.Due, &s.Retrying, &s.Hosts)
 	if err != nil {

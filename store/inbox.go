@@ -101,3 +101,15 @@ func (db *DB) CountInbox(ctx context.Context) (total, pending int, err error) {
 	}
 	return total, pending, nil
 }
+
+// PruneInbox deletes processed activities received before cutoff. They are
+// kept that long so a redelivery (Mastodon retries for days) is still
+// recognised as a duplicate.
+func (db *DB) PruneInbox(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := db.exec(ctx, "prune inbox",
+		`DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?`, millis(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
