@@ -37,6 +37,7 @@ const pinnedEnv = "KITH_BENCH_PINNED"
 // fanoutOptions are the flags of fanout.
 type fanoutOptions struct {
 	servers, followers, rounds, workers int
+	poll                                time.Duration
 	delays                              []time.Duration
 	pin                                 bool
 	cpuprofile                          string
@@ -70,6 +71,7 @@ func fanout(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.followers, "followers", 10_000, "followers, spread evenly over the servers, all with the server's shared inbox")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per variant, each on a fresh database")
 	fs.IntVar(&o.workers, "workers", 0, "deliverer workers; 0 means kith's default")
+	fs.DurationVar(&o.poll, "poll", 0, "deliverer queue poll interval; 0 means kith's default")
 	delays := fs.String("delays", "0,50ms", "comma-separated answer delays of the fake instances, one variant each")
 	fs.BoolVar(&o.pin, "pin", false, "run the kith side on CPU 0 and the fake instances on CPU 1 (taskset), as perf.md's 1-core rows")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the kith side of each round to FILE.DELAY.ROUND")
@@ -344,7 +346,7 @@ func kithRound(ctx context.Context, o fanoutOptions, c *child, pki *testPKI, acc
 	defer client.CloseIdleConnections()
 	svc, err := ap.New(ctx, ap.Config{
 		URLs: ap.NewURLs(fanoutDomain, "me"), DB: db, Client: client, AllowPrivate: true, Version: "bench",
-		Delivery: ap.DeliveryOptions{Workers: o.workers},
+		Delivery: ap.DeliveryOptions{Workers: o.workers, Poll: o.poll},
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
