@@ -72,6 +72,12 @@ type Deliverer struct {
 	inflight map[int64]bool
 	perHost  map[string]int
 	bodies   map[int64][]byte // activity bodies, bounded: fan-outs reuse one body
+	// settled maps each delivery a worker finished to the value of seq at
+	// that moment. A read of the queue that began earlier may predate the
+	// worker's commit (reads go through the reader pool), so its copy of
+	// such a row is stale and must not be sent again.
+	settled map[int64]uint64
+	seq     uint64
 }
 
 func newDeliverer(db *store.DB, client *http.Client, signer sig.Signer, allowPrivate bool, log *slog.Logger, now func() time.Time, userAgent string, opt DeliveryOptions) *Deliverer {
@@ -82,6 +88,7 @@ func newDeliverer(db *store.DB, client *http.Client, signer sig.Signer, allowPri
 		inflight: make(map[int64]bool),
 		perHost:  make(map[string]int),
 		bodies:   make(map[int64][]byte),
+		settled:  make(map[int64]uint64),
 	}
 }
 
@@ -147,24 +154,22 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 			return
 		}
 		if refresh {
-			due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
-			if err != nil {
-				if ctx.Err() == nil {
-					d.log.Error("read delivery queue", "err", err)
-				}
+			due, err := d.readDue(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("read delivery queue", "err", err)
 			}
-			pending = d.notInFlight(due)
+			pending = due
 			refresh = false
 		}
 		pending = d.dispatch(ctx, work, pending)
 		if once && len(pending) == 0 && d.idle() {
 			// Read the queue once more before stopping: work may have
 			// been queued, or fallen due, since the last read.
-			due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
-			if err != nil || len(d.notInFlight(due)) == 0 {
+			due, err := d.readDue(ctx)
+			if err != nil || len(due) == 0 {
 				return
 			}
-			refresh = true
+			pending = due
 			continue
 		}
 		select {
@@ -182,14 +187,36 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 	}
 }
 
-// notInFlight drops deliveries already handed to a worker.
-func (d *Deliverer) notInFlight(due []store.Delivery) []store.Delivery {
+// readDue reads the deliveries that are due and not already handled.
+func (d *Deliverer) readDue(ctx context.Context) ([]store.Delivery, error) {
+	start := d.readStart()
+	due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
+	return d.fresh(due, start), err
+}
+
+// readStart marks the start of a queue read, for fresh.
+func (d *Deliverer) readStart() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seq
+}
+
+// fresh drops, from rows read by a read that began at start, those in a
+// worker's hands and those a worker finished since start: the read may not
+// have seen that worker's commit. Finished marks older than start are
+// forgotten, since every later read sees their commits.
+func (d *Deliverer) fresh(due []store.Delivery, start uint64) []store.Delivery {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := due[:0]
 	for _, del := range due {
-		if !d.inflight[del.ID] {
+		if !d.inflight[del.ID] && d.settled[del.ID] <= start {
 			out = append(out, del)
+		}
+	}
+	for id, at := range d.settled {
+		if at <= start {
+			delete(d.settled, id)
 		}
 	}
 	return out
@@ -221,9 +248,13 @@ func (d *Deliverer) dispatch(ctx context.Context, work chan<- store.Delivery, pe
 	return held
 }
 
+// release frees a delivery's slot once its outcome is committed (or
+// abandoned), and marks it settled for fresh.
 func (d *Deliverer) release(del *store.Delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.seq++
+	d.settled[del.ID] = d.seq
 	delete(d.inflight, del.ID)
 	if d.perHost[del.Host]--; d.perHost[del.Host] <= 0 {
 		delete(d.perHost, del.Host)
