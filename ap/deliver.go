@@ -117,27 +117,25 @@ func (d *Deliverer) RunOnce(ctx context.Context) {
 // work or the poll tick. In once mode it returns when nothing is due and
 // nothing is in flight.
 func (d *Deliverer) loop(ctx context.Context, once bool) {
-	work := make(chan store.Delivery)
+	// Each delivery runs in its own goroutine; slots bounds how many run at
+	// once. An idle kith thus holds no worker goroutines at all.
+	slots := make(chan struct{}, d.opt.Workers)
 	// finished only hints that a host slot came free; a full channel
 	// already says so, hence the non-blocking send.
 	finished := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	for range d.opt.Workers {
+	defer wg.Wait()
+	start := func(del store.Delivery) {
 		wg.Go(func() {
-			for del := range work {
-				d.deliver(ctx, &del)
-				d.release(&del)
-				select {
-				case finished <- struct{}{}:
-				default:
-				}
+			d.deliver(ctx, &del)
+			d.release(&del)
+			<-slots
+			select {
+			case finished <- struct{}{}:
+			default:
 			}
 		})
 	}
-	defer func() {
-		close(work)
-		wg.Wait()
-	}()
 
 	tick := time.NewTicker(d.opt.Poll)
 	defer tick.Stop()
@@ -161,7 +159,7 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 			pending = due
 			refresh = false
 		}
-		pending = d.dispatch(ctx, work, pending)
+		pending = d.dispatch(ctx, slots, start, pending)
 		if once && len(pending) == 0 && d.idle() {
 			// Read the queue once more before stopping: work may have
 			// been queued, or fallen due, since the last read.
@@ -222,9 +220,9 @@ func (d *Deliverer) fresh(due []store.Delivery, start uint64) []store.Delivery {
 	return out
 }
 
-// dispatch hands every pending delivery whose host has a free slot to a
-// worker and returns the ones held back.
-func (d *Deliverer) dispatch(ctx context.Context, work chan<- store.Delivery, pending []store.Delivery) []store.Delivery {
+// dispatch starts every pending delivery whose host has a free slot, each
+// once a worker slot is free, and returns the ones held back.
+func (d *Deliverer) dispatch(ctx context.Context, slots chan struct{}, start func(store.Delivery), pending []store.Delivery) []store.Delivery {
 	held := pending[:0]
 	for _, del := range pending {
 		d.mu.Lock()
@@ -239,7 +237,8 @@ func (d *Deliverer) dispatch(ctx context.Context, work chan<- store.Delivery, pe
 			continue
 		}
 		select {
-		case work <- del:
+		case slots <- struct{}{}:
+			start(del)
 		case <-ctx.Done():
 			d.release(&del)
 			return nil

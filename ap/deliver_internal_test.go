@@ -42,7 +42,7 @@ func TestFreshDropsRowsSettledDuringRead(t *testing.T) {
 	// A worker takes the first row, delivers it and releases it, all
 	// between the read and the filter.
 	done := stale[0]
-	if held := d.dispatch(ctx, make(chan store.Delivery, 1), stale[:1:1]); len(held) != 0 {
+	if held := d.dispatch(ctx, make(chan struct{}, 1), func(store.Delivery) {}, stale[:1:1]); len(held) != 0 {
 		t.Fatalf("dispatch held %d rows", len(held))
 	}
 	if err := db.DeliveryDone(ctx, &done, now); err != nil {
