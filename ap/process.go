@@ -160,7 +160,7 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 			return err
 		}
 		if prev == store.Accepted || state == store.Accepted {
-			if err := s.queueAccept(ctx, tx, actor, act); err != nil {
+			if err := s.queueAnswer(ctx, tx, "Accept", actor, act.ID); err != nil {
 				return err
 			}
 			queued = true
@@ -179,14 +179,9 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 	return nil
 }
 
-// queueAccept queues an Accept of the Follow act to the follower, with the
-// Follow embedded: honk requires it, Mastodon matches on it.
-func (s *Service) queueAccept(ctx context.Context, tx *store.Tx, follower *store.Actor, follow *Activity) error {
-	return s.queueAnswer(ctx, tx, "Accept", follower, follow)
-}
-
-// queueAnswer queues an Accept or Reject of follow.
-func (s *Service) queueAnswer(ctx context.Context, tx *store.Tx, kind string, follower *store.Actor, follow *Activity) error {
+// queueAnswer queues an Accept or Reject of the follower's Follow with id
+// followIRI, the Follow embedded: honk requires it, Mastodon matches on it.
+func (s *Service) queueAnswer(ctx context.Context, tx *store.Tx, kind string, follower *store.Actor, followIRI string) error {
 	now := s.now()
 	id := s.urls.Activity(map[string]string{"Accept": "accepts", "Reject": "rejects"}[kind]+"/follows", s.newID(now))
 	doc := jsonAnswer{
@@ -195,14 +190,14 @@ func (s *Service) queueAnswer(ctx context.Context, tx *store.Tx, kind string, fo
 		Type:    kind,
 		Actor:   s.urls.Actor(),
 		Object: jsonFollow{
-			ID:     follow.ID,
+			ID:     followIRI,
 			Type:   "Follow",
-			Actor:  string(follow.Actor),
+			Actor:  follower.IRI,
 			Object: s.urls.Actor(),
 		},
 		To: []string{follower.IRI},
 	}
-	return s.enqueue(ctx, tx, id, kind, follow.ID, doc, []string{follower.Inbox})
+	return s.enqueue(ctx, tx, id, kind, followIRI, doc, []string{follower.Inbox})
 }
 
 // jsonAnswer is an Accept or Reject of a Follow.

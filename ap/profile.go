@@ -73,12 +73,26 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
 			return err
 		}
 	}
-	now := s.now()
-	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		err := tx.UpdateProfile(ctx, store.Profile{
+	return s.changeAccount(ctx, in.Locked, func(tx *store.Tx, now time.Time) error {
+		return tx.UpdateProfile(ctx, store.Profile{
 			DisplayName: in.DisplayName, BioSource: strings.TrimSpace(in.Bio), BioHTML: bio, Fields: fields,
 			AvatarMediaID: in.AvatarMediaID, HeaderMediaID: in.HeaderMediaID, Locked: in.Locked,
 		}, now)
+	})
+}
+
+// changeAccount runs change on the account and sends the new actor
+// document to the followers, in one transaction. When the account ends up
+// unlocked, the follow requests still waiting are approved first, as
+// Mastodon does: nobody would be left to approve them otherwise.
+func (s *Service) changeAccount(ctx context.Context, locked bool, change func(*store.Tx, time.Time) error) error {
+	now := s.now()
+	approved := 0
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		err := change(tx, now)
+		if err == nil && !locked {
+			approved, err = s.approvePending(ctx, tx)
+		}
 		if err != nil {
 			return err
 		}
@@ -88,6 +102,9 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
 		return err
 	}
 	s.deliverer.Wake()
+	if approved > 0 {
+		s.log.Info("account unlocked; waiting follow requests approved", "count", approved)
+	}
 	return nil
 }
 
@@ -144,19 +161,11 @@ func (s *Service) imagesOf(ctx context.Context, q mediaReader, acct *store.Accou
 }
 
 // SetLocked turns manual approval of followers on or off and tells the
-// followers' servers.
+// followers' servers. Turning it off approves every waiting request.
 func (s *Service) SetLocked(ctx context.Context, locked bool) error {
-	now := s.now()
-	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.SetLocked(ctx, locked, now); err != nil {
-			return err
-		}
-		return s.queueActorUpdate(ctx, tx, now)
+	return s.changeAccount(ctx, locked, func(tx *store.Tx, now time.Time) error {
+		return tx.SetLocked(ctx, locked, now)
 	})
-	if err == nil {
-		s.deliverer.Wake()
-	}
-	return err
 }
 
 // Pin adds one of our public or unlisted posts to the featured collection

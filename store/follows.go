@@ -82,6 +82,16 @@ func (db *DB) Follower(ctx context.Context, actorIRI string) (*Follow, error) {
 	return followWhere(ctx, db.r, "followers", "a.iri = ?", actorIRI)
 }
 
+// Follower returns the follower relation of actorIRI, within tx.
+func (tx *Tx) Follower(ctx context.Context, actorIRI string) (*Follow, error) {
+	return followWhere(ctx, tx.tx, "followers", "a.iri = ?", actorIRI)
+}
+
+// PendingFollowers lists every follow request waiting for approval.
+func (tx *Tx) PendingFollowers(ctx context.Context) ([]Follow, error) {
+	return followList(ctx, tx.tx, "followers", Pending, 0, -1)
+}
+
 // Followers lists followers in state, newest first, skipping offset rows.
 func (db *DB) Followers(ctx context.Context, state string, offset, limit int) ([]Follow, error) {
 	return followList(ctx, db.r, "followers", state, offset, limit)

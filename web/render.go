@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"kith/store"
 )
 
 // pageNames lists every page template. Each page is parsed together with
@@ -15,7 +17,7 @@ import (
 // a page missing from the templates stops kith at start-up.
 var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
-	"compose", "edit", "delete", "settings", "deliveries",
+	"compose", "edit", "delete", "settings", "deliveries", "followers",
 }
 
 // pageTemplate is one parsed page.
@@ -67,9 +69,10 @@ type page struct {
 	Flash       string // a notice after something worked
 	FlashWarn   string // a notice about something that needs the reader's attention
 
-	Site  siteView
-	Owner bool   // the owner is logged in
-	CSRF  string // the session's CSRF token, for forms
+	Site           siteView
+	Owner          bool   // the owner is logged in
+	CSRF           string // the session's CSRF token, for forms
+	FollowRequests int    // follow requests waiting, shown to the owner
 
 	static *staticFiles
 }
@@ -116,6 +119,9 @@ func (h *Handler) basePage(r *http.Request, title string) (page, error) {
 		p.Owner = true
 		p.CSRF = sess.CSRF
 		p.NoIndex = true
+		if p.FollowRequests, err = h.db.CountFollowers(r.Context(), store.Pending); err != nil {
+			return page{}, err
+		}
 	}
 	return p, nil
 }

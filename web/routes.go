@@ -36,6 +36,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
 	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))
+	m.HandleFunc("GET /followers", h.owner(h.showFollowers))
+	m.HandleFunc("POST /followers", h.form(smallFormLimit, h.owner(h.submitFollower)))
 	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))
 

@@ -1,0 +1,154 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kith/store"
+)
+
+// followersPerPage is how many followers the followers page lists at once.
+const followersPerPage = 50
+
+// followersPage is the data of followers.html.
+type followersPage struct {
+	page
+	Locked    bool
+	Requests  []followerView
+	Followers []followerView
+	Total     int // accepted followers
+	PageNum   int
+	NextPage  int // 0 when this is the last page
+	PrevPage  int // 0 when this is the first page
+}
+
+// followerView is a follower or a follow request as the owner reads it.
+// Remote avatars are not shown: loading them would tell every follower's
+// server when the owner looks at this page.
+type followerView struct {
+	IRI    string
+	Name   string
+	Handle string
+	URL    string // their profile page
+	Since  time.Time
+	Locked bool
+}
+
+func viewFollower(f store.Follow) followerView {
+	a := f.Actor
+	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Since: f.CreatedAt, Locked: a.Locked}
+	if v.URL == "" {
+		v.URL = a.IRI
+	}
+	if v.Name == "" {
+		v.Name = a.Username
+	}
+	return v
+}
+
+// showFollowers lists the follow requests waiting for approval, then the
+// followers, a page at a time.
+func (h *Handler) showFollowers(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := h.basePage(r, "Followers")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &followersPage{page: p, PageNum: 1}
+	data.Title = "Followers · " + p.Site.Name
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 1 && n <= 1_000_000 {
+		data.PageNum = n
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data.Locked = acct.Locked
+	// Requests are few (each waits for the owner), so they come whole.
+	requests, err := h.db.Followers(ctx, store.Pending, 0, -1)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for _, f := range requests {
+		data.Requests = append(data.Requests, viewFollower(f))
+	}
+	if data.Total, err = h.db.CountFollowers(ctx, store.Accepted); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	followers, err := h.db.Followers(ctx, store.Accepted, (data.PageNum-1)*followersPerPage, followersPerPage)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for _, f := range followers {
+		data.Followers = append(data.Followers, viewFollower(f))
+	}
+	if data.PageNum*followersPerPage < data.Total {
+		data.NextPage = data.PageNum + 1
+	}
+	if data.PageNum > 1 {
+		data.PrevPage = data.PageNum - 1
+	}
+	q := r.URL.Query()
+	if who := q.Get("who"); who != "" {
+		switch q.Get("done") {
+		case "approved":
+			data.Flash = who + " now follows you."
+		case "rejected":
+			data.Flash = "You turned down " + who + "’s request; their server has been told."
+		case "removed":
+			data.Flash = who + " no longer follows you; their server has been told."
+		}
+	}
+	h.render(w, r, http.StatusOK, "followers", data)
+}
+
+// submitFollower approves or rejects a follow request, or removes a
+// follower, as the form's action says.
+func (h *Handler) submitFollower(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	iri := strings.TrimSpace(r.PostFormValue("actor"))
+	action := r.PostFormValue("action")
+	if iri == "" || len(iri) > 2048 || (action != "approve" && action != "reject") {
+		h.showError(w, r, http.StatusBadRequest, "Nothing to do",
+			"The form did not say whom to approve or turn down. Go back to the followers page and press a button next to someone.")
+		return
+	}
+	f, err := h.db.Follower(ctx, iri)
+	if errors.Is(err, store.ErrNotFound) {
+		h.showError(w, r, http.StatusNotFound, "Not a follower",
+			"That account does not follow you and has no request waiting; perhaps it took its request back. The followers page shows who is there now.")
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	done := "approved"
+	if action == "approve" {
+		err = h.ap.AcceptFollower(ctx, iri)
+	} else {
+		done = "rejected"
+		if f.State == store.Accepted {
+			done = "removed"
+		}
+		err = h.ap.RejectFollower(ctx, iri)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		// Gone between the read above and the change: the same answer.
+		http.Redirect(w, r, "/followers", http.StatusSeeOther)
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	q := url.Values{"done": {done}, "who": {f.Actor.Handle()}}
+	http.Redirect(w, r, "/followers?"+q.Encode(), http.StatusSeeOther)
+}
