@@ -25,16 +25,24 @@ type pageTemplate struct {
 	t *template.Template
 }
 
-// parsePages parses each page with layout.html and partials.html, and
-// checks that every static asset a template asks for exists.
+// parsePages parses layout.html and partials.html once, then each page into
+// its own copy of them, and checks that every static asset a template asks
+// for exists.
 func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error) {
 	funcs := template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
 	}
+	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
 	pages := make(map[string]pageTemplate, len(pageNames))
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html", name+".html")
+		t, err := base.Clone()
+		if err == nil {
+			t, err = t.ParseFS(fsys, name+".html")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
 		}
