@@ -150,9 +150,15 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 360, "height": 800, "deviceScaleFactor": 2, "mobile": true}, nil)
 	k.login()
 	id := k.publish("A post to look at on a phone, with a long link https://example.org/a/very/long/path/that/does/not/break/easily/on/small/screens", "public")
+	// A follower, and a follow request waiting, for the followers page.
+	k.addFollower()
+	if err := k.inst.Service.SetLocked(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	k.addFollower()
 	for _, scheme := range []string{"light", "dark"} {
 		b.Call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}}}, nil)
-		for _, p := range []string{"/compose", "/settings/profile", "/settings/deliveries", "/@me", "/@me/" + id, "/edit/" + id, "/delete/" + id} {
+		for _, p := range []string{"/compose", "/settings/profile", "/settings/deliveries", "/followers", "/@me", "/@me/" + id, "/edit/" + id, "/delete/" + id} {
 			b.Navigate(srv.URL + p)
 			var wide []string
 			b.Eval(`(() => { const w = document.documentElement.clientWidth, out = [];
