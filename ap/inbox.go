@@ -57,10 +57,30 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// A deleted account's last words: Mastodon sends Delete{actor} for
-	// accounts whose key is already gone. If we never knew the actor there
-	// is nothing to delete, and fetching its key would fail anyway.
-	if act.Type.Is("Delete") && act.ObjectID() == string(act.Actor) {
+	// The activity id is the dedup key, so an id on another host than the
+	// actor's is refused before it is stored: kept, it would make the real
+	// activity of that id look like a duplicate and be dropped.
+	if act.ID != "" && !sameOrigin(act.ID, string(act.Actor)) {
+		inboxError(w, http.StatusBadRequest, "activity id "+act.ID+" is not on the host of its actor "+string(act.Actor))
+		return
+	}
+	// A blocked server is not worth a key fetch. Once the signature checks
+	// out, the signer is the actor, so this one look covers it too.
+	if blocked, err := s.db.IsBlocked(ctx, string(act.Actor), hostOf(string(act.Actor)), hostOf(params.KeyID)); err != nil {
+		s.serverError(w, r, err)
+		return
+	} else if blocked {
+		// Accepted and dropped: telling a blocked server it is blocked only
+		// invites it to retry from elsewhere.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+
+	// A deleted account's last words: Mastodon sends Delete{actor} (and
+	// sometimes Update{actor}) for accounts whose key is already gone. If we
+	// never knew the actor there is nothing to change, and fetching its key
+	// would fail anyway.
+	if (act.Type.Is("Delete") || act.Type.Is("Update")) && act.ObjectID() == string(act.Actor) {
 		if _, err := s.db.ActorByIRI(ctx, string(act.Actor)); errors.Is(err, store.ErrNotFound) {
 			w.WriteHeader(http.StatusAccepted)
 			return
@@ -77,15 +97,6 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 		// Without a way to check the original author's own signature we
 		// cannot trust it.
 		inboxError(w, http.StatusUnauthorized, "signed by "+signer.IRI+", but the activity's actor is "+string(act.Actor))
-		return
-	}
-	if blocked, err := s.db.IsBlocked(ctx, signer.IRI, signer.Host); err != nil {
-		s.serverError(w, r, err)
-		return
-	} else if blocked {
-		// Accepted and dropped: telling a blocked server it is blocked only
-		// invites it to retry from elsewhere.
-		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 

@@ -163,6 +163,56 @@ func TestInboxRejects(t *testing.T) {
 	}
 }
 
+// TestForeignActivityIDIsRefused: an activity whose id lies on another
+// host than its actor's is refused before it is stored, so it cannot take
+// the id of a real activity and make that one look like a duplicate.
+func TestForeignActivityIDIsRefused(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	home := aptest.NewRemote(t, false)
+	alice := home.AddActor("alice", aptest.Key(t, "remote"))
+	elsewhere := aptest.NewRemote(t, false)
+	eve := elsewhere.AddActor("eve", aptest.Key(t, "remote2"))
+
+	real := follow(alice, inst, "1")
+	forged := follow(eve, inst, "1")
+	forged["id"] = real["id"] // alice's Follow id, sent first by eve
+	if resp := eve.Post(t, elsewhere.Client, inst.URLs.Inbox(), aptest.JSON(t, forged)); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("forged id: status %d; want 400", resp.StatusCode)
+	}
+	if resp := alice.Post(t, home.Client, inst.URLs.Inbox(), aptest.JSON(t, real)); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("real Follow: status %d; want 202", resp.StatusCode)
+	}
+	inst.Service.ProcessInbox(ctx)
+	if f, err := inst.DB.Follower(ctx, alice.IRI); err != nil || f.State != store.Accepted {
+		t.Errorf("alice: %+v, %v; want an accepted follower", f, err)
+	}
+	if _, err := inst.DB.Follower(ctx, eve.IRI); err == nil {
+		t.Error("eve became a follower through a forged activity id")
+	}
+}
+
+// TestBlockedServerIsNotFetched: an activity from a blocked server is
+// accepted and dropped without fetching the signer's key.
+func TestBlockedServerIsNotFetched(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	remote := aptest.NewRemote(t, false)
+	alice := remote.AddActor("alice", aptest.Key(t, "remote"))
+	if err := inst.DB.Block(ctx, remote.Host, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if resp := alice.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, follow(alice, inst, "1"))); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d; want 202", resp.StatusCode)
+	}
+	if _, err := inst.DB.ActorByIRI(ctx, alice.IRI); err == nil {
+		t.Error("the blocked server's actor was fetched and stored")
+	}
+	if total, _, _ := inst.DB.CountInbox(ctx); total != 0 {
+		t.Errorf("%d activities stored from a blocked server; want 0", total)
+	}
+}
+
 // TestDuplicateFollowKeepsOneFollower: a redelivered Follow (same id) is
 // stored once; a new Follow from an accepted follower gets a new Accept.
 func TestDuplicateFollowKeepsOneFollower(t *testing.T) {

@@ -18,8 +18,16 @@ func (db *DB) Unblock(ctx context.Context, target string) error {
 	return err
 }
 
-// IsBlocked reports whether the actor or its host is blocked.
-func (db *DB) IsBlocked(ctx context.Context, actorIRI, host string) (bool, error) {
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM blocks WHERE target IN (?, ?)`, actorIRI, host)
+// IsBlocked reports whether any of the targets (actor IRIs and host
+// names) is on the block list.
+func (db *DB) IsBlocked(ctx context.Context, targets ...string) (bool, error) {
+	if len(targets) == 0 {
+		return false, nil
+	}
+	args := make([]any, len(targets))
+	for i, t := range targets {
+		args[i] = t
+	}
+	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM blocks WHERE target IN (`+placeholders(len(args))+`)`, args...)
 	return n > 0, err
 }
