@@ -27,8 +27,9 @@ type jsonCollection struct {
 	OrderedItems []any  `json:"orderedItems,omitempty"`
 }
 
-// getOutbox serves the public posts as Create activities, newest first,
-// paged by post id (max_id) like Mastodon's outbox.
+// getOutbox serves the public and unlisted posts as Create activities,
+// newest first, paged by post id (max_id) like Mastodon's outbox. It has
+// no last page: nobody reads an outbox from its oldest end.
 func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 	if !s.ours(r) {
 		notFound(w)
@@ -36,7 +37,9 @@ func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	id := s.urls.Outbox()
-	total, err := s.db.CountLocalPosts(ctx, store.Public, store.Unlisted)
+	// The count and the pages cover the same posts.
+	visible := []string{store.Public, store.Unlisted}
+	total, err := s.db.CountLocalPosts(ctx, visible...)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -45,26 +48,22 @@ func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 	if q.Get("page") == "" {
 		writeActivity(w, jsonCollection{
 			Context: activityStreams, ID: id, Type: "OrderedCollection", TotalItems: total,
-			First: id + "?page=true", Last: id + "?min_id=0&page=true",
+			First: id + "?page=true",
 		})
 		return
 	}
 	page := jsonCollection{Context: activityStreams, ID: id + "?" + r.URL.RawQuery, Type: "OrderedCollectionPage", PartOf: id, TotalItems: total}
-	if q.Get("min_id") == "" {
-		posts, err := s.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public}, Before: q.Get("max_id"), Limit: pageSize})
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		for i := range posts {
-			page.OrderedItems = append(page.OrderedItems, createDocument(s.urls, &posts[i]))
-		}
-		if len(posts) == pageSize {
-			page.Next = id + "?page=true&max_id=" + posts[len(posts)-1].LocalID
-		}
+	posts, err := s.db.LocalPosts(ctx, store.PostQuery{Visibilities: visible, Before: q.Get("max_id"), Limit: pageSize})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
 	}
-	if page.OrderedItems == nil {
-		page.OrderedItems = []any{}
+	page.OrderedItems = []any{}
+	for i := range posts {
+		page.OrderedItems = append(page.OrderedItems, createDocument(s.urls, &posts[i]))
+	}
+	if len(posts) == pageSize {
+		page.Next = id + "?page=true&max_id=" + posts[len(posts)-1].LocalID
 	}
 	writeActivity(w, page)
 }

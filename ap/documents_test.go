@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"kith/ap"
 	"kith/ap/aptest"
 	"kith/store"
 )
@@ -288,4 +291,84 @@ func TestAcceptGolden(t *testing.T) {
 		t.Fatalf("%d deliveries; want 1", len(got))
 	}
 	aptest.Golden(t, *update, "accept.json", got[0].Body, inst.URLs.Domain(), "kith.test", remote.Host, "remote.test")
+}
+
+// TestOutbox: the outbox counts exactly the posts its pages list (public
+// and unlisted, not followers-only or deleted ones), newest first, paged
+// by max_id.
+func TestOutbox(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	publish := func(text, vis string) string {
+		res, err := inst.Service.Publish(ctx, ap.Draft{Source: text, Visibility: vis})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Post.IRI
+	}
+	var visible []string
+	for i := range 21 {
+		vis := store.Public
+		if i%5 == 0 {
+			vis = store.Unlisted
+		}
+		visible = append(visible, publish(fmt.Sprintf("post %d", i), vis))
+	}
+	publish("for followers", store.Followers)
+	gone := publish("deleted", store.Public)
+	if err := inst.Service.DeletePost(ctx, gone[strings.LastIndex(gone, "/")+1:]); err != nil {
+		t.Fatal(err)
+	}
+
+	type page struct {
+		Type         string
+		TotalItems   int
+		First, Last  string
+		Next         string
+		OrderedItems []struct {
+			Type   string
+			Object struct{ ID string }
+		}
+	}
+	read := func(path string) page {
+		t.Helper()
+		resp, body := get(t, inst, path, "application/activity+json")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+		var p page
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := read("/users/me/outbox")
+	if c.TotalItems != len(visible) || c.Last != "" {
+		t.Errorf("outbox totalItems %d, last %q; want %d and no last page", c.TotalItems, c.Last, len(visible))
+	}
+	var got []string
+	next := strings.TrimPrefix(c.First, inst.URLs.Base())
+	for range 5 {
+		if next == "" {
+			break
+		}
+		p := read(next)
+		for _, it := range p.OrderedItems {
+			if it.Type != "Create" {
+				t.Errorf("outbox item of type %s; want Create", it.Type)
+			}
+			got = append(got, it.Object.ID)
+		}
+		next = strings.TrimPrefix(p.Next, inst.URLs.Base())
+	}
+	// Posts published within one millisecond have ids in no set order, so
+	// the pages are checked for newest-first ids and for the right set.
+	if !slices.IsSortedFunc(got, func(a, b string) int { return strings.Compare(b, a) }) {
+		t.Errorf("outbox pages are not newest first:\n%v", got)
+	}
+	slices.Sort(got)
+	slices.Sort(visible)
+	if !slices.Equal(got, visible) {
+		t.Errorf("outbox pages list\n%v\nwant\n%v", got, visible)
+	}
 }
