@@ -242,6 +242,21 @@ func TestProfileNegotiation(t *testing.T) {
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 			t.Errorf("%s: %d → %q; want 302 → %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
 		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Errorf("%s redirect: Access-Control-Allow-Origin %q; want *", path, got)
+		}
+	}
+	// Browsers get the page, and a browser asking for the actor is sent
+	// there; other origins may read both (protocol.md 1.1).
+	for path, status := range map[string]int{"/@me": http.StatusOK, "/users/me": http.StatusFound} {
+		resp, err := client.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != status || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("%s for a browser: %d, Access-Control-Allow-Origin %q; want %d and *", path, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), status)
+		}
 	}
 }
 

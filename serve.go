@@ -170,6 +170,7 @@ func routes(svc *ap.Service, pages *web.Handler) http.Handler {
 				target = urls.Post(id)
 			}
 			w.Header().Set("Vary", "Accept")
+			w.Header().Set("Access-Control-Allow-Origin", "*")
 			http.Redirect(w, r, target, http.StatusFound)
 		default:
 			pages.ServeHTTP(w, r)

@@ -166,6 +166,7 @@ func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity boo
 	}
 	id := r.PathValue("id")
 	if !WantsActivityJSON(r) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		http.Redirect(w, r, s.urls.PostPage(id), http.StatusFound)
 		return
 	}

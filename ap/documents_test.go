@@ -118,6 +118,10 @@ func TestWebFinger(t *testing.T) {
 		{"acct:me@elsewhere.example", 404, ""},
 		{"https://elsewhere.example/users/me", 404, ""},
 		{"", 400, ""},
+		{"foo", 400, ""},
+		{"acct:me", 400, ""},
+		{"acct:@" + d, 400, ""},
+		{"https://", 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.resource, func(t *testing.T) {

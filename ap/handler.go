@@ -112,6 +112,7 @@ func (s *Service) getActor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !WantsActivityJSON(r) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		http.Redirect(w, r, s.urls.Profile(), http.StatusFound)
 		return
 	}
@@ -183,6 +184,10 @@ func (s *Service) getWebFinger(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": "the resource parameter is required"})
 		return
 	}
+	if !wellFormedResource(resource) {
+		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": "resource must be acct:user@domain or an http(s) URL"})
+		return
+	}
 	switch s.webFingerTarget(resource) {
 	case "account":
 		w.Header().Set("Cache-Control", "max-age=86400, public")
@@ -206,6 +211,19 @@ func (s *Service) getWebFinger(w http.ResponseWriter, r *http.Request) {
 	default:
 		notFound(w)
 	}
+}
+
+// wellFormedResource reports whether a WebFinger resource is an http(s)
+// URL with a host or an account (user@domain, with or without acct: or a
+// leading @). Anything else is garbled input, not an unknown user.
+func wellFormedResource(resource string) bool {
+	if strings.HasPrefix(resource, "http://") || strings.HasPrefix(resource, "https://") {
+		u, err := url.Parse(resource)
+		return err == nil && u.Host != ""
+	}
+	acct := strings.TrimPrefix(strings.TrimPrefix(resource, "acct:"), "@")
+	user, host, ok := strings.Cut(acct, "@")
+	return ok && user != "" && host != "" && !strings.ContainsAny(host, "@/ ")
 }
 
 // webFingerTarget says which of our actors a resource names: "account",

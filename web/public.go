@@ -166,6 +166,9 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	// Other servers' web apps read profile pages (for rel="me" links, for
+	// instance), as they may on Mastodon. A wildcard never carries cookies.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	h.renderProfile(w, r)
 }
 
@@ -287,6 +290,7 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	ctx := r.Context()
 	post, err := h.db.PostByLocalID(ctx, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
