@@ -64,37 +64,44 @@ func (e *FetchError) Unwrap() error { return e.Err }
 // Gone reports whether the remote answered 410: the thing is deleted.
 func (e *FetchError) Gone() bool { return e.Status == http.StatusGone }
 
-// maxFetchRedirects is how many redirects a fetch follows.
-const maxFetchRedirects = 3
+// maxFetchRedirects is how many redirects a fetch follows, as Mastodon.
+const maxFetchRedirects = 2
 
 // Get fetches rawURL with the given Accept header and returns the body and
 // its media type. Redirects are followed here rather than by the client,
 // because each hop needs a signature of its own: Go would copy the first
 // hop's Signature header, whose (request-target) no longer matches.
 func (f *Fetcher) Get(ctx context.Context, rawURL, acceptHeader string) ([]byte, string, error) {
+	body, mt, _, err := f.get(ctx, rawURL, acceptHeader)
+	return body, mt, err
+}
+
+// get is Get that also returns the URL the answer came from, after any
+// redirects.
+func (f *Fetcher) get(ctx context.Context, rawURL, acceptHeader string) (body []byte, mediaType string, final *url.URL, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, "", &FetchError{URL: rawURL, Err: err}
+		return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 	}
 	u.Fragment = ""
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	for hop := 0; ; hop++ {
 		if err := safenet.CheckURL(u, f.allowPrivate); err != nil {
-			return nil, "", &FetchError{URL: rawURL, Err: err}
+			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
-			return nil, "", &FetchError{URL: rawURL, Err: err}
+			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
 		req.Header.Set("Accept", acceptHeader)
 		req.Header.Set("User-Agent", f.userAgent)
 		if err := f.signer.Sign(req, nil, f.now()); err != nil {
-			return nil, "", &FetchError{URL: rawURL, Err: err}
+			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
 		resp, err := f.client.Do(req)
 		if err != nil {
-			return nil, "", &FetchError{URL: rawURL, Err: err}
+			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
@@ -102,10 +109,10 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, acceptHeader string) ([]byte,
 			loc, lerr := resp.Location()
 			discard(resp)
 			if lerr != nil {
-				return nil, "", &FetchError{URL: rawURL, Status: resp.StatusCode, Err: lerr}
+				return nil, "", nil, &FetchError{URL: rawURL, Status: resp.StatusCode, Err: lerr}
 			}
 			if hop == maxFetchRedirects {
-				return nil, "", &FetchError{URL: rawURL, Err: fmt.Errorf("more than %d redirects", maxFetchRedirects)}
+				return nil, "", nil, &FetchError{URL: rawURL, Err: fmt.Errorf("more than %d redirects", maxFetchRedirects)}
 			}
 			loc.Fragment = ""
 			u = loc
@@ -113,15 +120,15 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, acceptHeader string) ([]byte,
 		case http.StatusOK:
 		default:
 			discard(resp)
-			return nil, "", &FetchError{URL: rawURL, Status: resp.StatusCode}
+			return nil, "", nil, &FetchError{URL: rawURL, Status: resp.StatusCode}
 		}
 		body, err := safenet.ReadAll(resp.Body, maxDocument)
 		resp.Body.Close()
 		if err != nil {
-			return nil, "", &FetchError{URL: rawURL, Err: err}
+			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		return body, mt, nil
+		return body, mt, u, nil
 	}
 }
 
@@ -142,9 +149,10 @@ func noRedirects(c *http.Client) *http.Client {
 // GetObject fetches an ActivityPub document. The answer must carry one of
 // the two ActivityPub media types (FEP-fe34: anything else might be a user
 // upload posing as an object), and its id must share the origin of the URL
-// fetched. It returns the body and the document's id.
+// that answered, after redirects: a redirect elsewhere must not let another
+// host speak for the first. It returns the body and the document's id.
 func (f *Fetcher) GetObject(ctx context.Context, iri string) ([]byte, string, error) {
-	body, mt, err := f.Get(ctx, iri, accept)
+	body, mt, final, err := f.get(ctx, iri, accept)
 	if err != nil {
 		return nil, "", err
 	}
@@ -157,8 +165,8 @@ func (f *Fetcher) GetObject(ctx context.Context, iri string) ([]byte, string, er
 	if err := json.Unmarshal(body, &head); err != nil {
 		return nil, "", &FetchError{URL: iri, Err: fmt.Errorf("not JSON: %w", err)}
 	}
-	if head.ID == "" || !sameOrigin(head.ID, iri) {
-		return nil, "", &FetchError{URL: iri, Err: fmt.Errorf("document id %q is not on the host it was fetched from", head.ID)}
+	if head.ID == "" || !sameOrigin(head.ID, final.String()) {
+		return nil, "", &FetchError{URL: iri, Err: fmt.Errorf("document id %q is not on the host it came from (%s)", head.ID, final.Host)}
 	}
 	return body, head.ID, nil
 }
