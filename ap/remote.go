@@ -80,13 +80,19 @@ func (s *Service) onCreate(ctx context.Context, it *store.InboxItem, act *Activi
 	if !relevant {
 		return ignored("post by %s, whom we do not follow", author.IRI)
 	}
+	if gone, err := s.db.IsTombstoned(ctx, o.ID); err != nil {
+		return err
+	} else if gone {
+		return ignored("Create of %s, which its author deleted", o.ID)
+	}
 	p := remotePost(o, raw, author)
 	return s.db.Update(ctx, func(tx *store.Tx) error {
-		if old, err := tx.PostByIRI(ctx, p.IRI); err == nil {
-			// A Create replayed after an Update must not roll it back.
-			if !old.Updated.IsZero() && !old.Updated.Before(p.Updated) {
-				return s.done(ctx, tx, it)
-			}
+		if _, err := tx.PostByIRI(ctx, p.IRI); err == nil {
+			// A Create of a post we hold is a replay: edits come as
+			// Update, and a replayed Create must not roll one back.
+			return s.done(ctx, tx, it)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		if err := tx.PutPost(ctx, p); err != nil {
 			return err
@@ -163,19 +169,28 @@ func (s *Service) updateActor(ctx context.Context, it *store.InboxItem, act *Act
 	})
 }
 
-// deletePost removes a post we hold, if the deleter is its author.
+// deletePost removes a post we hold, if the deleter is its author, and
+// remembers the deletion so that a Create arriving late is dropped. A
+// Delete of a post we do not hold is remembered too (it may have overtaken
+// its Create), when the post is on the deleter's host: nobody else could
+// have written it.
 func (s *Service) deletePost(ctx context.Context, it *store.InboxItem, act *Activity, iri string) error {
 	old, err := s.db.PostByIRI(ctx, iri)
-	if errors.Is(err, store.ErrNotFound) {
-		return ignored("Delete of %s, which we do not hold", iri)
-	} else if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if !sameOrigin(iri, string(act.Actor)) {
+			return ignored("Delete of %s, which we do not hold, by %s of another host", iri, act.Actor)
+		}
+	case err != nil:
 		return err
-	}
-	if old.AuthorIRI != string(act.Actor) || old.LocalID != "" {
+	case old.AuthorIRI != string(act.Actor) || old.LocalID != "":
 		return ignored("Delete of %s by %s, who is not its author", iri, act.Actor)
 	}
 	return s.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.DeletePost(ctx, iri); err != nil {
+			return err
+		}
+		if err := tx.AddTombstone(ctx, iri, s.now()); err != nil {
 			return err
 		}
 		return s.done(ctx, tx, it)

@@ -143,6 +143,9 @@ func (s *Service) Run(ctx context.Context) error {
 const (
 	inboxRetention   = 30 * 24 * time.Hour // processed activities, for deduplication
 	unusedMediaGrace = 24 * time.Hour      // uploads no post or profile uses
+	// Deleted remote posts: senders retry a delivery for about a week, so
+	// a Create may arrive that late after its Delete.
+	tombstoneRetention = 8 * 24 * time.Hour
 )
 
 // runHousekeeping removes, every hour, what is no longer needed: processed
@@ -176,6 +179,9 @@ func (s *Service) Housekeep(ctx context.Context) {
 	}
 	if err := s.db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 		s.log.Error("delete expired sessions", "err", err)
+	}
+	if _, err := s.db.PruneTombstones(ctx, now.Add(-tombstoneRetention)); err != nil && ctx.Err() == nil {
+		s.log.Error("prune tombstones", "err", err)
 	}
 }
 

@@ -262,6 +262,31 @@ func (tx *Tx) DeletePost(ctx context.Context, iri string) (bool, error) {
 	return n > 0, nil
 }
 
+// AddTombstone remembers that the remote post iri was deleted.
+func (tx *Tx) AddTombstone(ctx context.Context, iri string, now time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO tombstones (iri, deleted_at) VALUES (?, ?)
+		ON CONFLICT (iri) DO NOTHING`, iri, millis(now))
+	if err != nil {
+		return fmt.Errorf("store: add tombstone: %w", err)
+	}
+	return nil
+}
+
+// IsTombstoned reports whether the remote post iri was deleted recently.
+func (db *DB) IsTombstoned(ctx context.Context, iri string) (bool, error) {
+	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM tombstones WHERE iri = ?`, iri)
+	return n > 0, err
+}
+
+// PruneTombstones forgets deletions older than before.
+func (db *DB) PruneTombstones(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.exec(ctx, "prune tombstones", `DELETE FROM tombstones WHERE deleted_at < ?`, millis(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // DeletePostsBy removes every post by a remote author.
 func (tx *Tx) DeletePostsBy(ctx context.Context, authorIRI string) (int64, error) {
 	res, err := tx.tx.ExecContext(ctx, `DELETE FROM posts WHERE author_iri = ? AND local_id IS NULL`, authorIRI)
