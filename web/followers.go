@@ -11,8 +11,11 @@ import (
 	"kith/store"
 )
 
-// followersPerPage is how many followers the followers page lists at once.
-const followersPerPage = 50
+// Lengths of the lists on the followers page.
+const (
+	followersPerPage = 50
+	requestsShown    = 100 // a wave of spam requests must not make a page of megabytes
+)
 
 // followersPage is the data of followers.html.
 type followersPage struct {
@@ -70,8 +73,7 @@ func (h *Handler) showFollowers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Locked = acct.Locked
-	// Requests are few (each waits for the owner), so they come whole.
-	requests, err := h.db.Followers(ctx, store.Pending, 0, -1)
+	requests, err := h.db.Followers(ctx, store.Pending, 0, requestsShown)
 	if err != nil {
 		h.serverError(w, r, err)
 		return

@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap/aptest"
 	"kith/store"
@@ -128,5 +130,38 @@ func TestFollowersPage(t *testing.T) {
 	k.inst.Service.Deliverer().RunOnce(ctx)
 	if n := len(remote.Received()) - sent; n != 0 {
 		t.Errorf("bad forms sent %d activities; want none", n)
+	}
+}
+
+// TestFollowersPageCapsRequests: a wave of follow requests shows as one
+// page of the newest, with a word about the rest, not one huge page.
+func TestFollowersPageCapsRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKit(t, aptest.InstanceOptions{Locked: true})
+	n := requestsShown + 5
+	err := k.inst.DB.Update(ctx, func(tx *store.Tx) error {
+		for i := range n {
+			iri := fmt.Sprintf("https://spam.example/users/u%d", i)
+			a := &store.Actor{IRI: iri, Type: "Person", Username: fmt.Sprintf("u%d", i), Host: "spam.example", Inbox: iri + "/inbox"}
+			if err := tx.PutActor(ctx, a); err != nil {
+				return err
+			}
+			if _, err := tx.PutFollower(ctx, a.ID, iri+"#follow", store.Pending, time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.login()
+	page := k.get("/followers").Body.String()
+	if got := strings.Count(page, `value="approve"`); got != requestsShown {
+		t.Errorf("%d requests on the page; want %d", got, requestsShown)
+	}
+	if want := fmt.Sprintf("The newest %d of %d requests are shown", requestsShown, n); !strings.Contains(page, want) {
+		t.Errorf("page lacks %q", want)
 	}
 }
