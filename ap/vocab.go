@@ -320,15 +320,43 @@ func (l *Link) UnmarshalJSON(b []byte) error {
 	}
 	l.Href, l.MediaType, l.Name = o.Href, o.MediaType, string(o.Name)
 	if l.Href == "" && len(o.URL) > 0 {
-		var inner Links
+		var inner Many[hrefLink]
 		if json.Unmarshal(o.URL, &inner) == nil {
-			if first := inner.Best(""); first.Href != "" {
-				l.Href = first.Href
-				if l.MediaType == "" {
-					l.MediaType = first.MediaType
+			for _, h := range inner {
+				if h.Href != "" {
+					l.Href = h.Href
+					if l.MediaType == "" {
+						l.MediaType = h.MediaType
+					}
+					break
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// hrefLink is a link inside a Link's url property: a URL, or an object
+// with an href. It is not read further down: decoding each level as a Link
+// again would re-read everything below it, and a deeply nested document
+// (which any server can make kith fetch) would cost minutes of CPU.
+type hrefLink struct {
+	Href      string
+	MediaType string
+}
+
+// UnmarshalJSON accepts a URL string or an object with href.
+func (h *hrefLink) UnmarshalJSON(b []byte) error {
+	*h = hrefLink{}
+	if json.Unmarshal(b, &h.Href) == nil {
+		return nil
+	}
+	var o struct {
+		Href      string `json:"href"`
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(b, &o) == nil {
+		h.Href, h.MediaType = o.Href, o.MediaType
 	}
 	return nil
 }
