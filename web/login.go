@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	client := clientAddr(r)
-	if ok, wait := h.limiter.allow(client); !ok {
+	ok, wait, attempt := h.limiter.begin(client)
+	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		h.renderLogin(w, r, http.StatusTooManyRequests, r.FormValue("next"),
 			fmt.Sprintf("Too many wrong passwords. Try again in %d minutes.", int(wait/time.Minute)+1))
@@ -54,12 +56,11 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !CheckPassword(acct.PasswordHash, r.PostFormValue("password")) {
-		h.limiter.fail(client)
 		h.log.Warn("failed login", "client", client)
 		h.renderLogin(w, r, http.StatusUnauthorized, r.PostFormValue("next"), "That password is not right.")
 		return
 	}
-	h.limiter.succeed(client)
+	h.limiter.succeed(client, attempt)
 	if err := h.startSession(w, r); err != nil {
 		h.serverError(w, r, err)
 		return
@@ -77,10 +78,20 @@ func (h *Handler) submitLogout(w http.ResponseWriter, r *http.Request) {
 
 // safeNext keeps a post-login redirect on this site: only a local path is
 // allowed, never //host or a full URL. Without one the owner lands on the
-// compose page, which is what logging in is mostly for.
+// compose page, which is what logging in is mostly for. Control characters
+// are refused outright: browsers drop tabs and newlines from a URL, so
+// "/<TAB>/evil.example" would otherwise become //evil.example.
 func safeNext(next string) string {
+	const fallback = "/compose"
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/compose"
+		return fallback
+	}
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fallback
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return fallback
 	}
 	return next
 }

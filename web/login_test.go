@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"kith/ap/aptest"
 )
@@ -56,8 +58,13 @@ func TestLoginKeepsNext(t *testing.T) {
 	}
 	for _, tt := range []struct{ next, want string }{
 		{"/settings/deliveries", "/settings/deliveries"},
+		{"/@me/01ABC?x=1#top", "/@me/01ABC?x=1#top"},
 		{"//evil.example/", "/compose"},
 		{"https://evil.example/", "/compose"},
+		{"/\\evil.example/", "/compose"},
+		{"/\t/evil.example/", "/compose"}, // browsers drop the tab: //evil.example
+		{"/\n/evil.example/", "/compose"},
+		{"/%0a/evil.example/", "/%0a/evil.example/"}, // escaped, it stays a path
 	} {
 		rec := k.post("/login", url.Values{"password": {testPassword}, "next": {tt.next}})
 		if got := location(t, rec); got != tt.want {
@@ -90,6 +97,65 @@ func TestLoginRefusesWrongPassword(t *testing.T) {
 	}
 	if c := rec.Result().Cookies(); len(c) != 0 {
 		t.Errorf("a refused attempt set cookies %v", c)
+	}
+}
+
+// TestLoginLimitHoldsForParallelGuesses: a burst of simultaneous wrong
+// passwords from one address gets no more password checks than the limit
+// allows; the rest are refused with 429 before bcrypt runs. A correct
+// password afterwards clears that address's count.
+func TestLoginLimitHoldsForParallelGuesses(t *testing.T) {
+	t.Parallel()
+	k := newKit(t, aptest.InstanceOptions{})
+	const burst = 30
+	codes := make(chan int, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			codes <- k.post("/login", url.Values{"password": {"guess " + strconv.Itoa(i)}}).Code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	checked := 0
+	for c := range codes {
+		switch c {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("status %d; want 401 or 429", c)
+		}
+	}
+	if checked != loginPerClient {
+		t.Errorf("%d of %d parallel guesses had their password checked; want exactly %d", checked, burst, loginPerClient)
+	}
+}
+
+// TestLoginLimiterForgivesSuccess: a correct password clears the address's
+// failures and does not count against the shared limit.
+func TestLoginLimiterForgivesSuccess(t *testing.T) {
+	clock := aptest.NewClock(time.Now())
+	l := newLoginLimiter(clock.Now)
+	for range loginPerClient - 1 {
+		if ok, _, _ := l.begin("a"); !ok {
+			t.Fatal("refused before the limit")
+		}
+	}
+	ok, _, at := l.begin("a")
+	if !ok {
+		t.Fatal("refused at the last allowed attempt")
+	}
+	l.succeed("a", at)
+	if ok, _, _ := l.begin("a"); !ok {
+		t.Error("refused after a success; want the count cleared")
+	}
+	if got := len(l.failures[loginAllClientKey]); got != loginPerClient {
+		t.Errorf("shared count %d; want %d (the success taken off)", got, loginPerClient)
+	}
+	clock.Advance(loginWindow + time.Second)
+	if ok, _, _ := l.begin("b"); !ok || len(l.failures[loginAllClientKey]) != 1 {
+		t.Errorf("after the window: ok %v, shared count %d; want a fresh start", ok, len(l.failures[loginAllClientKey]))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,43 +175,45 @@ func newLoginLimiter(now func() time.Time) *loginLimiter {
 	return &loginLimiter{now: now, failures: make(map[string][]time.Time)}
 }
 
-// allow reports whether client may try a password now, and if not, when it
-// may try again.
-func (l *loginLimiter) allow(client string) (bool, time.Duration) {
+// begin reserves a password attempt for client, or reports when it may
+// try again. The attempt counts as a failure until succeed says otherwise:
+// reserved before the slow password check, under the same lock as the
+// limit check, it stops a burst of parallel guesses from all passing the
+// check before any failure is recorded.
+func (l *loginLimiter) begin(client string) (ok bool, wait time.Duration, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	for _, key := range []string{client, loginAllClientKey} {
+	keys := []string{client, loginAllClientKey}
+	for _, key := range keys {
 		limit := loginPerClient
 		if key == loginAllClientKey {
 			limit = loginAllClients
 		}
 		recent := l.prune(key, now)
 		if len(recent) >= limit {
-			return false, recent[0].Add(loginWindow).Sub(now)
+			return false, recent[0].Add(loginWindow).Sub(now), time.Time{}
 		}
 	}
-	return true, 0
-}
-
-// fail records a failed attempt by client.
-func (l *loginLimiter) fail(client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
 	if len(l.failures) > 10000 {
 		clear(l.failures) // bounded memory under a flood of addresses
 	}
-	for _, key := range []string{client, loginAllClientKey} {
+	for _, key := range keys {
 		l.failures[key] = append(l.prune(key, now), now)
 	}
+	return true, 0, now
 }
 
-// succeed forgets client's failures.
-func (l *loginLimiter) succeed(client string) {
+// succeed forgets client's failures, and takes the attempt reserved at at
+// off the count of all clients.
+func (l *loginLimiter) succeed(client string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.failures, client)
+	all := l.failures[loginAllClientKey]
+	if i := slices.IndexFunc(all, at.Equal); i >= 0 {
+		l.failures[loginAllClientKey] = slices.Delete(all, i, i+1)
+	}
 }
 
 func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
