@@ -3,6 +3,7 @@ package ap
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -99,9 +100,12 @@ func (s *Service) serveFollows(w http.ResponseWriter, r *http.Request, id string
 		writeActivity(w, jsonCollection{Context: activityStreams, ID: id, Type: "OrderedCollection", TotalItems: total, First: id + "?page=1"})
 		return
 	}
+	// Pages past the last are refused, which also keeps the offset
+	// arithmetic below far from overflowing.
+	last := max(1, (total+pageSize-1)/pageSize)
 	n, err := strconv.Atoi(pageParam)
-	if err != nil || n < 1 {
-		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": "page must be a number from 1"})
+	if err != nil || n < 1 || n > last {
+		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": fmt.Sprintf("page must be a number from 1 to %d", last)})
 		return
 	}
 	follows, err := list(ctx, store.Accepted, (n-1)*pageSize, pageSize)

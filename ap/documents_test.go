@@ -271,8 +271,13 @@ func TestCollections(t *testing.T) {
 			t.Errorf("follower item %q is not an actor id", it)
 		}
 	}
-	if resp, _ := get(t, inst, "/users/me/followers?page=zero", "application/activity+json"); resp.StatusCode != 400 {
-		t.Errorf("bad page number: status %d; want 400", resp.StatusCode)
+	for _, bad := range []string{"zero", "0", "2", "9223372036854775807"} {
+		if resp, _ := get(t, inst, "/users/me/followers?page="+bad, "application/activity+json"); resp.StatusCode != 400 {
+			t.Errorf("page=%s of a 1-page collection: status %d; want 400", bad, resp.StatusCode)
+		}
+	}
+	if resp, _ := get(t, inst, "/users/me/following?page=1", "application/activity+json"); resp.StatusCode != 200 {
+		t.Errorf("page 1 of an empty collection: status %d; want 200", resp.StatusCode)
 	}
 	resp, body := get(t, inst, "/users/me/collections/featured", "application/activity+json")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"OrderedCollection"`) {

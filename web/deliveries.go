@@ -87,7 +87,9 @@ func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	q := r.URL.Query()
-	if host := q.Get("retried"); host != "" {
+	// The notice comes from the URL, which anyone can write: only a host
+	// name is repeated.
+	if host := q.Get("retried"); hostLike(host) {
 		switch n, _ := strconv.Atoi(q.Get("n")); n {
 		case 0:
 			data.Flash = "Nothing was waiting for " + host + "; it will be tried again with the next delivery."
@@ -119,6 +121,21 @@ func viewHost(host store.Host, now time.Time) hostView {
 	return v
 }
 
+// hostLike reports whether s looks like a host, with an optional port:
+// letters, digits, dots, hyphens, colons and the brackets of an IPv6
+// address, at most 255 bytes.
+func hostLike(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return false
+		}
+	}
+	return true
+}
+
 // duration says how long d is the way people say it: "3 days", "an hour".
 func duration(d time.Duration) string {
 	unit := func(n int, one, many string) string {
@@ -142,7 +159,7 @@ func duration(d time.Duration) string {
 // its failure streak, and wakes the deliverer.
 func (h *Handler) submitRetryHost(w http.ResponseWriter, r *http.Request) {
 	host := strings.ToLower(strings.TrimSpace(r.PostFormValue("host")))
-	if host == "" || len(host) > 255 {
+	if !hostLike(host) {
 		h.showError(w, r, http.StatusBadRequest, "No server named", "The form did not say which server to retry. Go back and press Retry now next to a server.")
 		return
 	}

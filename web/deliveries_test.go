@@ -71,6 +71,14 @@ func TestDeliveriesPage(t *testing.T) {
 	if strings.Contains(page, "<h3>"+remote.Host) {
 		t.Error("the host is still listed as failing after Retry now")
 	}
+	// The notice repeats only a host name from its URL.
+	page = k.get("/settings/deliveries?n=2&retried=" + url.QueryEscape("your password leaked; log in at evil.example")).Body.String()
+	if strings.Contains(page, "password leaked") {
+		t.Error("the notice repeated free text from the URL")
+	}
+	if rec := k.post("/settings/deliveries/retry", url.Values{"host": {"not a host"}}); rec.Code != http.StatusBadRequest {
+		t.Errorf("retry of %q: status %d; want 400", "not a host", rec.Code)
+	}
 	// The remote recovers and gets everything on the next run.
 	remote.SetInboxStatus(nil)
 	k.inst.Service.Deliverer().RunOnce(ctx)

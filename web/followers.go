@@ -101,6 +101,11 @@ func (h *Handler) showFollowers(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if who := q.Get("who"); who != "" {
+		// The notice comes from the URL, which anyone can write: only a
+		// handle is repeated, anything else becomes a neutral word.
+		if !mentionLike(who) {
+			who = "That account"
+		}
 		switch q.Get("done") {
 		case "approved":
 			data.Flash = who + " now follows you."

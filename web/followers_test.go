@@ -112,6 +112,12 @@ func TestFollowersPage(t *testing.T) {
 		t.Error("the page still shows waiting requests")
 	}
 
+	// The notice repeats only a handle from its URL, which anyone can write.
+	page = k.get("/followers?done=approved&who=" + url.QueryEscape("Your key was revoked; run kith passwd. Also @x@y.example")).Body.String()
+	if strings.Contains(page, "Your key was revoked") || !strings.Contains(page, "That account now follows you.") {
+		t.Error("the notice repeated free text from the URL")
+	}
+
 	// Bad forms: each refused with its status, nothing sent.
 	for _, tc := range []struct {
 		name string
