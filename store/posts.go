@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -156,6 +157,7 @@ func postWhere(ctx context.Context, q querier, where string, arg any) (*Post, er
 type PostQuery struct {
 	Visibilities []string // empty means public and unlisted
 	Before       string   // a local id: only posts older than it
+	After        string   // a local id: only posts newer than it, the nearest ones (still newest first)
 	Tag          string   // only posts with this tag
 	Pinned       bool     // only pinned posts, most recently pinned first
 	Limit        int
@@ -180,6 +182,13 @@ func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
 		where = append(where, "p.local_id < ?")
 		args = append(args, q.Before)
 	}
+	if q.After != "" {
+		// The posts just newer than the cursor are its next page up, so
+		// they are taken oldest first and turned round below.
+		where = append(where, "p.local_id > ?")
+		args = append(args, q.After)
+		order = "p.local_id ASC"
+	}
 	if q.Tag != "" {
 		where = append(where, "p.id IN (SELECT post_id FROM post_tags WHERE tag = ?)")
 		args = append(args, strings.ToLower(q.Tag))
@@ -201,6 +210,9 @@ func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
 	posts, err := scanPosts(rows)
 	if err != nil {
 		return nil, err
+	}
+	if q.After != "" && !q.Pinned {
+		slices.Reverse(posts)
 	}
 	if err := loadPostDetails(ctx, db.r, posts); err != nil {
 		return nil, err

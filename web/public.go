@@ -148,9 +148,11 @@ type profilePage struct {
 	Pager   pager
 }
 
+// pager links the pages either side of a page of posts.
 type pager struct {
 	Newer string
 	Older string
+	first bool // the page without a cursor: the newest posts
 }
 
 // showHome shows the profile: a single-user site's front page is its
@@ -209,14 +211,15 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 	if owner {
 		vis = []string{store.Public, store.Unlisted, store.Followers, store.Direct}
 	}
-	before := r.URL.Query().Get("before")
-	posts, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: vis, Before: before, Limit: profilePageSize})
+	posts, pg, err := h.postPage(r, store.PostQuery{Visibilities: vis}, h.urls.Profile())
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
+	data.Pager = pg
+	first := pg.first
 	author := h.ownAuthor(acct)
-	if before == "" {
+	if first {
 		pinned, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public, store.Unlisted}, Pinned: true, Limit: ap.MaxPinned})
 		if err != nil {
 			h.serverError(w, r, err)
@@ -226,17 +229,13 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 			data.Pinned = append(data.Pinned, h.viewPost(&pinned[i], author, owner))
 		}
 	} else {
-		data.Pager.Newer = h.urls.Profile()
 		data.NoIndex = true
 	}
 	for i := range posts {
-		if before == "" && !posts[i].PinnedAt.IsZero() && posts[i].Visibility != store.Followers && posts[i].Visibility != store.Direct {
+		if first && !posts[i].PinnedAt.IsZero() && posts[i].Visibility != store.Followers && posts[i].Visibility != store.Direct {
 			continue // already shown at the top
 		}
 		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, owner))
-	}
-	if len(posts) == profilePageSize {
-		data.Pager.Older = h.urls.Profile() + "?before=" + url.QueryEscape(posts[len(posts)-1].LocalID)
 	}
 	if data.Counts.Posts, err = h.db.CountLocalPosts(ctx, store.Public, store.Unlisted); err != nil {
 		h.serverError(w, r, err)
@@ -395,6 +394,52 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// postPage reads one page of posts for a profile or tag page, at the
+// cursor the request names (?before=ID for older posts, ?after=ID for
+// newer ones), and links the pages either side of it that hold posts.
+// base is the first page's URL.
+func (h *Handler) postPage(r *http.Request, q store.PostQuery, base string) ([]store.Post, pager, error) {
+	v := r.URL.Query()
+	q.Before, q.After = v.Get("before"), v.Get("after")
+	if q.After != "" {
+		q.Before = ""
+	}
+	// One post more than a page tells whether another page follows.
+	q.Limit = profilePageSize + 1
+	posts, err := h.db.LocalPosts(r.Context(), q)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	more := len(posts) > profilePageSize
+	pg := pager{first: q.Before == "" && q.After == ""}
+	link := func(key, id string) string { return base + "?" + key + "=" + url.QueryEscape(id) }
+	if q.After != "" {
+		// Newer posts were asked for: the extra one is the newest.
+		if more {
+			posts = posts[1:]
+			pg.Newer = link("after", posts[0].LocalID)
+		}
+		switch {
+		case len(posts) > 0:
+			pg.Older = link("before", posts[len(posts)-1].LocalID)
+		default:
+			pg.Older = link("before", q.After)
+		}
+		return posts, pg, nil
+	}
+	if more {
+		posts = posts[:profilePageSize]
+		pg.Older = link("before", posts[len(posts)-1].LocalID)
+	}
+	if q.Before != "" {
+		pg.Newer = base
+		if len(posts) > 0 {
+			pg.Newer = link("after", posts[0].LocalID)
+		}
+	}
+	return posts, pg, nil
+}
+
 // tagPage is the data of tag.html.
 type tagPage struct {
 	page
@@ -412,8 +457,7 @@ func (h *Handler) showTag(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	before := r.URL.Query().Get("before")
-	posts, err := h.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public}, Tag: tag, Before: before, Limit: profilePageSize})
+	posts, pg, err := h.postPage(r, store.PostQuery{Visibilities: []string{store.Public}, Tag: tag}, h.urls.Tag(tag))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -423,19 +467,14 @@ func (h *Handler) showTag(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	data := &tagPage{page: p, Tag: tag}
+	data := &tagPage{page: p, Tag: tag, Pager: pg}
 	data.Title = "#" + tag + " · " + p.Site.Name
 	data.Canonical = h.urls.Tag(tag)
 	author := h.ownAuthor(acct)
 	for i := range posts {
 		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, p.Owner))
 	}
-	if before != "" {
-		data.Pager.Newer = h.urls.Tag(tag)
-	}
-	if len(posts) == profilePageSize {
-		data.Pager.Older = h.urls.Tag(tag) + "?before=" + url.QueryEscape(posts[len(posts)-1].LocalID)
-	}
+	data.NoIndex = data.NoIndex || !pg.first
 	h.render(w, r, http.StatusOK, "tag", data)
 }
 
