@@ -105,7 +105,7 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	}
 	var article string
 	b.Eval(`document.querySelector("article.post").outerHTML`, &article)
-	for _, want := range []string{"A green rectangle</a></h2>", `<summary>geometry</summary>`, `alt="A green rectangle, wider than tall"`} {
+	for _, want := range []string{"<h1>A green rectangle</h1>", `<summary>geometry</summary>`, `alt="A green rectangle, wider than tall"`} {
 		if !strings.Contains(article, want) {
 			t.Errorf("post page lacks %q:\n%s", want, article)
 		}

@@ -103,7 +103,7 @@ func TestComposePublishes(t *testing.T) {
 	page := k.get("/@me/" + id + "?published=1")
 	body := page.Body.String()
 	for _, want := range []string{
-		">On red squares</a></h2>",
+		"<h1>On red squares</h1>",
 		`<details class="cw"><summary>colour theory</summary>`,
 		`alt="A red square"`,
 		"<em>short</em>",
@@ -528,5 +528,39 @@ func TestComposeRefusesFifthImage(t *testing.T) {
 	}
 	if posts, media := k.counts(); posts != 0 || media != 4 {
 		t.Errorf("%d posts and %d uploads; want no post and the four carried images", posts, media)
+	}
+}
+
+// TestSensitiveImagesStayHidden: a post marked sensitive without a content
+// warning shows its text, keeps its images behind a <details> a reader
+// opens (no script needed), and offers no image to link previews. An image
+// without a description still gives its link a name.
+func TestSensitiveImagesStayHidden(t *testing.T) {
+	t.Parallel()
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	id := postIDFrom(t, k.postMultipart("/compose", url.Values{
+		"text": {"Surgery went well."}, "sensitive": {"1"}, "visibility": {"public"}, "action": {"publish"},
+	}, file{"file-1", "scar.png", pngImage(t, 8, 8, red)}))
+	page := k.visitor().get("/@me/" + id).Body.String()
+	for _, want := range []string{
+		"Surgery went well.",
+		`<details class="sensitive"><summary>Sensitive media: show 1 image</summary>`,
+		`aria-label="Image without a description"`,
+		`<h1 class="visually-hidden">Post by`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("post page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `property="og:image"`) {
+		t.Error("a sensitive image is offered as the link preview")
+	}
+	plain := postIDFrom(t, k.postMultipart("/compose", url.Values{
+		"text": {"A sunset."}, "visibility": {"public"}, "action": {"publish"},
+	}, file{"file-1", "sun.png", pngImage(t, 8, 8, red)}))
+	page = k.visitor().get("/@me/" + plain).Body.String()
+	if strings.Contains(page, `class="sensitive"`) || !strings.Contains(page, `property="og:image"`) {
+		t.Error("an ordinary image is hidden, or not offered as the link preview")
 	}
 }

@@ -28,6 +28,8 @@ type postView struct {
 	Visibility  string
 	Lang        string
 	Pinned      bool
+	Sensitive   bool // its images stay hidden until the reader asks
+	Main        bool // the page is about this post: its title is the page's h1
 	Editable    bool
 	Author      authorView
 	Attachments []attachmentView
@@ -114,6 +116,7 @@ func (h *Handler) viewPost(p *store.Post, author authorView, owner bool) postVie
 		Visibility: p.Visibility,
 		Lang:       p.Language,
 		Pinned:     !p.PinnedAt.IsZero(),
+		Sensitive:  p.Sensitive,
 		Editable:   owner && p.LocalID != "",
 		Author:     author,
 	}
@@ -318,6 +321,7 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := &postPage{page: p, Post: h.viewPost(post, h.ownAuthor(acct), p.Owner), Parent: post.InReplyTo}
+	data.Post.Main = true
 	if p.Owner {
 		// The owner's actions are in a bar of their own on this page.
 		data.Post.Editable = false
@@ -335,7 +339,7 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 	data.Lang = orDefault(post.Language, "en")
 	data.NoIndex = data.NoIndex || post.Visibility != store.Public
 	for _, a := range post.Attachments {
-		if a.MediaID != "" && post.Summary == "" {
+		if a.MediaID != "" && post.Summary == "" && !post.Sensitive {
 			data.OGImage = h.urls.MediaPreview(a.MediaID, ".img")
 			break
 		}
