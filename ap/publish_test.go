@@ -338,3 +338,35 @@ func signGET(t *testing.T, a *aptest.RemoteActor, req *http.Request) {
 	t.Helper()
 	a.Sign(t, req, nil, time.Now())
 }
+
+// TestEditKeepsMentionsWhenTheirServerIsDown: a day after a direct post
+// to bob, his server is unreachable while the owner edits it. The edit
+// keeps bob as the mention and addressee, from the copy of his actor kept
+// since, and queues the Update to his inbox rather than to nobody.
+func TestEditKeepsMentionsWhenTheirServerIsDown(t *testing.T) {
+	ctx := context.Background()
+	clock := aptest.NewClock(time.Now())
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{Now: clock.Now})
+	other := aptest.NewRemote(t, true)
+	bob := other.AddActor("bob", aptest.Key(t, "remote2"))
+	res, err := inst.Service.Publish(ctx, ap.Draft{Source: "psst @bob@" + other.Host, Visibility: store.Direct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(25 * time.Hour) // the cached actor is stale now
+	other.Server.Close()
+
+	ed, err := inst.Service.Edit(ctx, res.Post.LocalID, ap.Draft{Source: "psst @bob@" + other.Host + ", edited"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ed.Unresolved) != 0 || len(ed.Post.Mentions) != 1 || ed.Post.Mentions[0].ActorIRI != bob.IRI {
+		t.Fatalf("after the edit: unresolved %v, mentions %+v; want bob kept", ed.Unresolved, ed.Post.Mentions)
+	}
+	if ed.Deliveries != 1 {
+		t.Errorf("the Update is queued for %d inboxes; want bob's", ed.Deliveries)
+	}
+	if !strings.Contains(ed.Post.ContentHTML, `href="`) {
+		t.Errorf("the mention lost its link: %s", ed.Post.ContentHTML)
+	}
+}
