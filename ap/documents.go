@@ -22,6 +22,7 @@ func actorContext() []any {
 			"featured":                  map[string]string{"@id": "toot:featured", "@type": "@id"},
 			"discoverable":              "toot:discoverable",
 			"indexable":                 "toot:indexable",
+			"attributionDomains":        map[string]string{"@id": "toot:attributionDomains", "@type": "@id"},
 			"schema":                    "http://schema.org#",
 			"PropertyValue":             "schema:PropertyValue",
 			"value":                     "schema:value",
@@ -75,6 +76,10 @@ type jsonActor struct {
 	Image                     *jsonImage    `json:"image,omitempty"`
 	Attachment                []jsonField   `json:"attachment,omitempty"`
 	AlsoKnownAs               []string      `json:"alsoKnownAs,omitempty"`
+	// AttributionDomains are the sites whose pages may name this account
+	// as their author (fediverse:creator); Mastodon 4.3 shows the credit
+	// only for domains listed here.
+	AttributionDomains []string `json:"attributionDomains"`
 }
 
 type jsonEndpoints struct {
@@ -128,6 +133,7 @@ func actorDocument(u URLs, a *store.Account, avatar, header *MediaInfo) jsonActo
 		Published:                 formatTime(a.CreatedAt),
 		PublicKey:                 jsonKey{ID: u.KeyID(), Owner: u.Actor(), PublicKeyPem: a.PublicKeyPEM},
 		AlsoKnownAs:               a.AlsoKnownAs,
+		AttributionDomains:        []string{u.Hostname()},
 	}
 	if avatar != nil {
 		doc.Icon = &jsonImage{Type: "Image", MediaType: avatar.MediaType, URL: avatar.URL}

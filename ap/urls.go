@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"net"
 	"net/url"
 	"strings"
 )
@@ -49,6 +50,14 @@ func (u URLs) Scheme() string { return u.scheme }
 
 // Domain is the host[:port] kith is reached at.
 func (u URLs) Domain() string { return u.domain }
+
+// Hostname is the domain without a port.
+func (u URLs) Hostname() string {
+	if h, _, err := net.SplitHostPort(u.domain); err == nil {
+		return h
+	}
+	return u.domain
+}
 
 // Username is the account's name.
 func (u URLs) Username() string { return u.username }
