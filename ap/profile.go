@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"kith/ap/markdown"
 	"kith/store"
 )
 
@@ -53,13 +52,13 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
 		if utf8.RuneCountInString(f.Name) > MaxFieldNameRunes || utf8.RuneCountInString(f.Value) > MaxFieldRunes {
 			return invalid("profile fields hold at most %d characters", MaxFieldRunes)
 		}
-		f.ValueHTML = s.md.RenderInline(f.Value, markdown.Links{Tag: s.urls.Tag})
+		f.ValueHTML = s.md.RenderInline(f.Value, s.links(nil))
 		fields = append(fields, f)
 	}
 	if len(fields) > MaxFields {
 		return invalid("%d profile fields; at most %d fit", len(fields), MaxFields)
 	}
-	bio, err := s.md.Render(strings.TrimSpace(in.Bio), markdown.Links{Tag: s.urls.Tag})
+	bio, err := s.md.Render(strings.TrimSpace(in.Bio), s.links(nil))
 	if err != nil {
 		return err
 	}

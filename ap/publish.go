@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -66,7 +67,15 @@ func (s *Service) renderer() *markdown.Renderer { return s.md }
 // RenderMarkdown renders Markdown the way a post is rendered, linking
 // hashtags but leaving mentions as text, for previews and the bio.
 func (s *Service) RenderMarkdown(src string) (string, error) {
-	return s.renderer().Render(src, markdown.Links{Tag: s.urls.Tag})
+	return s.renderer().Render(src, s.links(nil))
+}
+
+// links is how our Markdown links: hashtags to our tag pages, relative
+// URLs made absolute on our site, and mentions through mention (nil
+// leaves them as text).
+func (s *Service) links(mention func(markdown.Mention) (string, bool)) markdown.Links {
+	base, _ := url.Parse(s.urls.Base() + "/") // built from a checked domain
+	return markdown.Links{Mention: mention, Tag: s.urls.Tag, Base: base}
 }
 
 // Preview renders a draft as it would be published, resolving its
@@ -369,19 +378,16 @@ func (s *Service) renderDraft(ctx context.Context, src string) (string, []store.
 		resolved[key] = a
 		mentions = append(mentions, store.Mention{ActorIRI: a.IRI, Name: m.String(), URL: a.URL})
 	}
-	html, err := md.Render(src, markdown.Links{
-		Mention: func(m markdown.Mention) (string, bool) {
-			a, ok := resolved[strings.ToLower(m.String())]
-			if !ok {
-				return "", false
-			}
-			if a.URL != "" {
-				return a.URL, true
-			}
-			return a.IRI, true
-		},
-		Tag: s.urls.Tag,
-	})
+	html, err := md.Render(src, s.links(func(m markdown.Mention) (string, bool) {
+		a, ok := resolved[strings.ToLower(m.String())]
+		if !ok {
+			return "", false
+		}
+		if a.URL != "" {
+			return a.URL, true
+		}
+		return a.IRI, true
+	}))
 	if err != nil {
 		return "", nil, nil, err
 	}

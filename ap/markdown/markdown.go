@@ -8,6 +8,7 @@ package markdown
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 
 	"github.com/yuin/goldmark"
@@ -107,6 +108,10 @@ type Links struct {
 	// kept, possibly non-ASCII: escape it for the path); "" leaves the
 	// hashtag as plain text.
 	Tag func(tag string) string
+	// Base, when set, makes relative link and image destinations absolute:
+	// the HTML goes to other servers and into feeds, where a relative URL
+	// has nothing to be relative to (Mastodon drops such links).
+	Base *url.URL
 }
 
 // Scan returns the distinct mentions (in order of first appearance, compared
@@ -218,9 +223,26 @@ func resolve(doc ast.Node, links Links) {
 					n.href = href
 				}
 			}
+		case *ast.Link:
+			n.Destination = absolute(links.Base, n.Destination)
+		case *ast.Image:
+			n.Destination = absolute(links.Base, n.Destination)
 		}
 		return ast.WalkContinue, nil
 	})
+}
+
+// absolute resolves a relative destination against base; absolute ones,
+// and all of them when base is nil, are returned as they are.
+func absolute(base *url.URL, dest []byte) []byte {
+	if base == nil || len(dest) == 0 {
+		return dest
+	}
+	u, err := url.Parse(string(dest))
+	if err != nil || u.Scheme != "" {
+		return dest
+	}
+	return []byte(base.ResolveReference(u).String())
 }
 
 // htmlBuffer lets goldmark write straight into memory; without Flush and

@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -182,6 +183,34 @@ func TestRenderWithoutLinks(t *testing.T) {
 	}
 	if want := "<p>@alice@host.example #tag</p>\n"; got != want {
 		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+// TestRenderMakesRelativeURLsAbsolute: with a Base, relative link and
+// image destinations point at the site, since the HTML is read on other
+// servers and in feeds; absolute and unsafe destinations are unchanged.
+func TestRenderMakesRelativeURLsAbsolute(t *testing.T) {
+	base, _ := url.Parse("https://kith.example/")
+	tests := []struct{ src, want string }{
+		{"[tags](/tags/go)", `href="https://kith.example/tags/go"`},
+		{"[post](@me/01ABC)", `href="https://kith.example/@me/01ABC"`},
+		{"![a cat](/media/cat.png)", `src="https://kith.example/media/cat.png"`},
+		{"[elsewhere](https://other.example/x)", `href="https://other.example/x"`},
+		{"[mail](mailto:me@kith.example)", `href="mailto:me@kith.example"`},
+		{"[bad](javascript:alert(1))", `<p>bad</p>`},
+	}
+	for _, tt := range tests {
+		got, err := New().Render(tt.src, Links{Base: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("Render(%q) = %q; want it to contain %q", tt.src, got, tt.want)
+		}
+	}
+	// Without a Base, destinations stay as written.
+	if got, _ := New().Render("[tags](/tags/go)", Links{}); !strings.Contains(got, `href="/tags/go"`) {
+		t.Errorf("without a base: %q", got)
 	}
 }
 
