@@ -58,6 +58,7 @@ type atomCategory struct {
 }
 
 type atomEntry struct {
+	Lang       string         `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
 	ID         string         `xml:"id"`
 	Title      string         `xml:"title"`
 	Updated    string         `xml:"updated"`
@@ -228,6 +229,14 @@ func (h *Handler) serveAtom(w http.ResponseWriter, r *http.Request) {
 			Published: p.Published.UTC().Format(time.RFC3339),
 			Links:     []atomLink{{Rel: "alternate", Type: "text/html", Href: h.urls.PostPage(p.LocalID)}},
 			Content:   atomText{Type: "html", Body: h.entryHTML(p)},
+			Lang:      p.Language,
+		}
+		// The images as enclosures too, for readers that list or fetch
+		// them; they are in the content as well.
+		for _, a := range p.Attachments {
+			if a.MediaID != "" {
+				e.Links = append(e.Links, atomLink{Rel: "enclosure", Type: a.MediaType, Href: h.urls.Media(a.MediaID, ap.MediaExt(a.MediaType))})
+			}
 		}
 		if p.Summary != "" {
 			e.Summary = &atomText{Type: "text", Body: "Content warning: " + p.Summary}

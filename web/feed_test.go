@@ -183,3 +183,41 @@ func checkCaching(t *testing.T, h http.Header) {
 		t.Errorf("Cache-Control %q; want a few minutes", cc)
 	}
 }
+
+// TestAtomEntryLanguageAndEnclosures: an entry says its post's language
+// (xml:lang) and lists its images as enclosures.
+func TestAtomEntryLanguageAndEnclosures(t *testing.T) {
+	t.Parallel()
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	postIDFrom(t, k.postMultipart("/compose", url.Values{
+		"text": {"Ein rotes Quadrat."}, "language": {"de"}, "visibility": {"public"}, "action": {"publish"},
+	}, file{"file-1", "red.png", pngImage(t, 8, 8, red)}))
+	var doc struct {
+		Entries []struct {
+			Lang  string `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+			Links []struct {
+				Rel  string `xml:"rel,attr"`
+				Type string `xml:"type,attr"`
+				Href string `xml:"href,attr"`
+			} `xml:"link"`
+		} `xml:"entry"`
+	}
+	body := k.visitor().get("/feed.atom").Body.Bytes()
+	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Entries) != 1 {
+		t.Fatalf("feed: %v, %d entries\n%s", err, len(doc.Entries), body)
+	}
+	e := doc.Entries[0]
+	if e.Lang != "de" {
+		t.Errorf("entry xml:lang %q; want de", e.Lang)
+	}
+	var enclosures int
+	for _, l := range e.Links {
+		if l.Rel == "enclosure" && l.Type == "image/png" && strings.HasPrefix(l.Href, k.inst.URLs.Base()+"/media/") {
+			enclosures++
+		}
+	}
+	if enclosures != 1 {
+		t.Errorf("links %+v; want one image/png enclosure on our site", e.Links)
+	}
+}
