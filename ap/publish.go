@@ -321,7 +321,7 @@ func (s *Service) checkDraft(d *Draft) error {
 			return invalid("the %s has %d characters; at most %d fit", what, n, lim.n)
 		}
 	}
-	if len(d.Language) > 35 || strings.ContainsAny(d.Language, " <>\"'") {
+	if d.Language != "" && !languageTag(d.Language) {
 		return invalid("language %q is not a language tag such as en or pt-BR", d.Language)
 	}
 	if len(d.Media) > MaxAttachments {
@@ -333,6 +333,30 @@ func (s *Service) checkDraft(d *Draft) error {
 		}
 	}
 	return nil
+}
+
+// languageTag reports whether s has the shape of a BCP 47 language tag:
+// a 2-3 letter language, then subtags of 1-8 letters or digits (pt-BR,
+// zh-Hant-TW, es-419). It checks the shape only, which is what keeps
+// "English" or "en us" out of contentMap and the pages' lang attributes.
+func languageTag(s string) bool {
+	if len(s) > 35 {
+		return false
+	}
+	for i, sub := range strings.Split(s, "-") {
+		n := len(sub)
+		if i == 0 && (n < 2 || n > 3) || n < 1 || n > 8 {
+			return false
+		}
+		for _, c := range sub {
+			letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+			digit := c >= '0' && c <= '9'
+			if !letter && !(digit && i > 0) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // renderDraft resolves the draft's mentions through WebFinger (in

@@ -268,14 +268,17 @@ func TestPublishRejectsBadDrafts(t *testing.T) {
 	ctx := context.Background()
 	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
 	tests := map[string]ap.Draft{
-		"empty":              {Source: "  \n "},
-		"bad visibility":     {Source: "x", Visibility: "everyone"},
-		"too long":           {Source: strings.Repeat("a", ap.MaxPostRunes+1)},
-		"title too long":     {Source: "x", Title: strings.Repeat("t", ap.MaxTitleRunes+1)},
-		"too many images":    {Source: "x", Media: make([]ap.DraftMedia, 5)},
-		"missing upload":     {Source: "x", Media: []ap.DraftMedia{{ID: "nope"}}},
-		"bad language":       {Source: "x", Language: "<script>"},
-		"invalid UTF-8 text": {Source: "x\xff"},
+		"empty":                {Source: "  \n "},
+		"bad visibility":       {Source: "x", Visibility: "everyone"},
+		"too long":             {Source: strings.Repeat("a", ap.MaxPostRunes+1)},
+		"title too long":       {Source: "x", Title: strings.Repeat("t", ap.MaxTitleRunes+1)},
+		"too many images":      {Source: "x", Media: make([]ap.DraftMedia, 5)},
+		"missing upload":       {Source: "x", Media: []ap.DraftMedia{{ID: "nope"}}},
+		"bad language":         {Source: "x", Language: "<script>"},
+		"language as a name":   {Source: "x", Language: "English"},
+		"language with space":  {Source: "x", Language: "en us"},
+		"language digit first": {Source: "x", Language: "1en"},
+		"invalid UTF-8 text":   {Source: "x\xff"},
 	}
 	for name, d := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -287,6 +290,17 @@ func TestPublishRejectsBadDrafts(t *testing.T) {
 	}
 	if n, _ := inst.DB.CountLocalPosts(ctx); n != 0 {
 		t.Errorf("%d posts stored from bad drafts", n)
+	}
+}
+
+// TestLanguageTags: the language tags people use pass.
+func TestLanguageTags(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	for _, tag := range []string{"en", "de", "pt-BR", "zh-Hant-TW", "es-419", "yue", "sr-Latn"} {
+		if _, err := inst.Service.Publish(ctx, ap.Draft{Source: "x", Language: tag}); err != nil {
+			t.Errorf("language %q: %v", tag, err)
+		}
 	}
 }
 
