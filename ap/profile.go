@@ -31,14 +31,15 @@ type ProfileInput struct {
 }
 
 // UpdateProfile saves the profile and sends Update{Person} to the
-// followers, so their servers refresh it.
-func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
+// followers, so their servers refresh it. It returns the mentions in the
+// bio that could not be found, which stay plain text.
+func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (unresolved []string, err error) {
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	if n := utf8.RuneCountInString(in.DisplayName); n > MaxNameRunes {
-		return invalid("the display name has %d characters; at most %d fit", n, MaxNameRunes)
+		return nil, invalid("the display name has %d characters; at most %d fit", n, MaxNameRunes)
 	}
 	if n := utf8.RuneCountInString(in.Bio); n > MaxBioRunes {
-		return invalid("the bio has %d characters; at most %d fit", n, MaxBioRunes)
+		return nil, invalid("the bio has %d characters; at most %d fit", n, MaxBioRunes)
 	}
 	var fields []store.Field
 	for _, f := range in.Fields {
@@ -47,37 +48,43 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) error {
 			continue
 		}
 		if f.Name == "" {
-			return invalid("a profile field has a value but no name")
+			return nil, invalid("a profile field has a value but no name")
 		}
 		if utf8.RuneCountInString(f.Name) > MaxFieldNameRunes || utf8.RuneCountInString(f.Value) > MaxFieldRunes {
-			return invalid("profile fields hold at most %d characters", MaxFieldRunes)
+			return nil, invalid("profile fields hold at most %d characters", MaxFieldRunes)
 		}
 		f.ValueHTML = s.md.RenderInline(f.Value, s.links(nil))
 		fields = append(fields, f)
 	}
 	if len(fields) > MaxFields {
-		return invalid("%d profile fields; at most %d fit", len(fields), MaxFields)
+		return nil, invalid("%d profile fields; at most %d fit", len(fields), MaxFields)
 	}
-	bio, err := s.md.Render(strings.TrimSpace(in.Bio), s.links(nil))
+	// Mentions in the bio are linked like a post's; the ones that cannot
+	// be found are reported.
+	bio, _, unresolved, err := s.renderDraft(ctx, strings.TrimSpace(in.Bio))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, id := range []string{in.AvatarMediaID, in.HeaderMediaID} {
 		if id == "" {
 			continue
 		}
 		if _, err := s.db.MediaByID(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return invalid("the uploaded image is missing; upload it again")
+			return nil, invalid("the uploaded image is missing; upload it again")
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return s.changeAccount(ctx, in.Locked, func(tx *store.Tx, now time.Time) error {
+	err = s.changeAccount(ctx, in.Locked, func(tx *store.Tx, now time.Time) error {
 		return tx.UpdateProfile(ctx, store.Profile{
 			DisplayName: in.DisplayName, BioSource: strings.TrimSpace(in.Bio), BioHTML: bio, Fields: fields,
 			AvatarMediaID: in.AvatarMediaID, HeaderMediaID: in.HeaderMediaID, Locked: in.Locked,
 		}, now)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return unresolved, nil
 }
 
 // changeAccount runs change on the account and sends the new actor

@@ -74,7 +74,7 @@ func TestProfileChangesReachFollowers(t *testing.T) {
 		return acts
 	}
 
-	err := inst.Service.UpdateProfile(ctx, ap.ProfileInput{
+	_, err := inst.Service.UpdateProfile(ctx, ap.ProfileInput{
 		DisplayName: "Ada Lovelace",
 		Bio:         "Notes on **engines**.",
 		Fields:      []store.Field{{Name: "Website", Value: "https://ada.example/"}},

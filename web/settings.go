@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"kith/ap"
 	"kith/store"
@@ -37,11 +38,13 @@ func (h *Handler) showProfileSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := profileForm{DisplayName: acct.DisplayName, Bio: acct.BioSource, Fields: acct.Fields, Locked: acct.Locked}
-	flash := ""
-	if r.URL.Query().Get("saved") != "" {
+	q := r.URL.Query()
+	flash, warn := "", ""
+	if q.Get("saved") != "" {
 		flash = "Saved. The servers of your followers are being sent the new profile."
+		_, warn = postFlash(q) // the bio's unresolved mentions, if any
 	}
-	h.renderSettings(w, r, http.StatusOK, acct, f, "", flash)
+	h.renderSettings(w, r, http.StatusOK, acct, f, "", flash, warn)
 }
 
 // submitProfileSettings saves the profile. New avatar and header images
@@ -80,7 +83,7 @@ func (h *Handler) submitProfileSettings(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if problem != "" {
-		h.renderSettings(w, r, status, acct, f, problem, "")
+		h.renderSettings(w, r, status, acct, f, problem, "", "")
 		return
 	}
 
@@ -104,7 +107,8 @@ func (h *Handler) submitProfileSettings(w http.ResponseWriter, r *http.Request) 
 			in.HeaderMediaID = m.ID
 		}
 	}
-	if err := h.ap.UpdateProfile(ctx, in); err != nil {
+	unresolved, err := h.ap.UpdateProfile(ctx, in)
+	if err != nil {
 		if len(newIDs) > 0 {
 			if err := h.db.DeleteMedia(ctx, newIDs...); err != nil {
 				h.log.Error("delete uploads of a failed form", "err", err)
@@ -115,17 +119,18 @@ func (h *Handler) submitProfileSettings(w http.ResponseWriter, r *http.Request) 
 			if len(newIDs) > 0 {
 				msg += " Choose the images again after fixing it."
 			}
-			h.renderSettings(w, r, http.StatusUnprocessableEntity, acct, f, msg, "")
+			h.renderSettings(w, r, http.StatusUnprocessableEntity, acct, f, msg, "", "")
 			return
 		}
 		h.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/settings/profile?saved=1", http.StatusSeeOther)
+	q := url.Values{"saved": {"1"}, "unresolved": unresolved}
+	http.Redirect(w, r, "/settings/profile?"+q.Encode(), http.StatusSeeOther)
 }
 
 // renderSettings shows the profile form.
-func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status int, acct *store.Account, f profileForm, problem, flash string) {
+func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status int, acct *store.Account, f profileForm, problem, flash, warn string) {
 	p, err := h.basePage(r, "Profile settings")
 	if err != nil {
 		h.serverError(w, r, err)
@@ -136,7 +141,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status 
 	}
 	data := &settingsPage{page: p, Form: f, MaxFields: ap.MaxFields, Error: problem}
 	data.Title = "Profile settings · " + p.Site.Name
-	data.Flash = flash
+	data.Flash, data.FlashWarn = flash, warn
 	if acct.AvatarMediaID != "" {
 		data.Avatar = h.localPath(h.urls.MediaPreview(acct.AvatarMediaID, ".img"))
 	}

@@ -143,3 +143,26 @@ func TestProfileSettingsRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestBioMentions: a mention in the bio is linked like one in a post, and
+// one that cannot be found stays text and is named in the notice.
+func TestBioMentions(t *testing.T) {
+	t.Parallel()
+	k := newKit(t, aptest.InstanceOptions{})
+	remote := aptest.NewRemote(t, false)
+	remote.AddActor("bob", aptest.Key(t, "remote"))
+	k.login()
+	ghost := "@ghost@" + remote.Host
+	rec := k.postMultipart("/settings/profile", url.Values{"bio": {"Friends with @bob@" + remote.Host + " and " + ghost + "."}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: status %d\n%s", rec.Code, errorNotice(rec.Body.String()))
+	}
+	page := k.get(location(t, rec)).Body.String()
+	if !strings.Contains(page, ghost+" could not be found; it stays plain text.") {
+		t.Errorf("the settings page does not name the unresolved mention %s", ghost)
+	}
+	profile := k.visitor().get("/@me").Body.String()
+	if !strings.Contains(profile, `href="`+remote.Base+`/@bob"`) && !strings.Contains(profile, `href="`+remote.Base+`/users/bob"`) {
+		t.Errorf("the bio's mention of bob is not linked:\n%s", profile)
+	}
+}
