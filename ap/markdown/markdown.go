@@ -154,6 +154,8 @@ func (r *Renderer) Scan(src string) (mentions []Mention, tags []string) {
 //     keeps, or a relative URL render as their text alone; images need http(s)
 //     or a relative URL and otherwise render as their alt text.
 //   - Every link gets rel="nofollow noopener noreferrer" target="_blank".
+//   - Headings go one level down (# is <h2>): on a page the post's title,
+//     or the page's own heading, is the level above.
 //   - Mentions and hashtags are linked through links with Mastodon's markup,
 //     except inside code, URLs and link or image texts: a mention inside
 //     [text](url) stays text, because the author chose where that text points
@@ -162,6 +164,12 @@ func (r *Renderer) Render(src string, links Links) (string, error) {
 	source := []byte(clean(src))
 	doc := r.post.Parser().Parse(text.NewReader(source))
 	resolve(doc, links)
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			h.Level = min(h.Level+1, 6)
+		}
+		return ast.WalkContinue, nil
+	})
 	var buf htmlBuffer
 	buf.Grow(len(source) + len(source)/2 + 64)
 	if err := r.post.Renderer().Render(&buf, source, doc); err != nil {

@@ -73,7 +73,7 @@ var markdownCases = []renderCase{
 	{"data link", "[click](data:text/html;base64,PHNjcmlwdD4=)", "<p>click</p>\n"},
 	{"javascript autolink", "<javascript:alert(1)>", "<p>javascript:alert(1)</p>\n"},
 	{"empty link", "[nothing]()", "<p>nothing</p>\n"},
-	{"headings", "# Title\n## Sub #tag", "<h1>Title</h1>\n<h2>Sub " + hashtag("tag") + "</h2>\n"},
+	{"headings, one level down", "# Title\n## Sub #tag\n###### Six", "<h2>Title</h2>\n<h3>Sub " + hashtag("tag") + "</h3>\n<h6>Six</h6>\n"},
 	{"lists", "- a\n- b\n\n3. three\n4. four",
 		"<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n<ol start=\"3\">\n<li>three</li>\n<li>four</li>\n</ol>\n"},
 	{"task list", "- [x] done\n- [ ] todo",
