@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"sync"
@@ -179,5 +180,32 @@ func TestLogoutEndsSession(t *testing.T) {
 	}
 	if posts, _ := k.counts(); posts != 0 {
 		t.Errorf("%d posts stored after logout; want 0", posts)
+	}
+}
+
+// TestClientAddr: behind a reverse proxy on the same machine the client is
+// the address the proxy added to X-Forwarded-For; from anywhere else the
+// header is the client's own claim and is ignored.
+func TestClientAddr(t *testing.T) {
+	tests := []struct {
+		remote, xff, want string
+	}{
+		{"203.0.113.5:4000", "", "203.0.113.5"},
+		{"203.0.113.5:4000", "198.51.100.7", "203.0.113.5"}, // not from a local proxy: a lie, maybe
+		{"127.0.0.1:4000", "198.51.100.7", "198.51.100.7"},
+		{"127.0.0.1:4000", "10.9.9.9, 198.51.100.7", "198.51.100.7"}, // the first entry is the client's own
+		{"[::1]:4000", "2001:db8::1", "2001:db8::1"},
+		{"127.0.0.1:4000", "not an address", "127.0.0.1"},
+		{"127.0.0.1:4000", "", "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodPost, "/login", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := clientAddr(r); got != tt.want {
+			t.Errorf("RemoteAddr %s, X-Forwarded-For %q: client %q; want %q", tt.remote, tt.xff, got, tt.want)
+		}
 	}
 }

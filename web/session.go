@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -231,11 +232,25 @@ func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
 	return ts
 }
 
-// clientAddr is the client's IP address without the port.
+// clientAddr is the client's IP address without the port. A request from
+// loopback is from a reverse proxy on the same machine (the usual setup on
+// a Pi or a small VPS): then the client is the last address in
+// X-Forwarded-For, the one that proxy added. Earlier entries, and the
+// header on requests from anywhere else, are the client's own say and are
+// ignored.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			last = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
+			if fwd, err := netip.ParseAddr(last); err == nil {
+				return fwd.Unmap().String()
+			}
+		}
 	}
 	return strings.ToLower(host)
 }
