@@ -131,7 +131,7 @@ func cmdBackup(ctx context.Context, args []string, getenv func(string) string, s
 // same pipeline as the web form. The Create is queued; a running kith
 // serve picks it up within a second.
 func cmdPost(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, rest, err := parseFlags("post", postFlags(), args, getenv, stderr, "post [--title T] [--cw TEXT] [--visibility public|unlisted|followers|direct] [FILE|-]")
+	cfg, rest, err := parseFlags("post", postFlags(), args, getenv, stderr, "post [--title T] [--cw TEXT] [--visibility public|unlisted|followers|direct] [--language TAG] [FILE|-]")
 	if err != nil {
 		return err
 	}

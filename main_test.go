@@ -151,6 +151,48 @@ func TestServeRefusesAnotherDomain(t *testing.T) {
 	}
 }
 
+// TestServeRefusesMistakesBeforeCreating: mistakes in the command line
+// are refused with a sentence that says what to do, before anything is
+// written: no database is left behind.
+func TestServeRefusesMistakesBeforeCreating(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad user", []string{"--user", "bad-name"}, "use only letters, digits and _"},
+		{"TLS on a local domain", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem"}, "leave out --tls-cert and --tls-key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, tt.args...)
+			err := run(context.Background(), args, env(nil), nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v; want one saying %q", err, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(data, "kith.db")); err == nil {
+				t.Error("a database was created anyway")
+			}
+		})
+	}
+}
+
+// TestHelp: kith -h and --help show the overview of commands, not only
+// serve's flags.
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{arg}, env(nil), nil, &out, io.Discard); err != nil {
+			t.Fatalf("kith %s: %v", arg, err)
+		}
+		for _, cmd := range []string{"serve", "passwd", "post", "follow", "backup", "version"} {
+			if !strings.Contains(out.String(), cmd) {
+				t.Errorf("kith %s does not mention %s:\n%s", arg, cmd, out.String())
+			}
+		}
+	}
+}
+
 // TestFlagsAndEnvironment: the environment twin sets a default, and the
 // flag wins over it.
 func TestFlagsAndEnvironment(t *testing.T) {
@@ -220,6 +262,10 @@ func TestBackup(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"backup", "--data", data, dst}, env(nil), nil, &out, io.Discard); err == nil {
 		t.Error("backup overwrote an existing file")
+	}
+	// It holds the private key and the password hash.
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup file mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }
 

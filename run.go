@@ -40,7 +40,10 @@ Run "kith COMMAND -h" for a command's flags.
 // twins of the flags, and the three standard streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		cmd, args = "help", nil // the overview, not serve's flags alone
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -57,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdBackup(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionText())
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, helpText)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q; run \"kith help\" for the list", cmd)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,6 +48,13 @@ type appOptions struct {
 func setup(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger, opt appOptions) (*app, error) {
 	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
+	}
+	if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
+		// Checked before the database is created, so a typo leaves no
+		// empty database behind.
+		if err := validUsername(cfg.user); err != nil {
+			return nil, err
+		}
 	}
 	db, err := store.Open(ctx, dbPath(cfg))
 	if err != nil {
@@ -191,6 +199,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	if cfg.tlsCert != "" && ap.IsLocalDomain(cfg.domain) {
+		// Every link kith makes for a local domain is http://, which a TLS
+		// listener would not answer.
+		return usageError{fmt.Sprintf("the domain %s is local, and kith serves it over plain HTTP: leave out --tls-cert and --tls-key, or use the real domain", cfg.domain)}
 	}
 	log, err := newLogger(stderr, cfg.logLevel)
 	if err != nil {

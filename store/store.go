@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -131,7 +132,16 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Backup writes a consistent copy of the live database to path with VACUUM
 // INTO. The file must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	// The copy holds the account's private key and password hash: it is
+	// created empty, readable by the owner only, and SQLite fills it
+	// (VACUUM INTO accepts an empty file and keeps its mode).
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f.Close()
 	if _, err := db.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return nil
