@@ -31,7 +31,7 @@ var testPasswordHash = sync.OnceValues(func() (string, error) { return HashPassw
 // kit is a kith instance with its pages, and a browser-like client that
 // keeps the session cookie and the CSRF token.
 type kit struct {
-	t      *testing.T
+	t      testing.TB
 	inst   *aptest.Instance
 	h      *Handler
 	cookie *http.Cookie
@@ -40,7 +40,7 @@ type kit struct {
 
 // newKit starts an instance on a fresh database with the pages in front
 // and the test password set. edit may change the pages' Config.
-func newKit(t *testing.T, o aptest.InstanceOptions, edit ...func(*Config)) *kit {
+func newKit(t testing.TB, o aptest.InstanceOptions, edit ...func(*Config)) *kit {
 	t.Helper()
 	inst := aptest.NewInstance(t, o)
 	cfg := Config{DB: inst.DB, AP: inst.Service, Templates: templates.FS, Static: static.FS, Logger: aptest.Logger(t), Now: o.Now}

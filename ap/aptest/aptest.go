@@ -7,6 +7,7 @@ package aptest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -111,6 +112,8 @@ type InstanceOptions struct {
 	Handler func(svc *ap.Service, fed http.Handler) http.Handler
 	// DBPath reopens an existing database file instead of a fresh one.
 	DBPath string
+	// Logger replaces the test log (fuzz targets may not log through F).
+	Logger *slog.Logger
 }
 
 // NewInstance starts a kith instance for the test and stops it at cleanup.
@@ -169,7 +172,7 @@ func NewInstance(tb testing.TB, o InstanceOptions) *Instance {
 		NewID:        o.NewID,
 		Version:      "test",
 		Delivery:     o.Delivery,
-		Logger:       Logger(tb),
+		Logger:       cmp.Or(o.Logger, Logger(tb)),
 	})
 	if err != nil {
 		tb.Fatal(err)
