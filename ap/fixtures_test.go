@@ -295,3 +295,34 @@ func TestPlainTextNames(t *testing.T) {
 		t.Errorf("Name = %q; want %q", a.Name, want)
 	}
 }
+
+// TestContentMediaTypes: content that says it is plain text or Markdown
+// (PeerTube's videos) keeps its paragraphs and line breaks and is escaped;
+// HTML content is sanitised as before.
+func TestContentMediaTypes(t *testing.T) {
+	var video ap.Object
+	if err := json.Unmarshal(fixture(t, "peertube-video.json"), &video); err != nil {
+		t.Fatal(err)
+	}
+	got := video.SafeHTML()
+	for _, want := range []string{
+		"<p>Head to https://squarespace.com/thelinuxexperiment to save 10% off",
+		"<p>Grab a brand new laptop or desktop running Linux: https://www.tuxedocomputers.com/en#</p>",
+		"Get access to:<br>- a Daily",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("PeerTube description lacks %q:\n%.400s", want, got)
+		}
+	}
+	for _, tt := range []struct{ mediaType, content, want string }{
+		{"text/plain", "a <b>bold</b> claim\nnext line\n\nnew paragraph", "<p>a &lt;b&gt;bold&lt;/b&gt; claim<br>next line</p><p>new paragraph</p>"},
+		{"text/markdown; charset=utf-8", "line\r\nline", "<p>line<br>line</p>"},
+		{"", "<p>html <script>x</script></p>", "<p>html </p>"},
+		{"text/html", "<p>ok</p>", "<p>ok</p>"},
+	} {
+		o := ap.Object{MediaType: tt.mediaType, Content: ap.Text(tt.content)}
+		if got := o.SafeHTML(); got != tt.want {
+			t.Errorf("%q content %q: %q; want %q", tt.mediaType, tt.content, got, tt.want)
+		}
+	}
+}

@@ -2,10 +2,13 @@ package ap
 
 import (
 	"encoding/json"
+	"html"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"kith/ap/sanitize"
 )
 
 // ActorDoc is the lenient view of a remote actor document.
@@ -89,6 +92,7 @@ type Object struct {
 	Summary      Text              `json:"summary"`
 	Content      Text              `json:"content"`
 	ContentMap   map[string]string `json:"contentMap"`
+	MediaType    string            `json:"mediaType"` // of content: text/html unless said otherwise
 	Sensitive    Flag              `json:"sensitive"`
 	InReplyTo    Ref               `json:"inReplyTo"`
 	Published    string            `json:"published"`
@@ -140,6 +144,42 @@ func (o *Object) HTMLContent() string {
 		return v
 	}
 	return ""
+}
+
+// SafeHTML is the object's content as sanitised HTML. Content that says it
+// is plain text or Markdown (PeerTube's video descriptions are
+// text/markdown) is escaped and keeps its paragraphs and line breaks, rather
+// than being read as HTML, which would run its lines together.
+func (o *Object) SafeHTML() string {
+	content := o.HTMLContent()
+	mt, _, _ := strings.Cut(strings.ToLower(o.MediaType), ";")
+	switch strings.TrimSpace(mt) {
+	case "text/plain", "text/markdown":
+		return textToHTML(content)
+	}
+	return sanitize.HTML(content)
+}
+
+// textToHTML turns plain text into paragraphs (at blank lines) with <br>
+// for the other line breaks, everything escaped.
+func textToHTML(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	var b strings.Builder
+	for _, para := range strings.Split(s, "\n\n") {
+		para = strings.Trim(para, "\n \t")
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		for i, line := range strings.Split(para, "\n") {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			b.WriteString(html.EscapeString(strings.TrimRight(line, " \t")))
+		}
+		b.WriteString("</p>")
+	}
+	return b.String()
 }
 
 // hostOf returns the lower-cased host[:port] of an absolute URL, or "".

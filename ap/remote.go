@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 
-	"kith/ap/sanitize"
 	"kith/store"
 )
 
@@ -206,7 +205,7 @@ func remotePost(o *Object, raw []byte, author *store.Actor) *store.Post {
 		Title:       plainText(string(o.Name), 500),
 		Summary:     plainText(string(o.Summary), 1000),
 		Sensitive:   bool(o.Sensitive),
-		ContentHTML: sanitize.HTML(o.HTMLContent()),
+		ContentHTML: o.SafeHTML(),
 		Language:    o.Language(),
 		Visibility:  visibilityOf(o, author),
 		InReplyTo:   string(o.InReplyTo),
