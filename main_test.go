@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -386,5 +387,49 @@ func TestPostCommand(t *testing.T) {
 	}
 	if note.Visibility != store.Unlisted || note.Summary != "long" || !strings.Contains(note.ContentHTML, "<em>world</em>") || len(note.Tags) != 1 {
 		t.Errorf("the note = %+v", note)
+	}
+}
+
+// TestTagCollection: a tag page is a page for browsers and, at the same
+// URL, a collection of our public posts with the tag for ActivityPub
+// clients; the page points to it.
+func TestTagCollection(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	defer s.stop()
+	for _, post := range []struct{ text, vis string }{{"One #kith", "public"}, {"Two #Kith", "public"}, {"Quiet #kith", "unlisted"}, {"Other #go", "public"}} {
+		if err := run(ctx, []string{"post", "--data", data, "--visibility", post.vis, "-"}, env(nil), strings.NewReader(post.text), io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.base+"/tags/kith", nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		ID           string
+		Type         string
+		TotalItems   int
+		OrderedItems []string
+	}
+	err = json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || c.Type != "OrderedCollection" || c.ID != "http://localhost:8080/tags/kith" {
+		t.Fatalf("tag as ActivityPub: status %d, %+v, %v", resp.StatusCode, c, err)
+	}
+	if c.TotalItems != 2 || len(c.OrderedItems) != 2 || !strings.HasPrefix(c.OrderedItems[0], "http://localhost:8080/users/me/statuses/") {
+		t.Errorf("collection holds %d of %d items %v; want the 2 public posts tagged kith", len(c.OrderedItems), c.TotalItems, c.OrderedItems)
+	}
+	resp, err = http.Get(s.base + "/tags/kith")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `<link rel="alternate" type="application/activity+json" href="http://localhost:8080/tags/kith">`) {
+		t.Errorf("the tag page does not link its collection:\n%.600s", body)
 	}
 }

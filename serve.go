@@ -167,6 +167,9 @@ func routes(svc *ap.Service, pages *web.Handler) http.Handler {
 		case strings.HasPrefix(p, "/.well-known/"), strings.HasPrefix(p, "/nodeinfo/"), strings.HasPrefix(p, "/users/"),
 			p == "/actor", strings.HasPrefix(p, "/actor/"), p == "/inbox":
 			fed.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/tags/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) && ap.WantsActivityJSON(r):
+			fed.ServeHTTP(w, r) // the tag's collection; browsers get the page
+
 		case strings.HasPrefix(p, "/@") && (r.Method == http.MethodGet || r.Method == http.MethodHead) && ap.WantsActivityJSON(r):
 			handle, id, _ := strings.Cut(p[2:], "/")
 			if !strings.EqualFold(handle, urls.Username()) || strings.Contains(id, "/") {

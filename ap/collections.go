@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"kith/ap/sig"
 	"kith/store"
@@ -67,6 +68,28 @@ func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 		page.Next = id + "?page=true&max_id=" + posts[len(posts)-1].LocalID
 	}
 	writeActivity(w, page)
+}
+
+// getTag serves a tag page to ActivityPub clients as Mastodon does: an
+// OrderedCollection of the ids of our latest public posts with the tag.
+func (s *Service) getTag(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tag := strings.ToLower(r.PathValue("tag"))
+	total, err := s.db.CountPublicTagged(ctx, tag)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	posts, err := s.db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public}, Tag: tag, Limit: pageSize})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	c := jsonCollection{Context: activityStreams, ID: s.urls.Tag(tag), Type: "OrderedCollection", TotalItems: total, OrderedItems: []any{}}
+	for _, p := range posts {
+		c.OrderedItems = append(c.OrderedItems, p.IRI)
+	}
+	writeActivity(w, c)
 }
 
 // getFollowers serves the accepted followers' ids, paged by number.

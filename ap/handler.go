@@ -37,6 +37,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /users/{name}/inbox", s.postPersonalInbox)
 	mux.HandleFunc("POST /inbox", s.postInbox)
 
+	mux.HandleFunc("GET /tags/{tag}", s.getTag)
 	mux.HandleFunc("GET /actor", s.getInstanceActor)
 	mux.HandleFunc("GET /actor/outbox", s.getInstanceOutbox)
 	mux.HandleFunc("POST /actor/inbox", s.postInbox)

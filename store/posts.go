@@ -235,6 +235,13 @@ func (db *DB) CountLocalPosts(ctx context.Context, visibilities ...string) (int,
 		WHERE visibility IN (`+placeholders(len(args))+`)`, args...)
 }
 
+// CountPublicTagged counts our public posts that carry tag.
+func (db *DB) CountPublicTagged(ctx context.Context, tag string) (int, error) {
+	return countWhere(ctx, db.r, `SELECT count(*) FROM post_tags t JOIN posts p ON p.id = t.post_id
+		WHERE t.tag = ? AND p.local_id IS NOT NULL AND p.deleted_at IS NULL AND p.visibility = ?`,
+		strings.ToLower(tag), Public)
+}
+
 // Replies returns the posts that answer iri, oldest first.
 func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p

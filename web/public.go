@@ -474,6 +474,7 @@ func (h *Handler) showTag(w http.ResponseWriter, r *http.Request) {
 	data := &tagPage{page: p, Tag: tag, Pager: pg}
 	data.Title = "#" + tag + " · " + p.Site.Name
 	data.Canonical = h.urls.Tag(tag)
+	data.ActivityURL = h.urls.Tag(tag) // the same URL, as a collection for ActivityPub clients
 	author := h.ownAuthor(acct)
 	for i := range posts {
 		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, p.Owner))
