@@ -9,29 +9,31 @@ import (
 // AcceptFollower approves the follow request of actorIRI: the follower
 // becomes accepted and their server gets an Accept. Approving an accepted
 // follower does nothing; an actor that is not a follower is
-// store.ErrNotFound.
-func (s *Service) AcceptFollower(ctx context.Context, actorIRI string) error {
-	var approved *store.Follow
+// store.ErrNotFound. It returns the relation as it was before.
+func (s *Service) AcceptFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
+	var f *store.Follow
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		f, err := tx.Follower(ctx, actorIRI)
-		if err != nil || f.State == store.Accepted {
+		var err error
+		if f, err = tx.Follower(ctx, actorIRI); err != nil || f.State == store.Accepted {
 			return err
 		}
-		approved = f
 		return s.acceptFollower(ctx, tx, f)
 	})
-	if approved != nil && err == nil {
-		s.deliverer.Wake()
-		s.log.Info("follow request approved", "actor", approved.Actor.Handle())
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if f.State == store.Pending {
+		s.deliverer.Wake()
+		s.log.Info("follow request approved", "actor", f.Actor.Handle())
+	}
+	return f, nil
 }
 
 // RejectFollower refuses a follow request, or removes a follower: the
 // relation is deleted and their server gets a Reject of the Follow, which
 // is also how Mastodon removes a follower. An actor that is not a
-// follower is store.ErrNotFound.
-func (s *Service) RejectFollower(ctx context.Context, actorIRI string) error {
+// follower is store.ErrNotFound. It returns the relation as it was before.
+func (s *Service) RejectFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
 	var f *store.Follow
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -44,7 +46,7 @@ func (s *Service) RejectFollower(ctx context.Context, actorIRI string) error {
 		return s.queueAnswer(ctx, tx, "Reject", &f.Actor, f.FollowIRI)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.deliverer.Wake()
 	if f.State == store.Pending {
@@ -52,7 +54,7 @@ func (s *Service) RejectFollower(ctx context.Context, actorIRI string) error {
 	} else {
 		s.log.Info("follower removed", "actor", f.Actor.Handle())
 	}
-	return nil
+	return f, nil
 }
 
 func (s *Service) acceptFollower(ctx context.Context, tx *store.Tx, f *store.Follow) error {

@@ -61,7 +61,7 @@ func TestFollowRequests(t *testing.T) {
 		return f.State
 	}
 
-	if err := inst.Service.AcceptFollower(ctx, actors["ann"].IRI); err != nil {
+	if _, err := inst.Service.AcceptFollower(ctx, actors["ann"].IRI); err != nil {
 		t.Fatal(err)
 	}
 	answer("approve", "Accept", actors["ann"])
@@ -69,7 +69,7 @@ func TestFollowRequests(t *testing.T) {
 		t.Errorf("ann is %s after approval; want accepted", got)
 	}
 	// Approving twice sends nothing more.
-	if err := inst.Service.AcceptFollower(ctx, actors["ann"].IRI); err != nil {
+	if _, err := inst.Service.AcceptFollower(ctx, actors["ann"].IRI); err != nil {
 		t.Fatal(err)
 	}
 	inst.Service.Deliverer().RunOnce(ctx)
@@ -77,7 +77,7 @@ func TestFollowRequests(t *testing.T) {
 		t.Errorf("a second approval sent %d activities; want none", n)
 	}
 
-	if err := inst.Service.RejectFollower(ctx, actors["bob"].IRI); err != nil {
+	if _, err := inst.Service.RejectFollower(ctx, actors["bob"].IRI); err != nil {
 		t.Fatal(err)
 	}
 	answer("reject", "Reject", actors["bob"])
@@ -85,7 +85,7 @@ func TestFollowRequests(t *testing.T) {
 		t.Errorf("bob is %s after rejection; want no relation", got)
 	}
 
-	if err := inst.Service.RejectFollower(ctx, actors["ann"].IRI); err != nil {
+	if _, err := inst.Service.RejectFollower(ctx, actors["ann"].IRI); err != nil {
 		t.Fatal(err)
 	}
 	answer("remove", "Reject", actors["ann"])
@@ -93,10 +93,9 @@ func TestFollowRequests(t *testing.T) {
 		t.Errorf("ann is %s after removal; want no relation", got)
 	}
 
-	for _, err := range []error{
-		inst.Service.AcceptFollower(ctx, actors["bob"].IRI),
-		inst.Service.RejectFollower(ctx, "https://nowhere.example/users/x"),
-	} {
+	_, errAccept := inst.Service.AcceptFollower(ctx, actors["bob"].IRI)
+	_, errReject := inst.Service.RejectFollower(ctx, "https://nowhere.example/users/x")
+	for _, err := range []error{errAccept, errReject} {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("answering a non-follower: err = %v; want ErrNotFound", err)
 		}

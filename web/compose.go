@@ -380,13 +380,20 @@ func postFlash(q url.Values) (ok, warn string) {
 	case q.Get("unpinned") != "":
 		ok = "No longer pinned to your profile."
 	}
+	return ok, unresolvedWarning(q)
+}
+
+// unresolvedWarning names the mentions, passed back in the URL after a
+// save, that could not be found. Only what looks like a mention is
+// repeated: anyone can write a URL.
+func unresolvedWarning(q url.Values) string {
 	var mentions []string
 	for _, m := range q["unresolved"] {
 		if mentionLike(m) && len(mentions) < 20 {
 			mentions = append(mentions, m)
 		}
 	}
-	return ok, unresolvedNotice(mentions)
+	return unresolvedNotice(mentions)
 }
 
 // deletePage is the data of delete.html.

@@ -38,12 +38,11 @@ type followerView struct {
 	Handle string
 	URL    string // their profile page
 	Since  time.Time
-	Locked bool
 }
 
 func viewFollower(f store.Follow) followerView {
 	a := f.Actor
-	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Since: f.CreatedAt, Locked: a.Locked}
+	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Since: f.CreatedAt}
 	if v.URL == "" {
 		v.URL = a.IRI
 	}
@@ -102,17 +101,17 @@ func (h *Handler) showFollowers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if who := q.Get("who"); who != "" {
 		// The notice comes from the URL, which anyone can write: only a
-		// handle is repeated, anything else becomes a neutral word.
+		// handle is repeated, anything else becomes neutral words.
 		if !mentionLike(who) {
-			who = "That account"
+			who = "the account"
 		}
 		switch q.Get("done") {
 		case "approved":
-			data.Flash = who + " now follows you."
+			data.Flash = "Approved: " + who + " now follows you."
 		case "rejected":
-			data.Flash = "You turned down " + who + "’s request; their server has been told."
+			data.Flash = "Turned down: " + who + " was told, and does not follow you."
 		case "removed":
-			data.Flash = who + " no longer follows you; their server has been told."
+			data.Flash = "Removed: " + who + " no longer follows you; their server was told."
 		}
 	}
 	h.render(w, r, http.StatusOK, "followers", data)
@@ -129,7 +128,11 @@ func (h *Handler) submitFollower(w http.ResponseWriter, r *http.Request) {
 			"The form did not say whom to approve or turn down. Go back to the followers page and press a button next to someone.")
 		return
 	}
-	f, err := h.db.Follower(ctx, iri)
+	answer := h.ap.AcceptFollower
+	if action == "reject" {
+		answer = h.ap.RejectFollower
+	}
+	f, err := answer(ctx, iri)
 	if errors.Is(err, store.ErrNotFound) {
 		h.showError(w, r, http.StatusNotFound, "Not a follower",
 			"That account does not follow you and has no request waiting; perhaps it took its request back. The followers page shows who is there now.")
@@ -139,22 +142,11 @@ func (h *Handler) submitFollower(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := "approved"
-	if action == "approve" {
-		err = h.ap.AcceptFollower(ctx, iri)
-	} else {
+	switch {
+	case action == "reject" && f.State == store.Accepted:
+		done = "removed"
+	case action == "reject":
 		done = "rejected"
-		if f.State == store.Accepted {
-			done = "removed"
-		}
-		err = h.ap.RejectFollower(ctx, iri)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		// Gone between the read above and the change: the same answer.
-		http.Redirect(w, r, "/followers", http.StatusSeeOther)
-		return
-	} else if err != nil {
-		h.serverError(w, r, err)
-		return
 	}
 	q := url.Values{"done": {done}, "who": {f.Actor.Handle()}}
 	http.Redirect(w, r, "/followers?"+q.Encode(), http.StatusSeeOther)

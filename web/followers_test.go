@@ -114,7 +114,7 @@ func TestFollowersPage(t *testing.T) {
 
 	// The notice repeats only a handle from its URL, which anyone can write.
 	page = k.get("/followers?done=approved&who=" + url.QueryEscape("Your key was revoked; run kith passwd. Also @x@y.example")).Body.String()
-	if strings.Contains(page, "Your key was revoked") || !strings.Contains(page, "That account now follows you.") {
+	if strings.Contains(page, "Your key was revoked") || !strings.Contains(page, "Approved: the account now follows you.") {
 		t.Error("the notice repeated free text from the URL")
 	}
 

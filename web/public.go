@@ -423,11 +423,9 @@ func (h *Handler) postPage(r *http.Request, q store.PostQuery, base string) ([]s
 			posts = posts[1:]
 			pg.Newer = link("after", posts[0].LocalID)
 		}
-		switch {
-		case len(posts) > 0:
+		pg.Older = link("before", q.After)
+		if len(posts) > 0 {
 			pg.Older = link("before", posts[len(posts)-1].LocalID)
-		default:
-			pg.Older = link("before", q.After)
 		}
 		return posts, pg, nil
 	}

@@ -42,7 +42,7 @@ func (h *Handler) showProfileSettings(w http.ResponseWriter, r *http.Request) {
 	flash, warn := "", ""
 	if q.Get("saved") != "" {
 		flash = "Saved. The servers of your followers are being sent the new profile."
-		_, warn = postFlash(q) // the bio's unresolved mentions, if any
+		warn = unresolvedWarning(q) // the bio's mentions that were not found
 	}
 	h.renderSettings(w, r, http.StatusOK, acct, f, "", flash, warn)
 }
