@@ -34,7 +34,7 @@ type jsonCollection struct {
 // no last page: nobody reads an outbox from its oldest end.
 func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 	if !s.ours(r) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	}
 	ctx := r.Context()
@@ -109,7 +109,7 @@ func (s *Service) serveFollows(w http.ResponseWriter, r *http.Request, id string
 	count func(context.Context, string) (int, error),
 	list func(context.Context, string, int, int) ([]store.Follow, error)) {
 	if !s.ours(r) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	}
 	ctx := r.Context()
@@ -155,7 +155,7 @@ func (s *Service) serveFollows(w http.ResponseWriter, r *http.Request, id string
 // getFeatured serves the pinned posts, embedded as Mastodon does.
 func (s *Service) getFeatured(w http.ResponseWriter, r *http.Request) {
 	if !s.ours(r) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	}
 	posts, err := s.db.LocalPosts(r.Context(), store.PostQuery{Pinned: true, Limit: MaxPinned})
@@ -188,7 +188,7 @@ func (s *Service) getPostActivity(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity bool) {
 	if !s.ours(r) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	}
 	id := r.PathValue("id")
@@ -199,7 +199,7 @@ func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity boo
 	}
 	p, err := s.db.PostByLocalID(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	} else if err != nil {
 		s.serverError(w, r, err)
@@ -211,7 +211,7 @@ func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity boo
 		return
 	}
 	if !s.maySee(r, p) {
-		notFound(w)
+		jsonNotFound(w)
 		return
 	}
 	w.Header().Set("Vary", "Accept, Signature")

@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"net/http"
 	"time"
 
 	"kith/store"
@@ -199,4 +200,66 @@ func parseTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// getActor serves the actor document to ActivityPub clients and sends
+// browsers to the profile page.
+func (s *Service) getActor(w http.ResponseWriter, r *http.Request) {
+	if !s.ours(r) {
+		jsonNotFound(w)
+		return
+	}
+	if !WantsActivityJSON(r) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		http.Redirect(w, r, s.urls.Profile(), http.StatusFound)
+		return
+	}
+	s.ServeActor(w, r)
+}
+
+// ServeActor writes the account's actor document; main also uses it to
+// answer ActivityPub requests for the profile page URL.
+func (s *Service) ServeActor(w http.ResponseWriter, r *http.Request) {
+	acct, err := s.db.Account(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	avatar, header, err := s.imagesOf(r.Context(), s.db, acct)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeActivity(w, actorDocument(s.urls, acct, avatar, header))
+}
+
+// MediaExt is the file extension used in media URLs.
+func MediaExt(mediaType string) string {
+	switch mediaType {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	}
+	return ""
+}
+
+func (s *Service) getInstanceActor(w http.ResponseWriter, r *http.Request) {
+	acct, err := s.db.Account(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeActivity(w, instanceActorDocument(s.urls, acct.InstancePublicKeyPEM))
+}
+
+func (s *Service) getInstanceOutbox(w http.ResponseWriter, r *http.Request) {
+	writeActivity(w, jsonCollection{
+		Context: activityStreams, ID: s.urls.InstanceActor() + "/outbox", Type: "OrderedCollection", TotalItems: 0,
+		OrderedItems: []any{},
+	})
 }

@@ -225,3 +225,11 @@ func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error)
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	inboxError(w, http.StatusInternalServerError, "internal error")
 }
+
+func (s *Service) postPersonalInbox(w http.ResponseWriter, r *http.Request) {
+	if !s.ours(r) {
+		jsonNotFound(w)
+		return
+	}
+	s.postInbox(w, r)
+}

@@ -6,13 +6,31 @@
 // A Service holds what every part needs (the store, the URLs, the keys, the
 // HTTP client) and is built once by main. Its Handler serves the federation
 // endpoints; its Run method drives the inbox worker and the deliverer.
+//
+// Files are named for the direction and the subject, so that a reader finds
+// where an activity is handled from the file list alone, and an activity
+// that arrives is never in the same file as the one kith sends:
+//
+//	inbox.go           POST /inbox: caps, signature, origin, store, 202
+//	inbox_worker.go    the worker that processes stored activities, and the dispatch on their type
+//	inbox_follow.go    Follow, Accept, Reject and Undo{Follow} arriving
+//	inbox_post.go      Create, Update and Delete of posts arriving
+//	inbox_actor.go     Update and Delete of actors arriving
+//	outbox.go          storing an outgoing activity and its deliveries
+//	outbox_follow.go   follow, unfollow, approve and remove going out
+//	outbox_post.go     publish, edit and delete going out
+//	outbox_profile.go  profile changes, locking and pins going out
+//	deliver.go         the delivery queue's worker
+//	fetch.go, resolve.go  signed GETs; actors from handles, URLs and the cache
+//	handler.go, discovery.go, documents*.go, collections.go  what kith serves
+//	vocab*.go          decoding what arrives (string-or-object-or-array)
+//
+// A new activity type goes in the inbox_ or outbox_ file of its family, or
+// a new one named the same way.
 package ap
 
 import (
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,114 +155,4 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.runHousekeeping(ctx) })
 	wg.Wait()
 	return nil
-}
-
-// Retention of what housekeeping removes.
-const (
-	inboxRetention   = 30 * 24 * time.Hour // processed activities, for deduplication
-	unusedMediaGrace = 24 * time.Hour      // uploads no post or profile uses
-	// Deleted remote posts: senders retry a delivery for about a week, so
-	// a Create may arrive that late after its Delete.
-	tombstoneRetention = 8 * 24 * time.Hour
-)
-
-// runHousekeeping removes, every hour, what is no longer needed: processed
-// activities past the dedup window, uploads abandoned in a draft or
-// replaced in an edit, and expired sessions.
-func (s *Service) runHousekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		s.Housekeep(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Housekeep runs one round of housekeeping.
-func (s *Service) Housekeep(ctx context.Context) {
-	now := s.now()
-	if n, err := s.db.PruneInbox(ctx, now.Add(-inboxRetention)); err != nil && ctx.Err() == nil {
-		s.log.Error("prune inbox", "err", err)
-	} else if n > 0 {
-		s.log.Debug("pruned old activities", "count", n)
-	}
-	if n, err := s.db.DeleteUnusedMedia(ctx, now.Add(-unusedMediaGrace)); err != nil && ctx.Err() == nil {
-		s.log.Error("delete unused uploads", "err", err)
-	} else if n > 0 {
-		s.log.Info("deleted unused uploads", "count", n)
-	}
-	if err := s.db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
-		s.log.Error("delete expired sessions", "err", err)
-	}
-	if _, err := s.db.PruneTombstones(ctx, now.Add(-tombstoneRetention)); err != nil && ctx.Err() == nil {
-		s.log.Error("prune tombstones", "err", err)
-	}
-}
-
-// GenerateKey makes a new RSA-2048 key pair and returns it as PKCS#8 and
-// PKIX PEM. 2048 bits, not 4096: every delivery is signed, and a 4096-bit
-// signature costs six times as much (perf.md §1a).
-func GenerateKey() (privatePEM, publicPEM string, err error) {
-	key, err := rsa.GenerateKey(randReader{}, 2048)
-	if err != nil {
-		return "", "", fmt.Errorf("generate key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", fmt.Errorf("encode key: %w", err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return "", "", fmt.Errorf("encode public key: %w", err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})), nil
-}
-
-// ParsePrivateKey reads an RSA private key in PKCS#8 or PKCS#1 PEM.
-func ParsePrivateKey(s string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("no PEM block")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("key is %T, not RSA", k)
-	}
-	return rk, nil
-}
-
-// NewAccount returns a fresh account for username with new key pairs for
-// the account and the instance actor.
-func NewAccount(domain, username, passwordHash string, now time.Time) (*store.Account, error) {
-	priv, pub, err := GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	ipriv, ipub, err := GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	return &store.Account{
-		Domain:                domain,
-		Username:              username,
-		PrivateKeyPEM:         priv,
-		PublicKeyPEM:          pub,
-		InstancePrivateKeyPEM: ipriv,
-		InstancePublicKeyPEM:  ipub,
-		PasswordHash:          passwordHash,
-		CreatedAt:             now.UTC(),
-		UpdatedAt:             now.UTC(),
-	}, nil
 }

@@ -78,7 +78,7 @@ func readAccount(ctx context.Context, q querier) (*Account, error) {
 		&a.Locked, &aka, &a.PrivateKeyPEM, &a.PublicKeyPEM, &a.InstancePrivateKeyPEM,
 		&a.InstancePublicKeyPEM, &a.PasswordHash, &created, &updatedAt)
 	if err != nil {
-		return nil, notFound(err, "read account")
+		return nil, noRow(err, "read account")
 	}
 	if err := json.Unmarshal([]byte(fields), &a.Fields); err != nil {
 		return nil, fmt.Errorf("store: account fields: %w", err)

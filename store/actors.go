@@ -120,7 +120,7 @@ func actorWhere(ctx context.Context, q querier, where string, args ...any) (*Act
 	var a Actor
 	err := scanActor(q.QueryRowContext(ctx, "SELECT "+actorColumns+" FROM actors WHERE "+where, args...), &a)
 	if err != nil {
-		return nil, notFound(err, "read actor")
+		return nil, noRow(err, "read actor")
 	}
 	return &a, nil
 }

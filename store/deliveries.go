@@ -96,7 +96,7 @@ func activityWhere(ctx context.Context, q querier, where string, arg any) (*Acti
 	err := q.QueryRowContext(ctx, `SELECT id, iri, type, object_iri, body, created_at FROM activities WHERE `+where, arg).
 		Scan(&a.ID, &a.IRI, &a.Type, &a.ObjectIRI, &a.Body, &created)
 	if err != nil {
-		return nil, notFound(err, "read activity")
+		return nil, noRow(err, "read activity")
 	}
 	a.CreatedAt = fromMillis(created)
 	return &a, nil
@@ -382,7 +382,7 @@ func (db *DB) HostByName(ctx context.Context, host string) (*Host, error) {
 		FROM hosts WHERE host = ?`, strings.ToLower(host)).Scan(
 		&h.Host, &since, &h.Failures, &last, &h.LastError, &success, &unavailable, &h.Pending)
 	if err != nil {
-		return nil, notFound(err, "read host")
+		return nil, noRow(err, "read host")
 	}
 	h.FailingSince, h.LastFailureAt = nullMillis(since), nullMillis(last)
 	h.LastSuccessAt, h.UnavailableSince = nullMillis(success), nullMillis(unavailable)

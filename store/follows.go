@@ -186,7 +186,7 @@ func followWhere(ctx context.Context, q querier, table, where string, args ...an
 		FROM `+table+` f JOIN actors a ON a.id = f.actor_id WHERE `+where, args...)
 	var f Follow
 	if err := scanFollow(row, &f); err != nil {
-		return nil, notFound(err, "read "+table)
+		return nil, noRow(err, "read "+table)
 	}
 	return &f, nil
 }

@@ -26,7 +26,7 @@ func (db *DB) AddInbox(ctx context.Context, it *InboxItem) (bool, error) {
 		RETURNING id`,
 		it.DedupKey, it.Type, it.ActorIRI, it.Body, millis(it.ReceivedAt)).Scan(&it.ID)
 	if err != nil {
-		if err := notFound(err, "add inbox"); err == ErrNotFound {
+		if err := noRow(err, "add inbox"); err == ErrNotFound {
 			return false, nil
 		} else {
 			return false, err
@@ -86,7 +86,7 @@ func (db *DB) InboxItemByKey(ctx context.Context, key string) (*InboxItem, bool,
 		FROM inbox WHERE dedup_key = ?`, key).Scan(
 		&it.ID, &it.DedupKey, &it.Type, &it.ActorIRI, &it.Body, &received, &it.Attempts, &processed)
 	if err != nil {
-		return nil, false, notFound(err, "read inbox item")
+		return nil, false, noRow(err, "read inbox item")
 	}
 	it.ReceivedAt = fromMillis(received)
 	return &it, processed != nil, nil

@@ -51,7 +51,7 @@ func mediaByID(ctx context.Context, q querier, id string) (*Media, error) {
 		&m.ID, &m.MediaType, &m.Width, &m.Height, &m.Blurhash, &m.PreviewType, &m.PreviewWidth,
 		&m.PreviewHeight, &created)
 	if err != nil {
-		return nil, notFound(err, "read media")
+		return nil, noRow(err, "read media")
 	}
 	m.CreatedAt = fromMillis(created)
 	return &m, nil
@@ -64,7 +64,7 @@ func (db *DB) MediaData(ctx context.Context, id string, preview bool) (data []by
 		q = `SELECT coalesce(preview, data), CASE WHEN preview IS NULL THEN media_type ELSE preview_type END FROM media WHERE id = ?`
 	}
 	if err := db.r.QueryRowContext(ctx, q, id).Scan(&data, &mediaType); err != nil {
-		return nil, "", notFound(err, "read media data")
+		return nil, "", noRow(err, "read media data")
 	}
 	return data, mediaType, nil
 }

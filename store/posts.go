@@ -144,7 +144,7 @@ func (db *DB) PostByLocalID(ctx context.Context, id string) (*Post, error) {
 func postWhere(ctx context.Context, q querier, where string, arg any) (*Post, error) {
 	var p Post
 	if err := scanPost(q.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+where, arg), &p); err != nil {
-		return nil, notFound(err, "read post")
+		return nil, noRow(err, "read post")
 	}
 	posts := []Post{p}
 	if err := loadPostDetails(ctx, q, posts); err != nil {
@@ -325,7 +325,7 @@ func (tx *Tx) MarkPostDeleted(ctx context.Context, localID string, now time.Time
 			pinned_at = NULL, raw = ''
 		WHERE local_id = ? AND deleted_at IS NULL RETURNING id`, millis(now), localID).Scan(&id)
 	if err != nil {
-		return notFound(err, "delete post")
+		return noRow(err, "delete post")
 	}
 	for _, q := range []string{`DELETE FROM attachments WHERE post_id = ?`, `DELETE FROM post_tags WHERE post_id = ?`, `DELETE FROM mentions WHERE post_id = ?`} {
 		if _, err := tx.tx.ExecContext(ctx, q, id); err != nil {

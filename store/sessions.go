@@ -32,7 +32,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash string, now time.Time) (*S
 		FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, millis(now)).Scan(
 		&s.TokenHash, &s.CSRF, &created, &expires, &s.UserAgent)
 	if err != nil {
-		return nil, notFound(err, "read session")
+		return nil, noRow(err, "read session")
 	}
 	s.CreatedAt, s.ExpiresAt = fromMillis(created), fromMillis(expires)
 	return &s, nil

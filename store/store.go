@@ -241,8 +241,8 @@ func optMillis(t time.Time) any {
 	return t.UnixMilli()
 }
 
-// notFound maps sql.ErrNoRows to ErrNotFound and wraps everything else.
-func notFound(err error, what string) error {
+// noRow maps sql.ErrNoRows to ErrNotFound and wraps everything else.
+func noRow(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}

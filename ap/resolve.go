@@ -11,6 +11,26 @@ import (
 	"kith/store"
 )
 
+// actor returns the actor with id iri from the cache, fetching it when it
+// is unknown.
+func (s *Service) actor(ctx context.Context, iri string) (*store.Actor, error) {
+	a, err := s.db.ActorByIRI(ctx, iri)
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	a, err = s.fetch.Actor(ctx, iri, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PutActor(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // actorMaxAge is how long a cached actor is trusted when resolving a
 // handle the owner typed; after that it is fetched again.
 const actorMaxAge = 24 * time.Hour
@@ -80,65 +100,4 @@ func SplitHandle(h string) (user, host string, ok bool) {
 		return "", "", false
 	}
 	return user, host, true
-}
-
-// Follow sends a Follow to the actor named by target and records it as
-// pending until their Accept arrives.
-func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, error) {
-	a, err := s.ResolveActor(ctx, target)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	id := s.urls.Activity("follows", s.newID(now))
-	doc := jsonFollow{Context: activityStreams, ID: id, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI}
-	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.PutFollowing(ctx, a.ID, id, store.Pending, now); err != nil {
-			return err
-		}
-		return s.enqueue(ctx, tx, id, "Follow", a.IRI, doc, []string{a.Inbox})
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.deliverer.Wake()
-	return a, nil
-}
-
-// Unfollow sends Undo{Follow} to the actor named by target and forgets the
-// relation.
-func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, error) {
-	a, err := s.ResolveActor(ctx, target)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		f, err := tx.RemoveFollowing(ctx, a.IRI)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("you do not follow %s", a.Handle())
-		} else if err != nil {
-			return err
-		}
-		id := s.urls.Activity("undo", s.newID(now))
-		doc := jsonUndo{
-			Context: activityStreams, ID: id, Type: "Undo", Actor: s.urls.Actor(),
-			Object: jsonFollow{ID: f.FollowIRI, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI},
-		}
-		return s.enqueue(ctx, tx, id, "Undo", f.FollowIRI, doc, []string{a.Inbox})
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.deliverer.Wake()
-	return a, nil
-}
-
-// jsonUndo undoes one of our activities, embedding it as honk requires.
-type jsonUndo struct {
-	Context any    `json:"@context"`
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Actor   string `json:"actor"`
-	Object  any    `json:"object"`
 }

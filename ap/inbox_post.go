@@ -100,12 +100,9 @@ func (s *Service) onCreate(ctx context.Context, it *store.InboxItem, act *Activi
 	})
 }
 
-// onUpdate refreshes an actor's profile (object = the actor) or edits a
-// post we hold (only its author may, and only to a newer version).
-func (s *Service) onUpdate(ctx context.Context, it *store.InboxItem, act *Activity) error {
-	if act.ObjectID() == string(act.Actor) {
-		return s.updateActor(ctx, it, act)
-	}
+// onUpdatePost edits a post we hold (only its author may, and only to a
+// newer version).
+func (s *Service) onUpdatePost(ctx context.Context, it *store.InboxItem, act *Activity) error {
 	o, raw, err := s.objectOf(ctx, act)
 	if err != nil {
 		return err
@@ -138,42 +135,13 @@ func (s *Service) onUpdate(ctx context.Context, it *store.InboxItem, act *Activi
 	})
 }
 
-// updateActor refreshes a cached actor from the embedded document of its
-// own Update, keeping the key it signed with.
-func (s *Service) updateActor(ctx context.Context, it *store.InboxItem, act *Activity) error {
-	old, err := s.db.ActorByIRI(ctx, string(act.Actor))
-	if errors.Is(err, store.ErrNotFound) {
-		return ignored("Update of an actor we do not know")
-	} else if err != nil {
-		return err
-	}
-	var doc ActorDoc
-	if err := json.Unmarshal(act.Object, &doc); err != nil || doc.ID != old.IRI {
-		return ignored("Update{actor} without the actor's document")
-	}
-	a, err := storeActor(&doc, act.Object, old.KeyID, s.now())
-	if err != nil {
-		return ignored("Update{actor}: %v", err)
-	}
-	if a.KeyID != old.KeyID {
-		// A key change is only believed from the actor's own document,
-		// fetched from its origin, which the next failed signature does.
-		a.KeyID, a.PublicKeyPEM = old.KeyID, old.PublicKeyPEM
-	}
-	return s.db.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.PutActor(ctx, a); err != nil {
-			return err
-		}
-		return s.done(ctx, tx, it)
-	})
-}
-
-// deletePost removes a post we hold, if the deleter is its author, and
+// onDeletePost removes a post we hold, if the deleter is its author, and
 // remembers the deletion so that a Create arriving late is dropped. A
 // Delete of a post we do not hold is remembered too (it may have overtaken
 // its Create), when the post is on the deleter's host: nobody else could
 // have written it.
-func (s *Service) deletePost(ctx context.Context, it *store.InboxItem, act *Activity, iri string) error {
+func (s *Service) onDeletePost(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	iri := act.ObjectID()
 	old, err := s.db.PostByIRI(ctx, iri)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

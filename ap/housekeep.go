@@ -1,0 +1,52 @@
+package ap
+
+import (
+	"context"
+	"time"
+)
+
+// Retention of what housekeeping removes.
+const (
+	inboxRetention   = 30 * 24 * time.Hour // processed activities, for deduplication
+	unusedMediaGrace = 24 * time.Hour      // uploads no post or profile uses
+	// Deleted remote posts: senders retry a delivery for about a week, so
+	// a Create may arrive that late after its Delete.
+	tombstoneRetention = 8 * 24 * time.Hour
+)
+
+// runHousekeeping removes, every hour, what is no longer needed: processed
+// activities past the dedup window, uploads abandoned in a draft or
+// replaced in an edit, and expired sessions.
+func (s *Service) runHousekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		s.Housekeep(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Housekeep runs one round of housekeeping.
+func (s *Service) Housekeep(ctx context.Context) {
+	now := s.now()
+	if n, err := s.db.PruneInbox(ctx, now.Add(-inboxRetention)); err != nil && ctx.Err() == nil {
+		s.log.Error("prune inbox", "err", err)
+	} else if n > 0 {
+		s.log.Debug("pruned old activities", "count", n)
+	}
+	if n, err := s.db.DeleteUnusedMedia(ctx, now.Add(-unusedMediaGrace)); err != nil && ctx.Err() == nil {
+		s.log.Error("delete unused uploads", "err", err)
+	} else if n > 0 {
+		s.log.Info("deleted unused uploads", "count", n)
+	}
+	if err := s.db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Error("delete expired sessions", "err", err)
+	}
+	if _, err := s.db.PruneTombstones(ctx, now.Add(-tombstoneRetention)); err != nil && ctx.Err() == nil {
+		s.log.Error("prune tombstones", "err", err)
+	}
+}

@@ -1,0 +1,142 @@
+package ap
+
+import (
+	"context"
+	"errors"
+
+	"kith/store"
+)
+
+// onFollow stores a new follower and queues the Accept in the same
+// transaction. For a locked account the follower waits as pending. A repeated
+// Follow from an accepted follower is answered again: the first Accept may
+// have been lost.
+func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	if act.ObjectID() != s.urls.Actor() {
+		return ignored("Follow of %s, not of our account", act.ObjectID())
+	}
+	actor, err := s.actor(ctx, string(act.Actor))
+	if err != nil {
+		return err
+	}
+	acct, err := s.db.Account(ctx)
+	if err != nil {
+		return err
+	}
+	state := store.Accepted
+	if acct.Locked {
+		state = store.Pending
+	}
+	queued := false
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		prev, err := tx.PutFollower(ctx, actor.ID, act.ID, state, s.now())
+		if err != nil {
+			return err
+		}
+		if prev == store.Accepted || state == store.Accepted {
+			if err := s.queueAnswer(ctx, tx, "Accept", actor, act.ID); err != nil {
+				return err
+			}
+			queued = true
+		}
+		return s.done(ctx, tx, it)
+	})
+	if err != nil {
+		return err
+	}
+	if queued {
+		s.deliverer.Wake()
+		s.log.Info("new follower", "actor", actor.Handle())
+	} else {
+		s.log.Info("follow request waiting for approval", "actor", actor.Handle())
+	}
+	return nil
+}
+
+// onUndo handles Undo{Follow}: the follower leaves. The Follow may be
+// embedded, given by id, or (snac, for a Follow never accepted) replaced by
+// our actor's IRI.
+func (s *Service) onUndo(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	inner, embedded := act.EmbeddedActivity()
+	isFollow := embedded && inner.Type.Is("Follow")
+	if embedded && !isFollow {
+		return s.undoOther(ctx, it, act, inner)
+	}
+	if embedded && string(inner.Actor) != string(act.Actor) {
+		return ignored("Undo by %s of a Follow by %s", act.Actor, inner.Actor)
+	}
+	if embedded && IDOf(inner.Object) != s.urls.Actor() {
+		return ignored("Undo of a Follow of %s", IDOf(inner.Object))
+	}
+	if !embedded {
+		id := act.ObjectID()
+		f, err := s.db.Follower(ctx, string(act.Actor))
+		if errors.Is(err, store.ErrNotFound) {
+			return ignored("Undo from %s, who does not follow us", act.Actor)
+		} else if err != nil {
+			return err
+		}
+		if id != f.FollowIRI && id != s.urls.Actor() {
+			return ignored("Undo of %s, which is not a Follow we know", id)
+		}
+	}
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		removed, err := tx.RemoveFollower(ctx, string(act.Actor))
+		if err != nil {
+			return err
+		}
+		if removed {
+			s.log.Info("follower left", "actor", string(act.Actor))
+		}
+		return s.done(ctx, tx, it)
+	})
+}
+
+// undoOther handles Undo of anything but a Follow; for now those are
+// recorded and ignored.
+func (s *Service) undoOther(_ context.Context, _ *store.InboxItem, _ *Activity, inner *Activity) error {
+	return ignored("Undo{%s} is not handled", inner.Type.Main())
+}
+
+// onAccept marks our Follow accepted. The Follow is matched by id, or, when
+// the answer embeds no id we know, by the actor who accepted.
+func (s *Service) onAccept(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	followID := act.ObjectID()
+	if inner, ok := act.EmbeddedActivity(); ok {
+		if !inner.Type.Is("Follow") {
+			return ignored("Accept of a %s", inner.Type.Main())
+		}
+		if string(inner.Actor) != s.urls.Actor() || IDOf(inner.Object) != string(act.Actor) {
+			return ignored("Accept of a Follow that is not ours")
+		}
+	}
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		ok, err := tx.AcceptFollowing(ctx, followID, string(act.Actor))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Some servers answer with an Accept id we cannot match.
+			ok, err = tx.AcceptFollowing(ctx, "", string(act.Actor))
+			if err != nil {
+				return err
+			}
+		}
+		if ok {
+			s.log.Info("follow accepted", "actor", string(act.Actor))
+		}
+		return s.done(ctx, tx, it)
+	})
+}
+
+// onReject drops our Follow (or our following relation: Mastodon uses
+// Reject to remove a follower).
+func (s *Service) onReject(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.RemoveFollowing(ctx, string(act.Actor)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.log.Info("follow rejected", "actor", string(act.Actor))
+		return s.done(ctx, tx, it)
+	})
+}

@@ -1,0 +1,140 @@
+package ap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"kith/store"
+)
+
+// inboxPoll is how often the worker looks for activities it was not woken
+// for (there should be none; it is a safety net).
+const inboxPoll = 30 * time.Second
+
+// errIgnored marks an activity that was understood and deliberately not
+// acted on. It is recorded, not logged as a failure.
+var errIgnored = errors.New("ignored")
+
+func ignored(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errIgnored, fmt.Sprintf(format, args...))
+}
+
+func (s *Service) wakeInbox() {
+	select {
+	case s.inboxWake <- struct{}{}:
+	default:
+	}
+}
+
+// runInbox processes stored activities until ctx is done, starting with
+// whatever a previous run left behind.
+func (s *Service) runInbox(ctx context.Context) {
+	t := time.NewTicker(inboxPoll)
+	defer t.Stop()
+	for {
+		if _, err := s.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("inbox worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.inboxWake:
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessInbox handles every stored, unprocessed activity in the order it
+// arrived and returns how many it handled. Handling is idempotent, so an
+// activity interrupted by a crash is simply handled again.
+func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
+	n := 0
+	var after int64
+	for {
+		items, err := s.db.PendingInbox(ctx, after, 100)
+		if err != nil {
+			return n, err
+		}
+		if len(items) == 0 {
+			return n, nil
+		}
+		for i := range items {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			s.processOne(ctx, &items[i])
+			after = items[i].ID
+			n++
+		}
+	}
+}
+
+// processOne handles one activity in its own transaction and marks it
+// processed, recording why when it was not acted on.
+func (s *Service) processOne(ctx context.Context, it *store.InboxItem) {
+	act, err := DecodeActivity(it.Body)
+	if err == nil {
+		err = s.handle(ctx, it, act)
+	}
+	switch {
+	case err == nil:
+		return // the handler marked it processed in its own transaction
+	case ctx.Err() != nil:
+		return // shutting down: it stays pending for the next start
+	case errors.Is(err, errIgnored):
+		s.log.Debug("activity ignored", "id", it.DedupKey, "type", it.Type, "reason", err)
+	default:
+		s.log.Warn("activity not processed", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI, "err", err)
+	}
+	if merr := s.db.MarkInboxProcessed(ctx, it.ID, err.Error(), s.now()); merr != nil {
+		s.log.Error("inbox worker", "err", merr)
+	}
+}
+
+// handle dispatches on the activity type. Each handler marks the item
+// processed inside its own transaction, so its effects and the mark are
+// committed together. A nil return means exactly that happened.
+func (s *Service) handle(ctx context.Context, it *store.InboxItem, act *Activity) error {
+	if act.ID != "" && !sameOrigin(act.ID, string(act.Actor)) {
+		return ignored("activity id %s is not on the actor's host", act.ID)
+	}
+	if host := hostOf(string(act.Actor)); host != "" {
+		// The host talks to us again: if we had given up delivering to it,
+		// start again.
+		if back, err := s.db.HostSeen(ctx, host, s.now()); err == nil && back {
+			s.log.Info("host is reachable again; resuming deliveries", "host", host)
+			s.deliverer.Wake()
+		}
+	}
+	switch act.Type.Main() {
+	case "Follow":
+		return s.onFollow(ctx, it, act)
+	case "Undo":
+		return s.onUndo(ctx, it, act)
+	case "Accept":
+		return s.onAccept(ctx, it, act)
+	case "Reject":
+		return s.onReject(ctx, it, act)
+	case "Create":
+		return s.onCreate(ctx, it, act)
+	case "Update":
+		if act.ObjectID() == string(act.Actor) {
+			return s.onUpdateActor(ctx, it, act)
+		}
+		return s.onUpdatePost(ctx, it, act)
+	case "Delete":
+		if act.ObjectID() == string(act.Actor) {
+			return s.onDeleteActor(ctx, it, act)
+		}
+		return s.onDeletePost(ctx, it, act)
+	default:
+		return ignored("type %s is not handled", act.Type.Main())
+	}
+}
+
+// done marks the item processed within tx.
+func (s *Service) done(ctx context.Context, tx *store.Tx, it *store.InboxItem) error {
+	return tx.MarkInboxProcessed(ctx, it.ID, "", s.now())
+}

@@ -1,0 +1,183 @@
+package ap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"kith/store"
+)
+
+// queueAnswer queues an Accept or Reject of the follower's Follow with id
+// followIRI, the Follow embedded: honk requires it, Mastodon matches on it.
+func (s *Service) queueAnswer(ctx context.Context, tx *store.Tx, kind string, follower *store.Actor, followIRI string) error {
+	now := s.now()
+	id := s.urls.Activity(map[string]string{"Accept": "accepts", "Reject": "rejects"}[kind]+"/follows", s.newID(now))
+	doc := jsonAnswer{
+		Context: activityStreams,
+		ID:      id,
+		Type:    kind,
+		Actor:   s.urls.Actor(),
+		Object: jsonFollow{
+			ID:     followIRI,
+			Type:   "Follow",
+			Actor:  follower.IRI,
+			Object: s.urls.Actor(),
+		},
+		To: []string{follower.IRI},
+	}
+	return s.enqueue(ctx, tx, id, kind, followIRI, doc, []string{follower.Inbox})
+}
+
+// jsonAnswer is an Accept or Reject of a Follow.
+type jsonAnswer struct {
+	Context any        `json:"@context"`
+	ID      string     `json:"id"`
+	Type    string     `json:"type"`
+	Actor   string     `json:"actor"`
+	Object  jsonFollow `json:"object"`
+	To      []string   `json:"to"`
+}
+
+// jsonFollow is a Follow, sent alone or embedded in an answer or an Undo.
+type jsonFollow struct {
+	Context any    `json:"@context,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Type    string `json:"type"`
+	Actor   string `json:"actor"`
+	Object  string `json:"object"`
+}
+
+// Follow sends a Follow to the actor named by target and records it as
+// pending until their Accept arrives.
+func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, error) {
+	a, err := s.ResolveActor(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	id := s.urls.Activity("follows", s.newID(now))
+	doc := jsonFollow{Context: activityStreams, ID: id, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI}
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.PutFollowing(ctx, a.ID, id, store.Pending, now); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, id, "Follow", a.IRI, doc, []string{a.Inbox})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deliverer.Wake()
+	return a, nil
+}
+
+// Unfollow sends Undo{Follow} to the actor named by target and forgets the
+// relation.
+func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, error) {
+	a, err := s.ResolveActor(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		f, err := tx.RemoveFollowing(ctx, a.IRI)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("you do not follow %s", a.Handle())
+		} else if err != nil {
+			return err
+		}
+		id := s.urls.Activity("undo", s.newID(now))
+		doc := jsonUndo{
+			Context: activityStreams, ID: id, Type: "Undo", Actor: s.urls.Actor(),
+			Object: jsonFollow{ID: f.FollowIRI, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI},
+		}
+		return s.enqueue(ctx, tx, id, "Undo", f.FollowIRI, doc, []string{a.Inbox})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deliverer.Wake()
+	return a, nil
+}
+
+// jsonUndo undoes one of our activities, embedding it as honk requires.
+type jsonUndo struct {
+	Context any    `json:"@context"`
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Actor   string `json:"actor"`
+	Object  any    `json:"object"`
+}
+
+// AcceptFollower approves the follow request of actorIRI: the follower
+// becomes accepted and their server gets an Accept. Approving an accepted
+// follower does nothing; an actor that is not a follower is
+// store.ErrNotFound. It returns the relation as it was before.
+func (s *Service) AcceptFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
+	var f *store.Follow
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if f, err = tx.Follower(ctx, actorIRI); err != nil || f.State == store.Accepted {
+			return err
+		}
+		return s.acceptFollower(ctx, tx, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if f.State == store.Pending {
+		s.deliverer.Wake()
+		s.log.Info("follow request approved", "actor", f.Actor.Handle())
+	}
+	return f, nil
+}
+
+// RejectFollower refuses a follow request, or removes a follower: the
+// relation is deleted and their server gets a Reject of the Follow, which
+// is also how Mastodon removes a follower. An actor that is not a
+// follower is store.ErrNotFound. It returns the relation as it was before.
+func (s *Service) RejectFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
+	var f *store.Follow
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if f, err = tx.Follower(ctx, actorIRI); err != nil {
+			return err
+		}
+		if _, err := tx.RemoveFollower(ctx, actorIRI); err != nil {
+			return err
+		}
+		return s.queueAnswer(ctx, tx, "Reject", &f.Actor, f.FollowIRI)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deliverer.Wake()
+	if f.State == store.Pending {
+		s.log.Info("follow request turned down", "actor", f.Actor.Handle())
+	} else {
+		s.log.Info("follower removed", "actor", f.Actor.Handle())
+	}
+	return f, nil
+}
+
+func (s *Service) acceptFollower(ctx context.Context, tx *store.Tx, f *store.Follow) error {
+	if _, err := tx.SetFollowerState(ctx, f.Actor.IRI, store.Accepted); err != nil {
+		return err
+	}
+	return s.queueAnswer(ctx, tx, "Accept", &f.Actor, f.FollowIRI)
+}
+
+// approvePending approves every waiting follow request and reports how
+// many there were.
+func (s *Service) approvePending(ctx context.Context, tx *store.Tx) (int, error) {
+	pending, err := tx.PendingFollowers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i := range pending {
+		if err := s.acceptFollower(ctx, tx, &pending[i]); err != nil {
+			return 0, err
+		}
+	}
+	return len(pending), nil
+}
