@@ -161,7 +161,7 @@ func (s *Service) RejectFollower(ctx context.Context, actorIRI string) (*store.F
 }
 
 func (s *Service) acceptFollower(ctx context.Context, tx *store.Tx, f *store.Follow) error {
-	if _, err := tx.SetFollowerState(ctx, f.Actor.IRI, store.Accepted); err != nil {
+	if _, err := tx.SetFollowerState(ctx, f.Actor.IRI, store.Accepted, s.now()); err != nil {
 		return err
 	}
 	return s.queueAnswer(ctx, tx, "Accept", &f.Actor, f.FollowIRI)

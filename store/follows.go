@@ -19,6 +19,9 @@ type Follow struct {
 	FollowIRI string // the Follow activity's id
 	State     string // Pending or Accepted
 	CreatedAt time.Time
+	// AcceptedAt is when a follower was accepted (zero while pending, and
+	// for the accounts we follow).
+	AcceptedAt time.Time
 }
 
 // PutFollower records a remote follower, or updates the Follow id and state
@@ -34,10 +37,15 @@ func (tx *Tx) PutFollower(ctx context.Context, actorID int64, followIRI, state s
 		// locked since; the repeated Follow only refreshes its id.
 		state = Accepted
 	}
+	var accepted int64
+	if state == Accepted {
+		accepted = millis(now)
+	}
 	_, err = tx.tx.ExecContext(ctx, `
-		INSERT INTO followers (actor_id, follow_iri, state, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (actor_id) DO UPDATE SET follow_iri = excluded.follow_iri, state = excluded.state`,
-		actorID, followIRI, state, millis(now))
+		INSERT INTO followers (actor_id, follow_iri, state, created_at, accepted_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (actor_id) DO UPDATE SET follow_iri = excluded.follow_iri, state = excluded.state,
+			accepted_at = CASE WHEN followers.accepted_at = 0 THEN excluded.accepted_at ELSE followers.accepted_at END`,
+		actorID, followIRI, state, millis(now), accepted)
 	if err != nil {
 		return "", fmt.Errorf("store: put follower: %w", err)
 	}
@@ -55,10 +63,16 @@ func (tx *Tx) RemoveFollower(ctx context.Context, actorIRI string) (bool, error)
 	return n > 0, nil
 }
 
-// SetFollowerState moves a follower between pending and accepted.
-func (tx *Tx) SetFollowerState(ctx context.Context, actorIRI, state string) (bool, error) {
+// SetFollowerState moves a follower between pending and accepted; now is
+// when, for the approval date.
+func (tx *Tx) SetFollowerState(ctx context.Context, actorIRI, state string, now time.Time) (bool, error) {
+	var accepted int64
+	if state == Accepted {
+		accepted = millis(now)
+	}
 	res, err := tx.tx.ExecContext(ctx, `
-		UPDATE followers SET state = ? WHERE actor_id = (SELECT id FROM actors WHERE iri = ?)`, state, actorIRI)
+		UPDATE followers SET state = ?, accepted_at = ? WHERE actor_id = (SELECT id FROM actors WHERE iri = ?)`,
+		state, accepted, actorIRI)
 	if err != nil {
 		return false, fmt.Errorf("store: set follower state: %w", err)
 	}
@@ -182,7 +196,7 @@ func (db *DB) CountFollowing(ctx context.Context, state string) (int, error) {
 
 // table is "followers" or "following", never user input.
 func followWhere(ctx context.Context, q querier, table, where string, args ...any) (*Follow, error) {
-	row := q.QueryRowContext(ctx, `SELECT f.follow_iri, f.state, f.created_at, `+prefixed("a.", actorColumns)+`
+	row := q.QueryRowContext(ctx, `SELECT f.follow_iri, f.state, f.created_at, `+acceptedColumn(table)+`, `+prefixed("a.", actorColumns)+`
 		FROM `+table+` f JOIN actors a ON a.id = f.actor_id WHERE `+where, args...)
 	var f Follow
 	if err := scanFollow(row, &f); err != nil {
@@ -192,7 +206,7 @@ func followWhere(ctx context.Context, q querier, table, where string, args ...an
 }
 
 func followList(ctx context.Context, q querier, table, state string, offset, limit int) ([]Follow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT f.follow_iri, f.state, f.created_at, `+prefixed("a.", actorColumns)+`
+	rows, err := q.QueryContext(ctx, `SELECT f.follow_iri, f.state, f.created_at, `+acceptedColumn(table)+`, `+prefixed("a.", actorColumns)+`
 		FROM `+table+` f JOIN actors a ON a.id = f.actor_id
 		WHERE f.state = ?
 		ORDER BY f.created_at DESC, f.actor_id DESC LIMIT ? OFFSET ?`, state, limit, offset)
@@ -211,14 +225,22 @@ func followList(ctx context.Context, q querier, table, state string, offset, lim
 	return out, rows.Err()
 }
 
+// acceptedColumn is when a follow was accepted: kept for followers only.
+func acceptedColumn(table string) string {
+	if table == "followers" {
+		return "f.accepted_at"
+	}
+	return "0"
+}
+
 func scanFollow(s scanner, f *Follow) error {
-	var created, fetched int64
+	var created, accepted, fetched int64
 	a := &f.Actor
-	err := s.Scan(&f.FollowIRI, &f.State, &created, &a.ID, &a.IRI, &a.Type, &a.Username, &a.Host,
+	err := s.Scan(&f.FollowIRI, &f.State, &created, &accepted, &a.ID, &a.IRI, &a.Type, &a.Username, &a.Host,
 		&a.Name, &a.SummaryHTML, &a.URL, &a.IconURL, &a.ImageURL, &a.Inbox, &a.SharedInbox,
 		&a.Outbox, &a.Followers, &a.Following, &a.Featured, &a.Locked, &a.KeyID, &a.PublicKeyPEM,
 		&a.Raw, &fetched)
-	f.CreatedAt, a.FetchedAt = fromMillis(created), fromMillis(fetched)
+	f.CreatedAt, f.AcceptedAt, a.FetchedAt = fromMillis(created), fromMillis(accepted), fromMillis(fetched)
 	return err
 }
 

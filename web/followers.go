@@ -42,7 +42,11 @@ type followerView struct {
 
 func viewFollower(f store.Follow) followerView {
 	a := f.Actor
+	// A request shows when it was sent; a follower, when it was accepted.
 	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Since: f.CreatedAt}
+	if f.State == store.Accepted && !f.AcceptedAt.IsZero() {
+		v.Since = f.AcceptedAt
+	}
 	if v.URL == "" {
 		v.URL = a.IRI
 	}

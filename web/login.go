@@ -31,6 +31,9 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	p.NoIndex = true
+	if r.Method == http.MethodGet && r.URL.Query().Get("ended") == "all" {
+		p.Flash = "You are logged out everywhere."
+	}
 	h.render(w, r, status, "login", &loginPage{page: p, Next: safeNext(next), Error: msg})
 }
 

@@ -518,5 +518,5 @@ func (h *Handler) writeMedia(w http.ResponseWriter, r *http.Request, id string, 
 
 func (h *Handler) serveRobots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("User-agent: *\nDisallow: /login\nDisallow: /compose\nDisallow: /edit/\nDisallow: /delete/\nDisallow: /settings/\n"))
+	w.Write([]byte("User-agent: *\nDisallow: /login\nDisallow: /compose\nDisallow: /edit/\nDisallow: /delete/\nDisallow: /settings\n"))
 }

@@ -18,6 +18,7 @@ import (
 var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
+	"settings-index", "password", "sessions",
 }
 
 // pageTemplate is one parsed page.

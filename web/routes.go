@@ -34,12 +34,17 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /delete/{id}", h.owner(h.showDelete))
 	m.HandleFunc("POST /delete/{id}", h.form(smallFormLimit, h.owner(h.submitDelete)))
 	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
+	m.HandleFunc("GET /settings", h.owner(h.showSettings))
 	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))
 	m.HandleFunc("GET /followers", h.owner(h.showFollowers))
 	m.HandleFunc("POST /followers", h.form(smallFormLimit, h.owner(h.submitFollower)))
 	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))
+	m.HandleFunc("GET /settings/password", h.owner(h.showPassword))
+	m.HandleFunc("POST /settings/password", h.form(smallFormLimit, h.owner(h.submitPassword)))
+	m.HandleFunc("GET /settings/sessions", h.owner(h.showSessions))
+	m.HandleFunc("POST /settings/sessions", h.form(smallFormLimit, h.owner(h.submitEndSession)))
 
 	m.HandleFunc("/", h.notFound)
 

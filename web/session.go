@@ -54,6 +54,7 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 			s, err := h.db.SessionByHash(r.Context(), hashToken(c.Value), h.now())
 			switch {
 			case err == nil:
+				h.touchSession(r, s)
 				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, &session{TokenHash: s.TokenHash, CSRF: s.CSRF}))
 			case !errors.Is(err, store.ErrNotFound):
 				h.serverError(w, r, err)
@@ -62,6 +63,22 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sessionTouchEvery is how stale a session's "last seen" may get before a
+// request updates it: often enough for the sessions page, rarely enough
+// that reading pages does not mean writing to the database.
+const sessionTouchEvery = 10 * time.Minute
+
+// touchSession records when and from where the session was last used.
+func (h *Handler) touchSession(r *http.Request, s *store.Session) {
+	now, addr := h.now(), clientAddr(r)
+	if now.Sub(s.LastSeenAt) < sessionTouchEvery && s.Address == addr {
+		return
+	}
+	if err := h.db.TouchSession(r.Context(), s.TokenHash, now, addr); err != nil {
+		h.log.Warn("could not record when a session was last used", "err", err)
+	}
 }
 
 // owner wraps a handler that only the logged-in owner may use. Others are
@@ -110,6 +127,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt: now,
 		ExpiresAt: now.Add(sessionTTL),
 		UserAgent: truncate(r.UserAgent(), 200),
+		Address:   clientAddr(r),
 	}
 	if err := h.db.AddSession(r.Context(), s); err != nil {
 		return err
