@@ -166,14 +166,15 @@ func (s *Service) verify(ctx context.Context, r *http.Request, p sig.Params) (*s
 	return fresh, nil
 }
 
-// refreshKey fetches the actor owning keyID and caches it.
+// refreshKey fetches the actor owning keyID and caches it as the key's
+// owner: it was found through the key's own document.
 func (s *Service) refreshKey(ctx context.Context, keyID string) (*store.Actor, error) {
 	a, err := s.fetch.ActorForKey(ctx, keyID)
 	if err != nil {
 		s.log.Info("could not fetch a signer's key", "key_id", keyID, "err", err)
 		return nil, &sig.Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key " + keyID}
 	}
-	if err := s.db.PutActor(ctx, a); err != nil {
+	if err := s.db.PutKeyOwner(ctx, a); err != nil {
 		return nil, err
 	}
 	return a, nil

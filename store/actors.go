@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -65,13 +68,51 @@ func scanActor(s scanner, a *Actor) error {
 	return err
 }
 
-// PutActor inserts or refreshes a remote actor by IRI and sets a.ID.
+// PutActor inserts or refreshes a remote actor by IRI and sets a.ID. A key
+// that another cached actor holds stays with that actor: this one is
+// stored without it (see PutKeyOwner).
 func (db *DB) PutActor(ctx context.Context, a *Actor) error {
 	return db.Update(ctx, func(tx *Tx) error { return tx.PutActor(ctx, a) })
 }
 
-// PutActor inserts or refreshes a remote actor by IRI and sets a.ID.
+// PutActor inserts or refreshes a remote actor by IRI and sets a.ID. A key
+// that another cached actor holds stays with that actor: this one is
+// stored without it (see PutKeyOwner).
 func (tx *Tx) PutActor(ctx context.Context, a *Actor) error {
+	return tx.putActor(ctx, a, false)
+}
+
+// PutKeyOwner stores a as the owner of its key, taking the key from any
+// other actor that held it. Only for an actor found through the key: its
+// document was fetched from the key's own URL (or named as owner there)
+// and claims the key, which makes it the key's rightful owner.
+func (db *DB) PutKeyOwner(ctx context.Context, a *Actor) error {
+	return db.Update(ctx, func(tx *Tx) error { return tx.putActor(ctx, a, true) })
+}
+
+// putActor writes a. A key must be on the actor's own host: a server speaks
+// for its own keys only, and a key held by an actor of another server would
+// let that server's documents decide whose signature a request carries.
+func (tx *Tx) putActor(ctx context.Context, a *Actor, ownsKey bool) error {
+	if a.KeyID != "" && !onHost(a.KeyID, a.Host) {
+		return fmt.Errorf("store: put actor %s: its key %s is not on its host %s", a.IRI, a.KeyID, a.Host)
+	}
+	if a.KeyID != "" {
+		var holder string
+		err := tx.tx.QueryRowContext(ctx, `SELECT iri FROM actors WHERE key_id = ? AND key_id != ''`, a.KeyID).Scan(&holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || holder == a.IRI:
+		case err != nil:
+			return fmt.Errorf("store: put actor %s: %w", a.IRI, err)
+		case ownsKey:
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE actors SET key_id = '', public_key_pem = ''
+				WHERE key_id = ? AND key_id != ''`, a.KeyID); err != nil {
+				return fmt.Errorf("store: put actor %s: %w", a.IRI, err)
+			}
+		default:
+			a.KeyID, a.PublicKeyPEM = "", ""
+		}
+	}
 	err := tx.tx.QueryRowContext(ctx, `
 		INSERT INTO actors (iri, type, username, host, name, summary_html, url, icon_url, image_url,
 			inbox, shared_inbox, outbox, followers, following, featured, locked, key_id,
@@ -95,6 +136,12 @@ func (tx *Tx) PutActor(ctx context.Context, a *Actor) error {
 	return nil
 }
 
+// onHost reports whether the http(s) URL u is on host (host[:port]).
+func onHost(u, host string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && strings.EqualFold(p.Host, host)
+}
+
 // ActorByIRI returns the cached actor with that id.
 func (db *DB) ActorByIRI(ctx context.Context, iri string) (*Actor, error) {
 	return actorWhere(ctx, db.r, "iri = ?", iri)
@@ -107,13 +154,43 @@ func (tx *Tx) ActorByIRI(ctx context.Context, iri string) (*Actor, error) {
 
 // ActorByKeyID returns the cached actor that owns the public key keyID.
 func (db *DB) ActorByKeyID(ctx context.Context, keyID string) (*Actor, error) {
-	return actorWhere(ctx, db.r, "key_id = ?", keyID)
+	// The index on key_id is partial: the query must repeat its condition.
+	return actorWhere(ctx, db.r, "key_id = ? AND key_id != ''", keyID)
 }
 
 // ActorByHandle finds a cached actor by preferredUsername and host,
 // ignoring case as WebFinger does.
 func (db *DB) ActorByHandle(ctx context.Context, username, host string) (*Actor, error) {
-	return actorWhere(ctx, db.r, "username = ? COLLATE NOCASE AND host = ? COLLATE NOCASE ORDER BY fetched_at DESC LIMIT 1", username, host)
+	// Hosts are stored lower-case, so the index on (host, username NOCASE)
+	// serves this.
+	return actorWhere(ctx, db.r, "host = ? AND username = ? COLLATE NOCASE ORDER BY fetched_at DESC LIMIT 1",
+		strings.ToLower(host), username)
+}
+
+// ActorsByIRI returns the cached actors among iris, by IRI, in one query;
+// IRIs not cached are left out.
+func (db *DB) ActorsByIRI(ctx context.Context, iris []string) (map[string]*Actor, error) {
+	out := make(map[string]*Actor, len(iris))
+	if len(iris) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(iris))
+	for i, iri := range iris {
+		args[i] = iri
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT "+actorColumns+" FROM actors WHERE iri IN ("+placeholders(len(args))+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read actors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Actor
+		if err := scanActor(rows, &a); err != nil {
+			return nil, fmt.Errorf("store: read actors: %w", err)
+		}
+		out[a.IRI] = &a
+	}
+	return out, rows.Err()
 }
 
 func actorWhere(ctx context.Context, q querier, where string, args ...any) (*Actor, error) {

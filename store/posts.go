@@ -245,7 +245,7 @@ func (db *DB) CountPublicTagged(ctx context.Context, tag string) (int, error) {
 // Replies returns the posts that answer iri, oldest first.
 func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
-		WHERE p.in_reply_to = ? AND p.deleted_at IS NULL AND p.visibility IN ('public', 'unlisted')
+		WHERE p.in_reply_to = ? AND p.in_reply_to != '' AND p.deleted_at IS NULL AND p.visibility IN ('public', 'unlisted')
 		ORDER BY p.published LIMIT ?`, iri, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: replies: %w", err)

@@ -40,14 +40,27 @@ type DB struct {
 	path string
 }
 
+// Options tune OpenWith. The zero value is what kith runs with.
+type Options struct {
+	// Trace, when set, is called with the text and arguments of every
+	// statement sent to SQLite, before it runs, from any goroutine. The
+	// query plan test uses it to check the SQL the code really runs.
+	Trace func(query string, args []any)
+}
+
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date. A database written by a newer kith is refused.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	w, err := sql.Open("sqlite", dsn(abs, false))
+	w, err := openPool(dsn(abs, false), opt.Trace)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -64,7 +77,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn(abs, true))
+	r, err := openPool(dsn(abs, true), opt.Trace)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)

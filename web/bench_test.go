@@ -16,6 +16,7 @@ import (
 	"kith/ap/aptest"
 	"kith/static"
 	"kith/store"
+	"kith/store/storetest"
 	"kith/templates"
 	"kith/web"
 )
@@ -97,16 +98,23 @@ func seed(b *testing.B, path, base string, n int) (ids []string) {
 	return ids
 }
 
-// BenchmarkProfilePage renders /@me (the newest 20 public posts) and an
-// older page of it through the real web handler and templates, on a
-// database holding 100,000 of our posts. Besides ns/op and allocations it
-// reports the p50 and p99 latency of the requests of each run.
-func BenchmarkProfilePage(b *testing.B) {
+// benchSite is an instance and its pages, for the page benchmarks.
+func benchSite(b *testing.B) (*aptest.Instance, *web.Handler) {
+	b.Helper()
 	inst := aptest.NewInstance(b, aptest.InstanceOptions{})
 	h, err := web.New(web.Config{DB: inst.DB, AP: inst.Service, Templates: templates.FS, Static: static.FS})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return inst, h
+}
+
+// BenchmarkProfilePage renders /@me (the newest 20 public posts) and an
+// older page of it through the real web handler and templates, on a
+// database holding 100,000 of our posts. Besides ns/op and allocations it
+// reports the p50 and p99 latency of the requests of each run.
+func BenchmarkProfilePage(b *testing.B) {
+	inst, h := benchSite(b)
 	began := time.Now()
 	ids := seed(b, inst.DB.Path(), inst.URLs.Base(), seededPosts)
 	b.Logf("seeded %d posts in %s", len(ids), time.Since(began).Round(time.Millisecond))
@@ -131,25 +139,107 @@ func BenchmarkProfilePage(b *testing.B) {
 		}
 		size := rec.Body.Len()
 
-		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodGet, bc.path, nil)
-			lat := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				rec := httptest.NewRecorder()
-				t0 := time.Now()
-				h.ServeHTTP(rec, req)
-				lat = append(lat, time.Since(t0))
-				if rec.Code != http.StatusOK {
-					b.Fatalf("GET %s: status %d", bc.path, rec.Code)
-				}
-			}
-			b.StopTimer()
-			reportLatency(b, lat)
-			b.ReportMetric(float64(size), "page-bytes")
-		})
+		b.Run(bc.name, func(b *testing.B) { measurePage(b, h, bc.path, size) })
 	}
+}
+
+// measurePage requests path b.N times and reports the p50 and p99
+// latency, and the page's size.
+func measurePage(b *testing.B, h http.Handler, path string, size int) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		rec := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(rec, req)
+		lat = append(lat, time.Since(t0))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: status %d", path, rec.Code)
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(size), "page-bytes")
+}
+
+// postPageReplies is how many replies the measured post has, each by
+// another cached actor.
+const postPageReplies = 20
+
+// seedReplies stores n remote replies by the actors in one transaction:
+// the first postPageReplies answer posts[0], the rest the other posts,
+// round robin.
+func seedReplies(b *testing.B, path string, posts, actors []string, n int) {
+	b.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.Prepare(`INSERT INTO posts (iri, author_iri, type, content_html, visibility, in_reply_to, url, published)
+		VALUES (?, ?, 'Note', ?, 'public', ?, ?, ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		target := posts[0]
+		if i >= postPageReplies {
+			target = posts[1+i%(len(posts)-1)]
+		}
+		author := actors[i%len(actors)]
+		iri := fmt.Sprintf("%s/statuses/%d", author, i)
+		if _, err := ins.Exec(iri, author, "<p>A reply with a few words in it, as most replies are.</p>", target,
+			iri, start.Add(time.Duration(i)*time.Minute).UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPostPage renders one of our posts with its replies, as a
+// visitor sees it, on a database seeded like a year of use: 100,000 of our
+// posts, 10,000 cached actors and 20,000 remote replies spread over the
+// posts, postPageReplies of them under the measured post. It reports p50
+// and p99 like BenchmarkProfilePage, whose template floor applies:
+//
+//	go test -run='^$' -bench='PostPage|TemplateFloor' -benchtime=2000x -count=3 ./web
+func BenchmarkPostPage(b *testing.B) {
+	inst, h := benchSite(b)
+	began := time.Now()
+	ids := seed(b, inst.DB.Path(), inst.URLs.Base(), seededPosts)
+	actors := storetest.SeedActors(b, inst.DB.Path(), 10_000)
+	target := ids[len(ids)/2]
+	posts := []string{inst.URLs.Post(target)}
+	for i := 0; i < len(ids); i += 7 {
+		posts = append(posts, inst.URLs.Post(ids[i]))
+	}
+	seedReplies(b, inst.DB.Path(), posts, actors, 20_000)
+	b.Logf("seeded %d posts, %d actors and 20,000 replies in %s", len(ids), len(actors), time.Since(began).Round(time.Millisecond))
+
+	path := "/@me/" + target
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: status %d", path, rec.Code)
+	}
+	if n := strings.Count(rec.Body.String(), "<article"); n != postPageReplies+1 {
+		b.Fatalf("GET %s shows %d posts; want the post and %d replies", path, n, postPageReplies)
+	}
+	if !strings.Contains(rec.Body.String(), "@u1@r1.example") {
+		b.Fatal("the replies' authors are not named by handle")
+	}
+	measurePage(b, h, path, rec.Body.Len())
 }
 
 // BenchmarkProfileQueries times, on the same kind of database as

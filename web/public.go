@@ -349,20 +349,29 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	iris := make([]string, len(replies))
 	for i := range replies {
-		data.Replies = append(data.Replies, h.viewPost(&replies[i], h.remoteAuthor(r, replies[i].AuthorIRI, acct), p.Owner))
+		iris[i] = replies[i].AuthorIRI
+	}
+	authors, err := h.db.ActorsByIRI(ctx, iris) // one query for all, not one per reply
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for i := range replies {
+		data.Replies = append(data.Replies, h.viewPost(&replies[i], h.remoteAuthor(replies[i].AuthorIRI, authors, acct), p.Owner))
 	}
 	w.Header().Set("Link", "<"+post.IRI+`>; rel="alternate"; type="application/activity+json"`)
 	h.render(w, r, http.StatusOK, "post", data)
 }
 
-// remoteAuthor describes the author of a reply.
-func (h *Handler) remoteAuthor(r *http.Request, iri string, acct *store.Account) authorView {
+// remoteAuthor describes the author of a reply from the cached actors.
+func (h *Handler) remoteAuthor(iri string, cached map[string]*store.Actor, acct *store.Account) authorView {
 	if iri == h.urls.Actor() {
 		return h.ownAuthor(acct)
 	}
-	a, err := h.db.ActorByIRI(r.Context(), iri)
-	if err != nil {
+	a := cached[iri]
+	if a == nil {
 		return authorView{Name: iri, URL: iri}
 	}
 	name := a.Name

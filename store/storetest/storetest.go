@@ -1,4 +1,6 @@
-// Package storetest gives each test its own fresh kith database.
+// Package storetest gives each test its own fresh kith database, seeds
+// databases to the size a year of use leaves, and checks the query plans of
+// the statements a database runs (Recorder, Planner).
 package storetest
 
 import (

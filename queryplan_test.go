@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"kith/ap"
+	"kith/ap/aptest"
+	"kith/store"
+	"kith/store/storetest"
+	"kith/web"
+)
+
+// boundedTables may be read whole: each holds a handful of rows by design.
+var boundedTables = map[string]string{
+	"account":           "one row, the owner's",
+	"local_post_counts": "one row per visibility, four at most",
+}
+
+// boundedStatement says why a statement that scans may: it reads a bounded
+// number of rows in a way the plan does not show.
+func boundedStatement(query string) string {
+	if strings.Contains(query, "FROM delivery_failures ORDER BY id DESC LIMIT 1 OFFSET") {
+		return "walks the newest rows in rowid order and stops after the OFFSET"
+	}
+	return ""
+}
+
+// TestHotPathQueryPlans runs kith's hot paths through the real handlers of
+// two instances that federate with each other, records every SQL statement
+// their stores send to SQLite (store.Options.Trace), and asks SQLite for
+// the plan of each one with EXPLAIN QUERY PLAN and the arguments it ran
+// with. A plan that reads a whole table fails the test, naming the step,
+// the statement and its plan. Checking the SQL the code runs, rather than
+// a list of queries kept here, means a new query on a hot path is checked
+// the day it is written, and a query built from parts (paging, IN lists)
+// is checked in the form it takes.
+//
+// The plans do not depend on the data: kith never runs ANALYZE, so SQLite
+// plans as if every table were large, and a few rows are enough here. The
+// figures at a year's size are the benchmarks' job (docs/benchmarks.md).
+//
+// To cover a new hot path (a timeline, a client API endpoint), add a step
+// to the steps list below: a name and a function that drives the path the
+// way a visitor, the owner or a remote server would, through
+// planEnv.get/ownerGet (pages and API), the two nodes' ap.Service
+// (publishing, following) and planEnv.settle (inbox processing and
+// deliveries in both directions). Everything the step makes the stores run
+// is checked. A table that stays tiny by design may go in boundedTables,
+// with the reason.
+func TestHotPathQueryPlans(t *testing.T) {
+	e := newPlanEnv(t)
+	ctx := context.Background()
+	var post *store.Post // bob's post that alice answers
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"inbox: Follow, then the Accept back", func(t *testing.T) {
+			if _, err := e.alice.app.ap.Follow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
+		{"fan-out: a post to followers, and its Create arriving", func(t *testing.T) {
+			p, err := e.bob.app.ap.Publish(ctx, ap.Draft{Source: "A post with a #tag for @alice@" + e.alice.urls.Domain()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			post = p.Post
+			e.settle(t)
+		}},
+		{"inbox: a reply arriving", func(t *testing.T) {
+			if _, err := e.alice.app.ap.Publish(ctx, ap.Draft{Source: "A reply", InReplyTo: post.IRI}); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
+		{"inbox: an edit and a delete arriving", func(t *testing.T) {
+			p, err := e.bob.app.ap.Publish(ctx, ap.Draft{Source: "Soon edited"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+			if _, err := e.bob.app.ap.Edit(ctx, p.Post.LocalID, ap.Draft{Source: "Edited"}); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+			if err := e.bob.app.ap.DeletePost(ctx, p.Post.LocalID); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
+		{"fan-out: an inbox that answers 410 Gone", func(t *testing.T) {
+			e.goneFollower(t, e.bob)
+			if _, err := e.bob.app.ap.Publish(ctx, ap.Draft{Source: "To a follower who is gone"}); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
+		{"profile page", func(t *testing.T) {
+			e.get(t, e.bob, "/@bob")
+			e.get(t, e.bob, "/@bob?before="+post.LocalID)
+			e.get(t, e.bob, "/@bob?after="+post.LocalID)
+			e.get(t, e.bob, "/tags/tag")
+		}},
+		{"post page with replies", func(t *testing.T) {
+			e.get(t, e.bob, "/@bob/"+post.LocalID)
+		}},
+		{"owner pages", func(t *testing.T) {
+			e.ownerGet(t, e.bob, "/@bob")
+			e.ownerGet(t, e.bob, "/@bob/"+post.LocalID)
+			e.ownerGet(t, e.bob, "/followers")
+		}},
+		{"inbox: Undo of the Follow", func(t *testing.T) {
+			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
+	}
+	for _, s := range steps {
+		e.rec.Step(s.name)
+		if !t.Run(s.name, s.run) {
+			t.FailNow()
+		}
+	}
+
+	stmts := e.rec.Statements()
+	if len(stmts) < 20 {
+		t.Fatalf("only %d distinct statements recorded; is tracing on?", len(stmts))
+	}
+	planner := storetest.NewPlanner(t, e.bob.app.db.Path())
+	checked := 0
+	for _, st := range stmts {
+		plan, err := planner.Plan(ctx, st)
+		if err != nil {
+			t.Errorf("step %q: %v\n%s", st.Step, err, st.Query)
+			continue
+		}
+		if plan != nil {
+			checked++
+		}
+		if reason := boundedStatement(st.Query); reason != "" {
+			continue
+		}
+		if scans := planner.FullScans(st, plan, boundedTables); len(scans) > 0 {
+			t.Errorf("step %q reads a whole table (%s):\n%s\nplan:\n%s", st.Step, strings.Join(scans, "; "),
+				strings.TrimSpace(st.Query), strings.Join(plan, "\n"))
+		}
+	}
+	t.Logf("checked the plans of %d distinct statements", checked)
+}
+
+// TestPostPageQueriesDoNotGrowWithReplies: the post page reads its replies'
+// authors in one query, not one per reply.
+func TestPostPageQueriesDoNotGrowWithReplies(t *testing.T) {
+	e := newPlanEnv(t)
+	ctx := context.Background()
+	db := e.bob.app.db
+	queriesFor := func(replies int) int {
+		t.Helper()
+		p, err := e.bob.app.ap.Publish(ctx, ap.Draft{Source: fmt.Sprintf("A post with %d replies", replies)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range replies {
+			author := &store.Actor{
+				IRI: fmt.Sprintf("https://r%d.example/users/u", i), Type: "Person", Username: "u",
+				Host: fmt.Sprintf("r%d.example", i), Inbox: fmt.Sprintf("https://r%d.example/users/u/inbox", i),
+				FetchedAt: time.Now(),
+			}
+			err := db.Update(ctx, func(tx *store.Tx) error {
+				if err := tx.PutActor(ctx, author); err != nil {
+					return err
+				}
+				return tx.PutPost(ctx, &store.Post{
+					IRI: author.IRI + "/notes/" + p.Post.LocalID, AuthorIRI: author.IRI, Type: "Note",
+					ContentHTML: "<p>reply</p>", Visibility: store.Public, InReplyTo: p.Post.IRI, Published: time.Now(),
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := e.rec.Runs()
+		body := e.get(t, e.bob, "/@bob/"+p.Post.LocalID)
+		if got := strings.Count(body, "<article"); got != replies+1 {
+			t.Fatalf("the page shows %d posts; want the post and %d replies", got, replies)
+		}
+		return e.rec.Runs() - before
+	}
+	one, many := queriesFor(1), queriesFor(12)
+	if many != one {
+		t.Errorf("the post page ran %d statements with 1 reply and %d with 12; want the same number", one, many)
+	}
+}
+
+// planEnv is two kith instances, alice and bob, on traced databases that
+// report to one recorder.
+type planEnv struct {
+	rec          *storetest.Recorder
+	alice, bob   *node
+	ownerCookies map[*node]*http.Cookie
+}
+
+func newPlanEnv(t *testing.T) *planEnv {
+	t.Helper()
+	e := &planEnv{rec: &storetest.Recorder{}, ownerCookies: map[*node]*http.Cookie{}}
+	e.alice = e.newNode(t, "alice")
+	e.bob = e.newNode(t, "bob")
+	return e
+}
+
+// newNode is federation_test.go's newNode on a traced database.
+func (e *planEnv) newNode(t *testing.T, user string) *node {
+	t.Helper()
+	return newNodeOn(t, user, storetest.OpenTraced(t, e.rec))
+}
+
+// settle lets the two instances exchange everything that is queued. The
+// queue statistics that tell it when to stop are the test's, not kith's,
+// and are not recorded.
+func (e *planEnv) settle(t *testing.T) {
+	t.Helper()
+	settleAside(t, e.rec.Pause, e.alice, e.bob)
+}
+
+// get fetches path from n as a visitor and fails unless it answers 200.
+func (e *planEnv) get(t *testing.T, n *node, path string) string {
+	t.Helper()
+	return e.do(t, n, path, nil)
+}
+
+// ownerGet fetches path from n logged in as its owner.
+func (e *planEnv) ownerGet(t *testing.T, n *node, path string) string {
+	t.Helper()
+	c := e.ownerCookies[n]
+	if c == nil {
+		c = e.login(t, n)
+		e.ownerCookies[n] = c
+	}
+	return e.do(t, n, path, c)
+}
+
+func (e *planEnv) do(t *testing.T, n *node, path string, cookie *http.Cookie) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, n.urls.Base()+path, nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	n.app.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: status %d\n%s", path, rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+// login sets a known password on n and logs in through the form.
+func (e *planEnv) login(t *testing.T, n *node) *http.Cookie {
+	t.Helper()
+	const password = "correct horse battery staple"
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.app.db.SetPasswordHash(context.Background(), hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"password": {password}}
+	req := httptest.NewRequest(http.MethodPost, n.urls.Base()+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", n.urls.Base())
+	rec := httptest.NewRecorder()
+	n.app.handler.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if strings.HasSuffix(c.Name, "kith_session") {
+			return c
+		}
+	}
+	t.Fatalf("login: status %d and no session cookie\n%s", rec.Code, rec.Body)
+	return nil
+}
+
+// goneFollower adds to n a follower whose inbox answers 410 Gone, as a
+// deleted account's server does.
+func (e *planEnv) goneFollower(t *testing.T, n *node) {
+	t.Helper()
+	remote := aptest.NewRemote(t, false)
+	remote.SetInboxStatus(func(*http.Request) int { return http.StatusGone })
+	gone := remote.AddActor("gone", aptest.Key(t, "remote"))
+	ctx := context.Background()
+	err := n.app.db.Update(ctx, func(tx *store.Tx) error {
+		a := &store.Actor{IRI: gone.IRI, Type: "Person", Username: gone.Name, Host: remote.Host,
+			Inbox: gone.Inbox, KeyID: gone.KeyID, PublicKeyPEM: aptest.PublicPEM(t, gone.Key), FetchedAt: time.Now()}
+		if err := tx.PutActor(ctx, a); err != nil {
+			return err
+		}
+		_, err := tx.PutFollower(ctx, a.ID, gone.IRI+"#follow", store.Accepted, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The remote's certificate is httptest's, which the node's client
+	// already trusts; the node only needs to reach it.
+}

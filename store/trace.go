@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+
+	"modernc.org/sqlite"
+)
+
+// openPool opens a connection pool on dsn. With trace set, every
+// connection reports each statement before running it.
+func openPool(dsn string, trace func(query string, args []any)) (*sql.DB, error) {
+	if trace == nil {
+		return sql.Open("sqlite", dsn)
+	}
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(tracingConnector{c, trace}), nil
+}
+
+// tracingConnector opens connections that report their statements.
+type tracingConnector struct {
+	driver.Connector
+	trace func(string, []any)
+}
+
+func (t tracingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := t.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &tracingConn{c, t.trace}, nil
+}
+
+// tracingConn reports each statement and forwards everything else,
+// including the optional interfaces the driver's connections implement:
+// hiding them would make database/sql fall back to slower, context-free
+// paths and change what is measured.
+type tracingConn struct {
+	driver.Conn
+	trace func(string, []any)
+}
+
+func (c *tracingConn) Unwrap() driver.Conn { return c.Conn }
+
+func (c *tracingConn) report(query string, args []driver.NamedValue) {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	c.trace(query, vals)
+}
+
+func (c *tracingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.report(query, args)
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+}
+
+func (c *tracingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.report(query, args)
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+// PrepareContext returns a statement that reports each run, with the
+// arguments of that run.
+func (c *tracingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &tracingStmt{st, c, query}, nil
+}
+
+func (c *tracingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *tracingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+
+func (c *tracingConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *tracingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+// tracingStmt is a prepared statement that reports each run.
+type tracingStmt struct {
+	driver.Stmt
+	conn  *tracingConn
+	query string
+}
+
+func (s *tracingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.conn.report(s.query, args)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *tracingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.conn.report(s.query, args)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
