@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"kith/store"
 )
@@ -84,7 +85,7 @@ func (s *Service) onCreate(ctx context.Context, it *store.InboxItem, act *Activi
 	} else if gone {
 		return ignored("Create of %s, which its author deleted", o.ID)
 	}
-	p := remotePost(o, raw, author)
+	p := remotePost(o, raw, author, s.now())
 	return s.db.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.PostByIRI(ctx, p.IRI); err == nil {
 			// A Create of a post we hold is a replay: edits come as
@@ -123,7 +124,7 @@ func (s *Service) onUpdatePost(ctx context.Context, it *store.InboxItem, act *Ac
 	if err != nil {
 		return err
 	}
-	p := remotePost(o, raw, author)
+	p := remotePost(o, raw, author, s.now())
 	if p.Updated.IsZero() || !p.Updated.After(old.Updated) {
 		return ignored("Update of %s is not newer than what we hold", o.ID)
 	}
@@ -165,7 +166,9 @@ func (s *Service) onDeletePost(ctx context.Context, it *store.InboxItem, act *Ac
 }
 
 // remotePost converts a remote object for the store, sanitising its HTML.
-func remotePost(o *Object, raw []byte, author *store.Actor) *store.Post {
+// A published time later than now (when it arrived) becomes now, so that
+// nobody can pin a post to the top of a timeline by dating it ahead.
+func remotePost(o *Object, raw []byte, author *store.Actor, now time.Time) *store.Post {
 	p := &store.Post{
 		IRI:         o.ID,
 		AuthorIRI:   author.IRI,
@@ -186,6 +189,12 @@ func remotePost(o *Object, raw []byte, author *store.Actor) *store.Post {
 	p.Updated, _ = parseTime(o.Updated)
 	if p.Published.IsZero() {
 		p.Published = p.Updated
+	}
+	if p.Published.IsZero() || p.Published.After(now) {
+		p.Published = now
+	}
+	if p.Updated.After(now) {
+		p.Updated = now
 	}
 	if p.Summary != "" {
 		// A content warning hides the post whatever the sender says.

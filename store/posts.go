@@ -38,10 +38,41 @@ type Post struct {
 	DeletedAt   time.Time // ours only: a Tombstone remains
 	PinnedAt    time.Time
 	Raw         string // remote JSON as received
+	// SID is the post's time-sortable id (store.NewID's layout): the page
+	// id, the timeline cursor and the client API's status id. PutPost sets
+	// it: a local post's is its LocalID, a remote post's is made from its
+	// Published time.
+	SID      string
+	QuoteIRI string // the post this one quotes, or ""
+	Approval string // Shown, Pending or Hidden: whether a reply shows under our post
 
 	Attachments []Attachment
 	Tags        []string // lower case, without '#'
 	Mentions    []Mention
+
+	// Filled by the readers that show posts to the owner (LoadPostViews).
+	Author *Actor // the remote author, nil for ours or when not cached
+	Poll   *Poll  // nil unless a Question
+	Quote  *Post  // the quoted post, when stored
+	Counts Counts
+	Own    Own
+}
+
+// Approvals of a reply to one of our posts; a reply waiting for the owner
+// has the approval Pending.
+const (
+	Shown  = "shown"
+	Hidden = "hidden" // hidden by the owner
+)
+
+// Counts are what is known locally of the reactions to a post.
+type Counts struct {
+	Replies, Likes, Boosts int
+}
+
+// Own is what the owner has done with a post.
+type Own struct {
+	Liked, Boosted, Bookmarked bool
 }
 
 // Attachment is an image (or other media) of a post.
@@ -64,21 +95,39 @@ type Mention struct {
 
 // PutPost inserts p, or replaces the post with the same IRI, together with
 // its attachments, tags and mentions. It sets p.ID.
+//
+// A post keeps the sid it was first stored with, and its approval unless
+// p.Approval says otherwise, so that an edit moves nothing.
 func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
+	if p.SID == "" {
+		if p.LocalID != "" {
+			p.SID = p.LocalID
+		} else {
+			p.SID = NewID(p.Published)
+		}
+	}
+	approval := p.Approval
+	if approval == "" {
+		approval = Shown
+	}
 	err := tx.tx.QueryRowContext(ctx, `
 		INSERT INTO posts (iri, local_id, author_iri, type, title, summary, sensitive, content_html,
-			source, language, visibility, in_reply_to, url, published, updated, deleted_at, pinned_at, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			source, language, visibility, in_reply_to, url, published, updated, deleted_at, pinned_at, raw,
+			sid, quote_iri, approval)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (iri) DO UPDATE SET type = excluded.type, title = excluded.title,
 			summary = excluded.summary, sensitive = excluded.sensitive,
 			content_html = excluded.content_html, source = excluded.source,
 			language = excluded.language, visibility = excluded.visibility,
 			in_reply_to = excluded.in_reply_to, url = excluded.url, updated = excluded.updated,
-			deleted_at = excluded.deleted_at, pinned_at = excluded.pinned_at, raw = excluded.raw
-		RETURNING id`,
+			deleted_at = excluded.deleted_at, pinned_at = excluded.pinned_at, raw = excluded.raw,
+			quote_iri = excluded.quote_iri,
+			approval = CASE WHEN ? = '' THEN posts.approval ELSE excluded.approval END
+		RETURNING id, sid, approval`,
 		p.IRI, nullString(p.LocalID), p.AuthorIRI, p.Type, p.Title, p.Summary, p.Sensitive,
 		p.ContentHTML, p.Source, p.Language, p.Visibility, p.InReplyTo, p.URL, millis(p.Published),
-		optMillis(p.Updated), optMillis(p.DeletedAt), optMillis(p.PinnedAt), p.Raw).Scan(&p.ID)
+		optMillis(p.Updated), optMillis(p.DeletedAt), optMillis(p.PinnedAt), p.Raw,
+		p.SID, p.QuoteIRI, approval, p.Approval).Scan(&p.ID, &p.SID, &p.Approval)
 	if err != nil {
 		return fmt.Errorf("store: put post %s: %w", p.IRI, err)
 	}
@@ -113,14 +162,14 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 
 const postColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, p.type, p.title, p.summary, p.sensitive,
 	p.content_html, p.source, p.language, p.visibility, p.in_reply_to, p.url, p.published, p.updated,
-	p.deleted_at, p.pinned_at, p.raw`
+	p.deleted_at, p.pinned_at, p.raw, p.sid, p.quote_iri, p.approval`
 
 func scanPost(s scanner, p *Post) error {
 	var published int64
 	var updated, deleted, pinned sql.NullInt64
 	err := s.Scan(&p.ID, &p.IRI, &p.LocalID, &p.AuthorIRI, &p.Type, &p.Title, &p.Summary, &p.Sensitive,
 		&p.ContentHTML, &p.Source, &p.Language, &p.Visibility, &p.InReplyTo, &p.URL, &published,
-		&updated, &deleted, &pinned, &p.Raw)
+		&updated, &deleted, &pinned, &p.Raw, &p.SID, &p.QuoteIRI, &p.Approval)
 	p.Published, p.Updated = fromMillis(published), nullMillis(updated)
 	p.DeletedAt, p.PinnedAt = nullMillis(deleted), nullMillis(pinned)
 	return err
@@ -134,6 +183,11 @@ func (db *DB) PostByIRI(ctx context.Context, iri string) (*Post, error) {
 // PostByIRI is PostByIRI inside a transaction.
 func (tx *Tx) PostByIRI(ctx context.Context, iri string) (*Post, error) {
 	return postWhere(ctx, tx.tx, "p.iri = ?", iri)
+}
+
+// PostBySID returns a post, ours or a remote one, by its sid.
+func (db *DB) PostBySID(ctx context.Context, sid string) (*Post, error) {
+	return postWhere(ctx, db.r, "p.sid = ?", sid)
 }
 
 // PostByLocalID returns one of our posts by its id, deleted or not.
@@ -242,10 +296,12 @@ func (db *DB) CountPublicTagged(ctx context.Context, tag string) (int, error) {
 		strings.ToLower(tag), Public)
 }
 
-// Replies returns the posts that answer iri, oldest first.
+// Replies returns the public and unlisted posts that answer iri and are
+// shown under it (see Approval), oldest first.
 func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
 		WHERE p.in_reply_to = ? AND p.in_reply_to != '' AND p.deleted_at IS NULL AND p.visibility IN ('public', 'unlisted')
+			AND p.approval = 'shown'
 		ORDER BY p.published LIMIT ?`, iri, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: replies: %w", err)

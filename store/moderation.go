@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Mute is a muted account: hidden from the owner, told nothing.
+type Mute struct {
+	ActorIRI      string
+	Notifications bool      // their notifications are hidden too
+	ExpiresAt     time.Time // zero: until lifted
+	CreatedAt     time.Time
+	Actor         *Actor // filled by Mutes when cached
+}
+
+// PutMute mutes an account, or changes how.
+func (db *DB) PutMute(ctx context.Context, m Mute) error {
+	_, err := db.exec(ctx, "mute", `INSERT INTO mutes (actor_iri, notifications, expires_at, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (actor_iri) DO UPDATE SET notifications = excluded.notifications, expires_at = excluded.expires_at`,
+		m.ActorIRI, m.Notifications, optMillis(m.ExpiresAt), millis(m.CreatedAt))
+	return err
+}
+
+// RemoveMute lifts a mute.
+func (db *DB) RemoveMute(ctx context.Context, actorIRI string) error {
+	_, err := db.exec(ctx, "unmute", `DELETE FROM mutes WHERE actor_iri = ?`, actorIRI)
+	return err
+}
+
+// IsMuted reports whether actorIRI is muted.
+func (db *DB) IsMuted(ctx context.Context, actorIRI string) (bool, error) {
+	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM mutes WHERE actor_iri = ?`, actorIRI)
+	return n > 0, err
+}
+
+// Mutes lists the muted accounts, most recent first.
+func (db *DB) Mutes(ctx context.Context) ([]Mute, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT actor_iri, notifications, coalesce(expires_at, 0), created_at
+		FROM mutes ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: mutes: %w", err)
+	}
+	defer rows.Close()
+	var out []Mute
+	var iris []string
+	for rows.Next() {
+		var m Mute
+		var exp, created int64
+		if err := rows.Scan(&m.ActorIRI, &m.Notifications, &exp, &created); err != nil {
+			return nil, fmt.Errorf("store: mutes: %w", err)
+		}
+		m.ExpiresAt, m.CreatedAt = fromMillis(exp), fromMillis(created)
+		out = append(out, m)
+		iris = append(iris, m.ActorIRI)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: mutes: %w", err)
+	}
+	actors, err := actorsByIRI(ctx, db.r, iris)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Actor = actors[out[i].ActorIRI]
+	}
+	return out, nil
+}
+
+// PruneMutes lifts the mutes that expired before now.
+func (db *DB) PruneMutes(ctx context.Context, now time.Time) error {
+	_, err := db.exec(ctx, "prune mutes", `DELETE FROM mutes WHERE expires_at IS NOT NULL AND expires_at <= ?`, millis(now))
+	return err
+}
+
+// BlockEntry is an entry of the block list: an actor IRI or a host.
+type BlockEntry struct {
+	Target    string
+	Comment   string
+	CreatedAt time.Time
+	Actor     *Actor // for an actor block, when cached
+}
+
+// IsDomain reports whether the entry blocks a whole host.
+func (b BlockEntry) IsDomain() bool { return !strings.Contains(b.Target, "/") }
+
+// Blocks lists the block list, most recent first.
+func (db *DB) Blocks(ctx context.Context) ([]BlockEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT target, comment, created_at FROM blocks ORDER BY created_at DESC, target`)
+	if err != nil {
+		return nil, fmt.Errorf("store: blocks: %w", err)
+	}
+	defer rows.Close()
+	var out []BlockEntry
+	var iris []string
+	for rows.Next() {
+		var b BlockEntry
+		var created int64
+		if err := rows.Scan(&b.Target, &b.Comment, &created); err != nil {
+			return nil, fmt.Errorf("store: blocks: %w", err)
+		}
+		b.CreatedAt = fromMillis(created)
+		out = append(out, b)
+		if !b.IsDomain() {
+			iris = append(iris, b.Target)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: blocks: %w", err)
+	}
+	actors, err := actorsByIRI(ctx, db.r, iris)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Actor = actors[out[i].Target]
+	}
+	return out, nil
+}
+
+// PutBlock adds target (an actor IRI or a host) to the block list with a
+// comment, inside a transaction that also undoes what the block ends.
+func (tx *Tx) PutBlock(ctx context.Context, target, comment string, now time.Time) (bool, error) {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO blocks (target, comment, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (target) DO NOTHING`, target, comment, millis(now))
+	if err != nil {
+		return false, fmt.Errorf("store: block: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RemoveFollowsOnHost removes every follow relation, both ways, with the
+// accounts of host, and returns how many went.
+func (tx *Tx) RemoveFollowsOnHost(ctx context.Context, host string) (int64, error) {
+	var total int64
+	for _, table := range []string{"followers", "following"} {
+		res, err := tx.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE actor_id IN (SELECT id FROM actors WHERE host = ?)`,
+			strings.ToLower(host))
+		if err != nil {
+			return total, fmt.Errorf("store: remove follows on %s: %w", host, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+// RemoveDeliveriesToHost drops the queued deliveries to host.
+func (tx *Tx) RemoveDeliveriesToHost(ctx context.Context, host string) error {
+	if _, err := tx.tx.ExecContext(ctx, `DELETE FROM deliveries WHERE host = ?`, strings.ToLower(host)); err != nil {
+		return fmt.Errorf("store: remove deliveries to %s: %w", host, err)
+	}
+	return nil
+}
+
+// SetApproval sets whether a reply to one of our posts shows under it.
+func (tx *Tx) SetApproval(ctx context.Context, postID int64, approval string) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE posts SET approval = ? WHERE id = ? AND local_id IS NULL`, approval, postID)
+	if err != nil {
+		return fmt.Errorf("store: set approval: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// HeldReplies returns a page of the replies waiting for the owner's
+// approval (or hidden by them, when approval is Hidden), newest first.
+func (db *DB) HeldReplies(ctx context.Context, approval, owner string, pg Page) ([]Entry, error) {
+	return db.postList(ctx, `SELECT p.sid, NULL, `+postColumns+` FROM posts p`,
+		"p.sid", []string{"p.approval = ?"}, []any{approval}, pg, owner)
+}
+
+// Reply policies: who may appear under the owner's posts.
+const (
+	RepliesEveryone  = "everyone"
+	RepliesKnown     = "known"     // accounts the owner follows or that follow the owner
+	RepliesFollowing = "following" // accounts the owner follows
+	RepliesNobody    = "nobody"
+)
+
+// ReplyPolicy returns who may appear under the owner's posts.
+func (db *DB) ReplyPolicy(ctx context.Context) (string, error) {
+	var p string
+	if err := db.r.QueryRowContext(ctx, `SELECT reply_policy FROM account WHERE id = 1`).Scan(&p); err != nil {
+		return "", noRow(err, "reply policy")
+	}
+	return p, nil
+}
+
+// SetReplyPolicy changes who may appear under the owner's posts.
+func (db *DB) SetReplyPolicy(ctx context.Context, policy string) error {
+	_, err := db.exec(ctx, "set reply policy", `UPDATE account SET reply_policy = ? WHERE id = 1`, policy)
+	return err
+}

@@ -1,0 +1,421 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Page selects one page of a list ordered by time-sortable ids, the way
+// Mastodon's client API pages: newest first, MaxID for older entries,
+// SinceID for newer ones (still the newest first), MinID for the entries
+// just newer than it.
+type Page struct {
+	MaxID   string // only ids below it
+	SinceID string // only ids above it, newest first
+	MinID   string // only ids above it, the nearest ones
+	Limit   int    // 20 when 0; at most 200
+}
+
+// limit returns the page size, defaulted and capped.
+func (pg Page) limit() int {
+	switch {
+	case pg.Limit <= 0:
+		return 20
+	case pg.Limit > 200:
+		return 200
+	}
+	return pg.Limit
+}
+
+// where adds the page's bounds on column to a WHERE clause and returns the
+// ORDER BY to use and whether the rows come oldest first (MinID) and must
+// be turned round.
+func (pg Page) where(column string, where []string, args []any) ([]string, []any, string, bool) {
+	if pg.MaxID != "" {
+		where = append(where, column+" < ?")
+		args = append(args, pg.MaxID)
+	}
+	if pg.SinceID != "" {
+		where = append(where, column+" > ?")
+		args = append(args, pg.SinceID)
+	}
+	if pg.MinID != "" {
+		where = append(where, column+" > ?")
+		args = append(args, pg.MinID)
+		return where, args, column + " ASC", true
+	}
+	return where, args, column + " DESC", false
+}
+
+// Entry is one item of a timeline: a post, or a boost of one (Mastodon's
+// reblog status), which has an id of its own.
+type Entry struct {
+	SID     string // the post's sid, or the boost's
+	Post    Post
+	Boost   *Boost // nil unless the entry is a boost
+	Booster *Actor // the booster when remote and cached
+}
+
+// HomeQuery selects a page of the owner's home timeline.
+type HomeQuery struct {
+	Page
+	Owner string // the owner's actor IRI, for their likes, boosts and bookmarks
+}
+
+// Home returns a page of the owner's home timeline: the posts and boosts of
+// the accounts they follow, and their own, newest first, without muted
+// accounts. Each post comes with its author, counts, the owner's own
+// state, poll and quoted post (LoadPostViews).
+func (db *DB) Home(ctx context.Context, q HomeQuery) ([]Entry, error) {
+	where := []string{`NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = h.actor_iri)`,
+		`NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = p.author_iri)`,
+		`p.deleted_at IS NULL`}
+	where, args, order, reverse := q.where("h.sid", where, nil)
+	args = append(args, q.limit())
+	rows, err := db.r.QueryContext(ctx, `SELECT h.sid, h.boost_id, `+postColumns+`
+		FROM home h JOIN posts p ON p.id = h.post_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: home: %w", err)
+	}
+	entries, err := scanEntries(rows)
+	if err != nil {
+		return nil, err
+	}
+	if reverse {
+		slices.Reverse(entries)
+	}
+	return entries, db.loadEntries(ctx, entries, q.Owner)
+}
+
+// scanEntries reads rows of (sid, boost_id, postColumns...).
+func scanEntries(rows *sql.Rows) ([]Entry, error) {
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var boostID sql.NullInt64
+		cols := []any{&e.SID, &boostID}
+		if err := scanPost(rowWith{rows, cols}, &e.Post); err != nil {
+			return nil, fmt.Errorf("store: read timeline: %w", err)
+		}
+		if boostID.Valid {
+			e.Boost = &Boost{ID: boostID.Int64}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// rowWith scans some leading columns into before and hands the rest on,
+// so that scanPost serves queries that select more than a post.
+type rowWith struct {
+	s      scanner
+	before []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.s.Scan(append(r.before, dest...)...) }
+
+// loadEntries fills the boosts, boosters and post views of entries.
+func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var ids []int64
+	for _, e := range entries {
+		if e.Boost != nil {
+			ids = append(ids, e.Boost.ID)
+		}
+	}
+	if len(ids) > 0 {
+		boosts, err := boostsByID(ctx, db.r, ids)
+		if err != nil {
+			return err
+		}
+		var iris []string
+		for i := range entries {
+			if e := &entries[i]; e.Boost != nil {
+				if b, ok := boosts[e.Boost.ID]; ok {
+					e.Boost = &b
+					iris = append(iris, b.ActorIRI)
+				}
+			}
+		}
+		actors, err := actorsByIRI(ctx, db.r, iris)
+		if err != nil {
+			return err
+		}
+		for i := range entries {
+			if e := &entries[i]; e.Boost != nil {
+				e.Booster = actors[e.Boost.ActorIRI]
+			}
+		}
+	}
+	posts := make([]Post, len(entries))
+	for i := range entries {
+		posts[i] = entries[i].Post
+	}
+	if err := db.LoadPostViews(ctx, posts, owner); err != nil {
+		return err
+	}
+	for i := range entries {
+		entries[i].Post = posts[i]
+	}
+	return nil
+}
+
+// LoadPostViews fills what a page or a client needs to show posts to the
+// owner: attachments, tags and mentions, the remote author, the counts,
+// the owner's own likes, boosts and bookmarks, the poll and the quoted
+// post. It costs a fixed number of queries however many posts there are.
+func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	if err := loadPostDetails(ctx, db.r, posts); err != nil {
+		return err
+	}
+	// A post may be on a page twice (itself, and a boost of it).
+	byID := make(map[int64][]*Post, len(posts))
+	var args []any
+	var authors, quotes []string
+	for i := range posts {
+		p := &posts[i]
+		if byID[p.ID] == nil {
+			args = append(args, p.ID)
+		}
+		byID[p.ID] = append(byID[p.ID], p)
+		authors = append(authors, p.AuthorIRI)
+		if p.QuoteIRI != "" {
+			quotes = append(quotes, p.QuoteIRI)
+		}
+	}
+	actors, err := actorsByIRI(ctx, db.r, authors)
+	if err != nil {
+		return err
+	}
+	for i := range posts {
+		posts[i].Author = actors[posts[i].AuthorIRI]
+	}
+	in := placeholders(len(args))
+	each := func(id int64, fn func(p *Post)) {
+		for _, p := range byID[id] {
+			fn(p)
+		}
+	}
+
+	counts := []struct {
+		query string
+		set   func(p *Post, n int)
+	}{
+		{`SELECT post_id, count(*) FROM likes WHERE post_id IN (` + in + `) GROUP BY post_id`,
+			func(p *Post, n int) { p.Counts.Likes = n }},
+		{`SELECT post_id, count(*) FROM boosts WHERE post_id IN (` + in + `) GROUP BY post_id`,
+			func(p *Post, n int) { p.Counts.Boosts = n }},
+	}
+	for _, c := range counts {
+		if err := eachIDCount(ctx, db.r, c.query, args, func(id int64, n int) { each(id, func(p *Post) { c.set(p, n) }) }); err != nil {
+			return err
+		}
+	}
+	if err := loadReplyCounts(ctx, db.r, posts); err != nil {
+		return err
+	}
+	if owner != "" {
+		ownArgs := append([]any{owner}, args...)
+		own := []struct {
+			query string
+			set   func(p *Post)
+		}{
+			{`SELECT post_id, 1 FROM likes WHERE actor_iri = ? AND post_id IN (` + in + `)`,
+				func(p *Post) { p.Own.Liked = true }},
+			{`SELECT post_id, 1 FROM boosts WHERE actor_iri = ? AND post_id IN (` + in + `)`,
+				func(p *Post) { p.Own.Boosted = true }},
+		}
+		for _, o := range own {
+			if err := eachIDCount(ctx, db.r, o.query, ownArgs, func(id int64, _ int) { each(id, o.set) }); err != nil {
+				return err
+			}
+		}
+		if err := eachIDCount(ctx, db.r, `SELECT post_id, 1 FROM bookmarks WHERE post_id IN (`+in+`)`, args,
+			func(id int64, _ int) { each(id, func(p *Post) { p.Own.Bookmarked = true }) }); err != nil {
+			return err
+		}
+	}
+	if err := loadPolls(ctx, db.r, byID, args); err != nil {
+		return err
+	}
+	if len(quotes) > 0 {
+		quoted, err := postsByIRI(ctx, db.r, quotes)
+		if err != nil {
+			return err
+		}
+		for i := range posts {
+			if q, ok := quoted[posts[i].QuoteIRI]; ok {
+				posts[i].Quote = q
+			}
+		}
+	}
+	return nil
+}
+
+// eachIDCount runs a query of (post_id, n) rows and calls fn for each.
+func eachIDCount(ctx context.Context, q querier, query string, args []any, fn func(id int64, n int)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: post views: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return fmt.Errorf("store: post views: %w", err)
+		}
+		fn(id, n)
+	}
+	return rows.Err()
+}
+
+// loadReplyCounts counts the stored, undeleted replies of each post.
+func loadReplyCounts(ctx context.Context, q querier, posts []Post) error {
+	byIRI := make(map[string][]*Post, len(posts))
+	args := make([]any, 0, len(posts))
+	for i := range posts {
+		if byIRI[posts[i].IRI] == nil {
+			args = append(args, posts[i].IRI)
+		}
+		byIRI[posts[i].IRI] = append(byIRI[posts[i].IRI], &posts[i])
+	}
+	// The in_reply_to != '' term lets the partial index serve the query.
+	rows, err := q.QueryContext(ctx, `SELECT in_reply_to, count(*) FROM posts
+		WHERE in_reply_to IN (`+placeholders(len(args))+`) AND in_reply_to != '' AND deleted_at IS NULL
+		GROUP BY in_reply_to`, args...)
+	if err != nil {
+		return fmt.Errorf("store: reply counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var iri string
+		var n int
+		if err := rows.Scan(&iri, &n); err != nil {
+			return fmt.Errorf("store: reply counts: %w", err)
+		}
+		for _, p := range byIRI[iri] {
+			p.Counts.Replies = n
+		}
+	}
+	return rows.Err()
+}
+
+// postsByIRI reads posts (with their details, not their views) by IRI.
+func postsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Post, error) {
+	args := make([]any, len(iris))
+	for i, s := range iris {
+		args[i] = s
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE p.iri IN (`+placeholders(len(args))+`)
+		AND p.deleted_at IS NULL`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: posts by iri: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadPostDetails(ctx, q, posts); err != nil {
+		return nil, err
+	}
+	authors := make([]string, len(posts))
+	for i := range posts {
+		authors[i] = posts[i].AuthorIRI
+	}
+	actors, err := actorsByIRI(ctx, q, authors)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Post, len(posts))
+	for i := range posts {
+		posts[i].Author = actors[posts[i].AuthorIRI]
+		out[posts[i].IRI] = &posts[i]
+	}
+	return out, nil
+}
+
+// actorsByIRI reads the cached actors among iris.
+func actorsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Actor, error) {
+	out := make(map[string]*Actor)
+	args := make([]any, 0, len(iris))
+	seen := make(map[string]bool)
+	for _, s := range iris {
+		if !seen[s] {
+			seen[s] = true
+			args = append(args, s)
+		}
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE iri IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: actors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Actor
+		if err := scanActor(rows, &a); err != nil {
+			return nil, fmt.Errorf("store: actors: %w", err)
+		}
+		out[a.IRI] = &a
+	}
+	return out, rows.Err()
+}
+
+// AddToHome puts a post, or a boost of it, on the owner's home timeline.
+// actorIRI is who put it there (the author, or the booster), so that the
+// entries leave again when the owner unfollows or blocks them.
+func (tx *Tx) AddToHome(ctx context.Context, p *Post, b *Boost) error {
+	sid, actor := p.SID, p.AuthorIRI
+	var boostID any
+	if b != nil {
+		sid, actor, boostID = b.SID, b.ActorIRI, b.ID
+	}
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO home (sid, post_id, boost_id, actor_iri) VALUES (?, ?, ?, ?)
+		ON CONFLICT (sid) DO NOTHING`, sid, p.ID, boostID, actor)
+	if err != nil {
+		return fmt.Errorf("store: add to home: %w", err)
+	}
+	return nil
+}
+
+// RemoveFromHome takes everything actorIRI put on the home timeline off it
+// (after an unfollow or a block); their posts stay stored.
+func (tx *Tx) RemoveFromHome(ctx context.Context, actorIRI string) error {
+	if _, err := tx.tx.ExecContext(ctx, `DELETE FROM home WHERE actor_iri = ?`, actorIRI); err != nil {
+		return fmt.Errorf("store: remove from home: %w", err)
+	}
+	return nil
+}
+
+// RemoveHostFromHome takes every entry of a blocked host off the home
+// timeline: its accounts' posts and boosts, and boosts of its posts. It
+// scans the timeline once, as a domain block is rare.
+func (tx *Tx) RemoveHostFromHome(ctx context.Context, host string) error {
+	pattern := hostPattern(host)
+	_, err := tx.tx.ExecContext(ctx, `DELETE FROM home WHERE actor_iri LIKE ?1 ESCAPE '\'
+		OR post_id IN (SELECT id FROM posts WHERE local_id IS NULL AND author_iri LIKE ?1 ESCAPE '\')`, pattern)
+	if err != nil {
+		return fmt.Errorf("store: remove host from home: %w", err)
+	}
+	return nil
+}
+
+// hostPattern is a LIKE pattern (escaped with \) matching the http and
+// https IRIs on host.
+func hostPattern(host string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "http%://" + r.Replace(strings.ToLower(host)) + "/%"
+}
