@@ -32,6 +32,9 @@ type config struct {
 	language   string
 }
 
+// defaultData is where kith keeps its database unless told otherwise.
+const defaultData = "./kith-data"
+
 // flagSpec describes one flag and its environment twin.
 type flagSpec struct {
 	name, env, def, usage string
@@ -41,7 +44,7 @@ type flagSpec struct {
 // commonFlags are accepted by every command.
 func commonFlags() []flagSpec {
 	return []flagSpec{
-		{name: "data", env: "KITH_DATA", def: "./kith-data", usage: "directory holding kith.db"},
+		{name: "data", env: "KITH_DATA", def: defaultData, usage: "directory holding kith.db"},
 		{name: "allow-private-networks", env: "KITH_ALLOW_PRIVATE_NETWORKS", isBool: true, usage: "let kith fetch from and deliver to loopback and private addresses (LANs, tests)"},
 		{name: "log-level", env: "KITH_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 	}

@@ -99,7 +99,7 @@ func TestServeOnDefaults(t *testing.T) {
 	args := []string{"--listen", "127.0.0.1:0", "--data", data}
 	s := startServe(t, args, nil)
 	out := s.stdout.String()
-	m := regexp.MustCompile(`owner password \(shown only now; change it with "kith passwd"\): (\S+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`owner password \(shown only now; change it with "kith passwd --data [^"]+"\): (\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no password printed:\n%s", out)
 	}

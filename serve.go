@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -94,11 +95,14 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 		Logger:        log,
 		Now:           opt.now,
 		SecureCookies: svc.URLs().Scheme() == "https",
+		LocalOnly:     svc.URLs().Scheme() == "http",
+		PasswdCommand: passwdCommand(os.Args[0], cfg),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{db: db, ap: svc, web: w, handler: routes(svc, w), log: log}, nil
+	h := securityHeaders(routes(svc, w), cfg.tlsCert != "")
+	return &app{db: db, ap: svc, web: w, handler: h, log: log}, nil
 }
 
 // ensureAccount returns the account, creating it at first start with new
@@ -136,8 +140,51 @@ func ensureAccount(ctx context.Context, db *store.DB, cfg *config, stdout io.Wri
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "kith: created the account @%s@%s in %s\n", acct.Username, acct.Domain, db.Path())
-	fmt.Fprintf(stdout, "kith: owner password (shown only now; change it with \"kith passwd\"): %s\n", password)
+	fmt.Fprintf(stdout, "kith: owner password (shown only now; change it with \"%s\"): %s\n", passwdCommand(os.Args[0], cfg), password)
 	return acct, nil
+}
+
+// passwdCommand is the command that sets the owner's password, as the
+// person running this kith would type it: "go run . passwd" when kith was
+// started with go run (its binary then sits in go's build cache, under
+// an "exe" directory), with --data when the data is not in the default
+// place.
+func passwdCommand(arg0 string, cfg *config) string {
+	cmd := "kith passwd"
+	if strings.Contains(arg0, "go-build") && filepath.Base(filepath.Dir(arg0)) == "exe" {
+		cmd = "go run . passwd"
+	}
+	if cfg.data != "" && filepath.Clean(cfg.data) != filepath.Clean(defaultData) {
+		cmd += " --data " + shellQuote(cfg.data)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:=@", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// securityHeaders adds the headers every response should carry, whatever
+// part of kith answers it: nosniff, so no browser guesses a type other
+// than the one sent (JSON, XRD, redirects and errors included), and, when
+// kith itself terminates TLS, Strict-Transport-Security, so browsers
+// never try plain HTTP again. Behind a reverse proxy that ends TLS, the
+// proxy sets HSTS: kith cannot know that every path to it is HTTPS.
+func securityHeaders(next http.Handler, tls bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // validUsername accepts the names Mastodon accepts: letters, digits and

@@ -2,6 +2,7 @@ package ap
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -16,8 +17,8 @@ type URLs struct {
 }
 
 // NewURLs returns the URL builder for the account username on domain. The
-// scheme is https except for local development domains (localhost,
-// 127.0.0.1, ::1), which are served over plain http.
+// scheme is https except for local domains (see IsLocalDomain), which are
+// served over plain http.
 func NewURLs(domain, username string) URLs {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "/"))
 	scheme := "https"
@@ -33,16 +34,33 @@ func (u URLs) WithScheme(scheme string) URLs {
 	return u
 }
 
-// IsLocalDomain reports whether domain names this machine only, where kith
-// serves plain HTTP for development.
+// IsLocalDomain reports whether domain (host[:port]) can only be reached
+// from this machine or its local network, so that no other server could
+// ever fetch from it: localhost, loopback, private and link-local
+// addresses, names under .local, .lan, .home.arpa, .internal and
+// .localhost, and single-label names such as "raspberrypi". kith serves
+// such a domain over plain HTTP, as no certificate authority would vouch
+// for it.
 func IsLocalDomain(domain string) bool {
 	host := domain
-	if h, _, ok := strings.Cut(domain, ":"); ok && !strings.HasPrefix(domain, "[") {
+	if h, _, err := net.SplitHostPort(domain); err == nil {
 		host = h
-	} else if strings.HasPrefix(domain, "[") {
-		host, _, _ = strings.Cut(strings.TrimPrefix(domain, "["), "]")
 	}
-	return host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "127.0.0.1" || host == "::1"
+	host = strings.TrimSuffix(strings.Trim(strings.ToLower(host), "[]"), ".")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+			netip.MustParsePrefix("100.64.0.0/10").Contains(ip) // RFC 6598: carrier-grade NAT, mesh VPNs
+	}
+	if !strings.Contains(host, ".") {
+		return true // "localhost", or a machine's bare name on the LAN
+	}
+	for _, suffix := range []string{".localhost", ".local", ".lan", ".home.arpa", ".internal"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Scheme is "https" or "http".

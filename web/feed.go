@@ -296,8 +296,33 @@ func (h *Handler) writeFeed(w http.ResponseWriter, r *http.Request, contentType 
 	hdr.Set("Content-Type", contentType)
 	hdr.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(feedMaxAge/time.Second)))
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	// A browser that opens the feed renders XML that holds posts' HTML as
+	// text; should it ever treat any of it as markup, nothing may run or
+	// load.
+	hdr.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	sum := sha256.Sum256(buf.Bytes())
 	hdr.Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
+}
+
+// feedsPage is the data of feeds.html.
+type feedsPage struct {
+	page
+	Atom, RSS string
+}
+
+// showFeeds explains the feeds to someone who clicked "Feed": the feeds
+// themselves are XML for readers, which a browser shows as raw text.
+func (h *Handler) showFeeds(w http.ResponseWriter, r *http.Request) {
+	p, err := h.basePage(r, "Feeds")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &feedsPage{page: p, Atom: h.urls.Base() + "/feed.atom", RSS: h.urls.Base() + "/feed.rss"}
+	data.Title = "Feeds · " + p.Site.Name
+	data.Canonical = h.urls.Base() + "/feeds"
+	data.Description = "Follow " + p.Site.Name + " with a feed reader (Atom or RSS) or from the fediverse."
+	h.render(w, r, http.StatusOK, "feeds", data)
 }

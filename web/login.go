@@ -14,6 +14,11 @@ type loginPage struct {
 	page
 	Next  string
 	Error string
+	// PlainHTTP explains, when the browser reached kith over plain HTTP
+	// although its address is https, why logging in cannot work.
+	PlainHTTP string
+	// Passwd is the command that sets a new password.
+	Passwd string
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
@@ -31,10 +36,19 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	p.NoIndex = true
+	w.Header().Set("Cache-Control", "no-store")
 	if r.Method == http.MethodGet && r.URL.Query().Get("ended") == "all" {
 		p.Flash = "You are logged out everywhere."
 	}
-	h.render(w, r, status, "login", &loginPage{page: p, Next: safeNext(next), Error: msg})
+	p.LocalOnly = h.local
+	data := &loginPage{page: p, Next: safeNext(next), Error: msg, Passwd: h.passwdCommand}
+	if h.secure && directPlainHTTP(r) {
+		data.PlainHTTP = "This page came over plain HTTP, but kith serves " + h.urls.Base() +
+			" and gives its login only to HTTPS connections: a browser would drop it, and you would land here again. " +
+			"Open " + h.urls.Base() + "/login instead; if that does not answer, kith needs HTTPS in front of it: a reverse proxy such as Caddy, or kith serve --tls-cert and --tls-key (the README explains both)."
+		h.log.Warn("login page served over plain HTTP to a browser; logging in needs HTTPS", "domain", h.urls.Domain(), "client", clientAddr(r))
+	}
+	h.render(w, r, status, "login", data)
 }
 
 // submitLogin checks the owner's password (single user: there is no user
@@ -63,6 +77,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, r.PostFormValue("next"), "That password is not right.")
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	h.limiter.succeed(client, attempt)
 	if err := h.startSession(w, r); err != nil {
 		h.serverError(w, r, err)
@@ -77,6 +92,22 @@ func (h *Handler) submitLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, h.urls.Profile(), http.StatusSeeOther)
+}
+
+// directPlainHTTP reports whether a request came straight from a browser
+// over plain HTTP: no TLS, and no sign of a reverse proxy that would have
+// ended TLS in front of kith (proxies add X-Forwarded-For,
+// X-Forwarded-Proto or Forwarded).
+func directPlainHTTP(r *http.Request) bool {
+	if r.TLS != nil {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-Proto", "X-Forwarded-For", "Forwarded"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // safeNext keeps a post-login redirect on this site: only a local path is

@@ -18,7 +18,7 @@ import (
 var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
-	"settings-index", "password", "sessions",
+	"settings-index", "password", "sessions", "feeds",
 }
 
 // pageTemplate is one parsed page.
@@ -82,6 +82,9 @@ type page struct {
 	Owner          bool   // the owner is logged in
 	CSRF           string // the session's CSRF token, for forms
 	FollowRequests int    // follow requests waiting, shown to the owner
+	// LocalOnly shows the owner that the site is on a local address that
+	// other servers cannot reach.
+	LocalOnly bool
 
 	static *staticFiles
 }
@@ -126,6 +129,7 @@ func (h *Handler) basePage(r *http.Request, title string) (page, error) {
 	}
 	if sess := sessionFrom(r); sess != nil {
 		p.Owner = true
+		p.LocalOnly = h.local
 		p.CSRF = sess.CSRF
 		p.NoIndex = true
 		if p.FollowRequests, err = h.db.CountFollowers(r.Context(), store.Pending); err != nil {

@@ -20,6 +20,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /robots.txt", h.serveRobots)
 	m.HandleFunc("GET /feed.atom", h.serveAtom)
 	m.HandleFunc("GET /feed.rss", h.serveRSS)
+	m.HandleFunc("GET /feeds", h.showFeeds)
 
 	m.HandleFunc("GET /login", h.showLogin)
 	m.HandleFunc("POST /login", h.submitLogin)

@@ -54,6 +54,11 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 			s, err := h.db.SessionByHash(r.Context(), hashToken(c.Value), h.now())
 			switch {
 			case err == nil:
+				// Whatever is shown to the owner (drafts, followers,
+				// the CSRF token in every form) stays out of caches
+				// and the browser's back-forward history on disk.
+				// Handlers of public, unchanging files set their own.
+				w.Header().Set("Cache-Control", "no-store")
 				h.touchSession(r, s)
 				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, &session{TokenHash: s.TokenHash, CSRF: s.CSRF}))
 			case !errors.Is(err, store.ErrNotFound):

@@ -31,6 +31,14 @@ type Config struct {
 	// SecureCookies marks session cookies Secure. It is off only when kith
 	// serves plain HTTP on a local development domain.
 	SecureCookies bool
+	// LocalOnly says kith serves a local domain (a private address, a
+	// .local or .lan name) over plain HTTP: the owner's pages then say
+	// that other servers cannot reach it.
+	LocalOnly bool
+	// PasswdCommand is how the owner sets a new password on the server,
+	// for the login page's hint: "kith passwd", or "go run . passwd" for
+	// someone running kith from its source.
+	PasswdCommand string
 }
 
 // Handler serves the HTML side of kith.
@@ -41,6 +49,9 @@ type Handler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	secure bool
+	local  bool
+
+	passwdCommand string
 
 	pages   map[string]pageTemplate
 	static  *staticFiles
@@ -63,14 +74,20 @@ func New(cfg Config) (*Handler, error) {
 		log:    cfg.Logger,
 		now:    cfg.Now,
 		secure: cfg.SecureCookies,
-		md:     markdown.New(),
-		mux:    http.NewServeMux(),
+		local:  cfg.LocalOnly,
+
+		passwdCommand: cfg.PasswdCommand,
+		md:            markdown.New(),
+		mux:           http.NewServeMux(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.passwdCommand == "" {
+		h.passwdCommand = "kith passwd"
 	}
 	h.limiter = newLoginLimiter(h.now)
 	var err error
