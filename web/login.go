@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kith/store"
 )
 
 // loginPage is the data of login.html.
@@ -52,38 +54,82 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 // submitLogin checks the owner's password (single user: there is no user
-// name) and starts a session.
+// name) and starts a session. Guessing is slowed per network (see
+// loginLimiter), never refused for everyone, so no one can keep the owner
+// out; the owner hears of the wrong passwords at their next login.
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	client := clientAddr(r)
-	ok, wait, attempt := h.limiter.begin(client)
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		h.renderLogin(w, r, http.StatusTooManyRequests, r.FormValue("next"),
-			fmt.Sprintf("Too many wrong passwords. Try again in %d minutes.", int(wait/time.Minute)+1))
-		return
-	}
 	if err := r.ParseForm(); err != nil {
 		h.renderLogin(w, r, http.StatusBadRequest, "", "The form could not be read.")
 		return
 	}
+	next := r.PostFormValue("next")
+	client := clientAddr(r)
+	network := loginNetworkOf(client)
+	ok, retry := h.limiter.wait(r.Context(), network)
+	if !ok {
+		if retry == 0 {
+			return // the browser went away while waiting
+		}
+		secs := int(retry/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.renderLogin(w, r, http.StatusTooManyRequests, next,
+			fmt.Sprintf("Too many wrong passwords came from your network. Nothing was checked; try again in %d seconds.", secs))
+		return
+	}
 	acct, err := h.account(r.Context())
 	if err != nil {
+		h.limiter.done(network, false)
 		h.serverError(w, r, err)
 		return
 	}
 	if !CheckPassword(acct.PasswordHash, r.PostFormValue("password")) {
+		h.limiter.done(network, false)
 		h.log.Warn("failed login", "client", client)
-		h.renderLogin(w, r, http.StatusUnauthorized, r.PostFormValue("next"), "That password is not right.")
+		if err := h.db.AddLoginFailure(r.Context(), h.now(), client); err != nil {
+			h.log.Error("count a failed login", "err", err)
+		}
+		h.renderLogin(w, r, http.StatusUnauthorized, next, "That password is not right.")
 		return
 	}
+	h.limiter.done(network, true)
 	w.Header().Set("Cache-Control", "no-store")
-	h.limiter.succeed(client, attempt)
-	if err := h.startSession(w, r); err != nil {
+	sess, err := h.startSession(w, r)
+	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	failed, err := h.db.TakeLoginFailures(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if failed.Count > 0 {
+		h.showFailedLogins(w, r, sess, failed, safeNext(next))
+		return
+	}
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+}
+
+// failedLoginsPage is the data of failed-logins.html.
+type failedLoginsPage struct {
+	page
+	Failed store.LoginFailures
+	Next   string
+}
+
+// showFailedLogins tells the owner, just logged in, how many wrong
+// passwords were sent since their last login, before going on to next.
+func (h *Handler) showFailedLogins(w http.ResponseWriter, r *http.Request, sess *store.Session, failed store.LoginFailures, next string) {
+	p, err := h.basePage(r, "Wrong passwords since your last login")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	// The session starts with this response; show the page as the
+	// owner's already.
+	p.Owner, p.CSRF, p.NoIndex, p.LocalOnly = true, sess.CSRF, true, h.local
+	h.render(w, r, http.StatusOK, "failed-logins", &failedLoginsPage{page: p, Failed: failed, Next: next})
 }
 
 func (h *Handler) submitLogout(w http.ResponseWriter, r *http.Request) {

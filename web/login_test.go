@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,46 +76,161 @@ func TestLoginKeepsNext(t *testing.T) {
 	}
 }
 
-// TestLoginRefusesWrongPassword: a wrong password gets 401 and no cookie,
-// and the sixth wrong one within the window gets 429 with Retry-After,
-// even when it is finally right.
-func TestLoginRefusesWrongPassword(t *testing.T) {
+// limiterKit is a kit whose clock stands still and whose login waits are
+// recorded instead of slept, so the schedule of attempts can be read.
+func limiterKit(t *testing.T) (*kit, *sleeps) {
+	t.Helper()
+	clock := aptest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	k := newKit(t, aptest.InstanceOptions{Now: clock.Now})
+	sl := &sleeps{}
+	k.h.limiter.sleep = sl.sleep
+	return k, sl
+}
+
+// sleeps records the waits of login attempts.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return nil
+}
+
+func (s *sleeps) last() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.d[len(s.d)-1]
+}
+
+// loginFrom sends the login form from addr.
+func (k *kit) loginFrom(addr, password string) *httptest.ResponseRecorder {
+	k.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = addr
+	return k.do(req)
+}
+
+// TestLoginSlowsGuessing: a network's first wrong passwords are checked at
+// once; then each attempt waits twice as long as the one before, and one
+// that would wait too long is refused with 429 and Retry-After without its
+// password being checked. The right password is only slowed, never
+// refused, and forgives the network.
+func TestLoginSlowsGuessing(t *testing.T) {
 	t.Parallel()
-	k := newKit(t, aptest.InstanceOptions{})
-	for i := 1; i <= 5; i++ {
-		rec := k.post("/login", url.Values{"password": {"wrong password " + strconv.Itoa(i)}})
-		if rec.Code != http.StatusUnauthorized {
-			t.Fatalf("wrong password %d: status %d; want 401", i, rec.Code)
+	k, sl := limiterKit(t)
+	const addr = "203.0.113.5:1000"
+	for i := 1; i <= loginFreeAttempts; i++ {
+		rec := k.loginFrom(addr, "wrong password "+strconv.Itoa(i))
+		if rec.Code != http.StatusUnauthorized || len(rec.Result().Cookies()) != 0 {
+			t.Fatalf("wrong password %d: status %d, cookies %v; want 401 and none", i, rec.Code, rec.Result().Cookies())
 		}
-		if c := rec.Result().Cookies(); len(c) != 0 {
-			t.Fatalf("wrong password %d set cookies %v", i, c)
+		if w := sl.last(); w != 0 {
+			t.Fatalf("wrong password %d waited %s; want none", i, w)
 		}
 	}
-	rec := k.post("/login", url.Values{"password": {testPassword}})
-	if rec.Code != http.StatusTooManyRequests {
-		t.Fatalf("sixth attempt: status %d; want 429", rec.Code)
+	for i, want := range []time.Duration{time.Second, 3 * time.Second, 7 * time.Second} {
+		if rec := k.loginFrom(addr, "still wrong"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("slowed attempt %d: status %d; want 401", i+1, rec.Code)
+		}
+		if w := sl.last(); w != want {
+			t.Errorf("slowed attempt %d waited %s; want %s", i+1, w, want)
+		}
 	}
-	if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || s <= 0 {
-		t.Errorf("Retry-After %q; want a number of seconds", rec.Header().Get("Retry-After"))
+	rec := k.loginFrom(addr, testPassword)
+	if rec.Code != http.StatusTooManyRequests || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("attempt past the longest wait: status %d; want 429 and no cookie", rec.Code)
 	}
-	if c := rec.Result().Cookies(); len(c) != 0 {
-		t.Errorf("a refused attempt set cookies %v", c)
+	if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || s < 15 || s > 16 {
+		t.Errorf("Retry-After %q; want the 15 s until the next turn", rec.Header().Get("Retry-After"))
+	}
+
+	// The right password from a network that guessed a little waits like
+	// a wrong one would, then logs in.
+	other := "198.51.100.9:1000"
+	for range loginFreeAttempts {
+		k.loginFrom(other, "wrong")
+	}
+	if rec := k.loginFrom(other, testPassword); rec.Code != http.StatusOK || len(rec.Result().Cookies()) != 1 {
+		t.Fatalf("the right password after %d wrong ones: status %d; want 200 (the notice) and a session", loginFreeAttempts, rec.Code)
+	}
+	if w := sl.last(); w != time.Second {
+		t.Errorf("the right password waited %s; want the same 1 s as a wrong one", w)
+	}
+	if rec := k.loginFrom(other, "wrong again"); rec.Code != http.StatusUnauthorized || sl.last() != 0 {
+		t.Errorf("after logging in, the network's next attempt waited %s (status %d); want it forgiven", sl.last(), rec.Code)
+	}
+}
+
+// TestLoginCannotLockOutOwner is the attack of issue 7: many addresses,
+// several of them in one IPv6 /64, send wrong passwords until every one
+// of them is refused. The owner, from an address of their own, still logs
+// in at once, and is told how many wrong passwords there were.
+func TestLoginCannotLockOutOwner(t *testing.T) {
+	t.Parallel()
+	k, sl := limiterKit(t)
+	attackers := []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2::2]:1000", "[2001:db8:1:2:ffff::3]:1000", "[2001:db8:1:2::4]:1000"}
+	for i := 1; i <= 4; i++ {
+		attackers = append(attackers, "203.0.113."+strconv.Itoa(i)+":1000")
+	}
+	checked := 0
+	for _, a := range attackers {
+		for range 20 { // more than any network gets
+			rec := k.loginFrom(a, "guess")
+			if rec.Code == http.StatusTooManyRequests {
+				continue
+			}
+			if rec.Code != http.StatusUnauthorized {
+				t.Fatalf("attacker %s: status %d; want 401 or 429", a, rec.Code)
+			}
+			checked++
+		}
+	}
+	// One IPv6 /64 is one network: its four addresses together got what
+	// one IPv4 address got.
+	perNetwork := loginFreeAttempts + 3
+	if want := perNetwork * 5; checked != want {
+		t.Errorf("%d wrong passwords checked; want %d (%d for each of 5 networks)", checked, want, perNetwork)
+	}
+	if rec := k.loginFrom("[2001:db8:1:2:abcd::9]:1000", "guess"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("a fresh address in the attacking /64: status %d; want 429", rec.Code)
+	}
+
+	rec := k.loginFrom("198.51.100.7:1000", testPassword)
+	if rec.Code != http.StatusOK || len(rec.Result().Cookies()) != 1 {
+		t.Fatalf("the owner from their own address: status %d; want 200 with a session\n%s", rec.Code, rec.Body)
+	}
+	if w := sl.last(); w != 0 {
+		t.Errorf("the owner waited %s; want no wait", w)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{strconv.Itoa(checked) + " wrong passwords were tried", "the last came from 203.0.113.4", `href="/compose">Continue</a>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page after logging in lacks %q:\n%s", want, errorNotice(body))
+		}
+	}
+	// Told once: the next login goes straight on.
+	if rec := k.loginFrom("198.51.100.8:1000", testPassword); rec.Code != http.StatusSeeOther {
+		t.Errorf("the next login: status %d; want 303 (nothing more to tell)", rec.Code)
 	}
 }
 
 // TestLoginLimitHoldsForParallelGuesses: a burst of simultaneous wrong
-// passwords from one address gets no more password checks than the limit
-// allows; the rest are refused with 429 before bcrypt runs. A correct
-// password afterwards clears that address's count.
+// passwords from one network is scheduled like the same guesses one after
+// another: no more of them are checked than sequential ones would be.
 func TestLoginLimitHoldsForParallelGuesses(t *testing.T) {
 	t.Parallel()
-	k := newKit(t, aptest.InstanceOptions{})
+	k, sl := limiterKit(t)
 	const burst = 30
 	codes := make(chan int, burst)
 	var wg sync.WaitGroup
 	for i := range burst {
 		wg.Go(func() {
-			codes <- k.post("/login", url.Values{"password": {"guess " + strconv.Itoa(i)}}).Code
+			codes <- k.loginFrom("203.0.113.5:1000", "guess "+strconv.Itoa(i)).Code
 		})
 	}
 	wg.Wait()
@@ -128,35 +245,64 @@ func TestLoginLimitHoldsForParallelGuesses(t *testing.T) {
 			t.Errorf("status %d; want 401 or 429", c)
 		}
 	}
-	if checked != loginPerClient {
-		t.Errorf("%d of %d parallel guesses had their password checked; want exactly %d", checked, burst, loginPerClient)
+	if want := loginFreeAttempts + 3; checked != want {
+		t.Errorf("%d of %d parallel guesses had their password checked; want exactly %d", checked, burst, want)
+	}
+	var longest time.Duration
+	for _, d := range sl.d {
+		longest = max(longest, d)
+	}
+	if longest != 7*time.Second {
+		t.Errorf("the longest wait was %s; want 7 s (1 + 2 + 4)", longest)
 	}
 }
 
-// TestLoginLimiterForgivesSuccess: a correct password clears the address's
-// failures and does not count against the shared limit.
-func TestLoginLimiterForgivesSuccess(t *testing.T) {
+// TestLoginLimiterForgets: a network's failures are forgotten after a
+// quiet day, and the limiter's memory stays bounded under a flood of
+// addresses.
+func TestLoginLimiterForgets(t *testing.T) {
+	t.Parallel()
 	clock := aptest.NewClock(time.Now())
 	l := newLoginLimiter(clock.Now)
-	for range loginPerClient - 1 {
-		if ok, _, _ := l.begin("a"); !ok {
-			t.Fatal("refused before the limit")
+	l.sleep = func(context.Context, time.Duration) error { return nil }
+	ctx := context.Background()
+	for range loginFreeAttempts + 3 {
+		if ok, _ := l.wait(ctx, "a"); !ok {
+			t.Fatal("refused too early")
 		}
+		l.done("a", false)
 	}
-	ok, _, at := l.begin("a")
-	if !ok {
-		t.Fatal("refused at the last allowed attempt")
+	if ok, _ := l.wait(ctx, "a"); ok {
+		t.Fatal("not refused after the longest wait")
 	}
-	l.succeed("a", at)
-	if ok, _, _ := l.begin("a"); !ok {
-		t.Error("refused after a success; want the count cleared")
+	clock.Advance(loginMemory + loginMaxDelay)
+	if ok, _ := l.wait(ctx, "a"); !ok || l.networks["a"].failures != 0 {
+		t.Error("failures not forgotten after a quiet day")
 	}
-	if got := len(l.failures[loginAllClientKey]); got != loginPerClient {
-		t.Errorf("shared count %d; want %d (the success taken off)", got, loginPerClient)
+	l.done("a", false)
+	for i := range 2 * loginMaxNetworks {
+		l.wait(ctx, "flood-"+strconv.Itoa(i))
+		l.done("flood-"+strconv.Itoa(i), false)
 	}
-	clock.Advance(loginWindow + time.Second)
-	if ok, _, _ := l.begin("b"); !ok || len(l.failures[loginAllClientKey]) != 1 {
-		t.Errorf("after the window: ok %v, shared count %d; want a fresh start", ok, len(l.failures[loginAllClientKey]))
+	if n := len(l.networks); n > loginMaxNetworks {
+		t.Errorf("%d networks remembered; want at most %d", n, loginMaxNetworks)
+	}
+}
+
+func TestLoginNetworkOf(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ addr, want string }{
+		{"203.0.113.5", "203.0.113.5"},
+		{"::ffff:203.0.113.5", "203.0.113.5"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := loginNetworkOf(tt.addr); got != tt.want {
+			t.Errorf("loginNetworkOf(%q) = %q; want %q", tt.addr, got, tt.want)
+		}
 	}
 }
 

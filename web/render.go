@@ -18,7 +18,7 @@ import (
 var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
-	"settings-index", "password", "sessions", "feeds",
+	"settings-index", "password", "sessions", "feeds", "failed-logins",
 }
 
 // pageTemplate is one parsed page.

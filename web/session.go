@@ -11,9 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"kith/store"
@@ -123,7 +121,7 @@ func validCSRF(r *http.Request, want string) bool {
 }
 
 // startSession creates a session and sets its cookie.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
 	token := rand.Text() + rand.Text() // 256 bits
 	now := h.now()
 	s := &store.Session{
@@ -135,7 +133,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) error {
 		Address:   clientAddr(r),
 	}
 	if err := h.db.AddSession(r.Context(), s); err != nil {
-		return err
+		return nil, err
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     h.cookieName(),
@@ -147,7 +145,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request) error {
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
-	return nil
+	return s, nil
 }
 
 // endSession deletes the session and its cookie.
@@ -175,84 +173,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// loginLimiter slows down password guessing: each client address gets a
-// few failures per window, and all clients together a few more (behind a
-// reverse proxy every request comes from the same address).
-type loginLimiter struct {
-	now func() time.Time
-
-	mu       sync.Mutex
-	failures map[string][]time.Time // client -> failure times within the window
-}
-
-// Limits of the login rate limiter.
-const (
-	loginWindow       = 15 * time.Minute
-	loginPerClient    = 5
-	loginAllClients   = 20
-	loginAllClientKey = "*"
-)
-
-func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, failures: make(map[string][]time.Time)}
-}
-
-// begin reserves a password attempt for client, or reports when it may
-// try again. The attempt counts as a failure until succeed says otherwise:
-// reserved before the slow password check, under the same lock as the
-// limit check, it stops a burst of parallel guesses from all passing the
-// check before any failure is recorded.
-func (l *loginLimiter) begin(client string) (ok bool, wait time.Duration, at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	keys := []string{client, loginAllClientKey}
-	for _, key := range keys {
-		limit := loginPerClient
-		if key == loginAllClientKey {
-			limit = loginAllClients
-		}
-		recent := l.prune(key, now)
-		if len(recent) >= limit {
-			return false, recent[0].Add(loginWindow).Sub(now), time.Time{}
-		}
-	}
-	if len(l.failures) > 10000 {
-		clear(l.failures) // bounded memory under a flood of addresses
-	}
-	for _, key := range keys {
-		l.failures[key] = append(l.prune(key, now), now)
-	}
-	return true, 0, now
-}
-
-// succeed forgets client's failures, and takes the attempt reserved at at
-// off the count of all clients.
-func (l *loginLimiter) succeed(client string, at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, client)
-	all := l.failures[loginAllClientKey]
-	if i := slices.IndexFunc(all, at.Equal); i >= 0 {
-		l.failures[loginAllClientKey] = slices.Delete(all, i, i+1)
-	}
-}
-
-func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
-	ts := l.failures[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.failures, key)
-		return nil
-	}
-	l.failures[key] = ts
-	return ts
 }
 
 // clientAddr is the client's IP address without the port. A request from

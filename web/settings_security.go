@@ -66,7 +66,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("the owner changed the password; every session ended", "client", clientAddr(r))
-	if err := h.startSession(w, r); err != nil {
+	if _, err := h.startSession(w, r); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
