@@ -371,12 +371,21 @@ func TestPostCommand(t *testing.T) {
 	if err := run(ctx, []string{"post", "--data", data}, env(nil), strings.NewReader("   "), &out, &errOut); err == nil {
 		t.Error("an empty post was accepted")
 	}
+	// A direct post reaches only whom it mentions: with nobody, it is
+	// refused with a sentence saying so.
+	err := run(ctx, []string{"post", "--data", data, "--visibility", "direct"}, env(nil), strings.NewReader("just for me"), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "a direct post goes only to the people it mentions, and this one mentions nobody") {
+		t.Errorf("a direct post without a mention: %v; want it refused as reaching nobody", err)
+	}
 
 	db, err := store.Open(ctx, filepath.Join(data, "kith.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if n, err := db.CountLocalPosts(ctx, store.Direct); err != nil || n != 0 {
+		t.Errorf("%d direct posts stored, %v; want none", n, err)
+	}
 	posts, err := db.LocalPosts(ctx, store.PostQuery{Visibilities: []string{store.Public, store.Unlisted}})
 	if err != nil || len(posts) != 2 {
 		t.Fatalf("posts = %d, %v; want 2", len(posts), err)

@@ -12,6 +12,9 @@ const (
 	// Deleted remote posts: senders retry a delivery for about a week, so
 	// a Create may arrive that late after its Delete.
 	tombstoneRetention = 8 * 24 * time.Hour
+	// Publish keys: a form left open for days and sent twice is rare
+	// enough; a week of keys costs a few kilobytes.
+	publishKeyRetention = 7 * 24 * time.Hour
 )
 
 // runHousekeeping removes, every hour, what is no longer needed: processed
@@ -48,5 +51,8 @@ func (s *Service) Housekeep(ctx context.Context) {
 	}
 	if _, err := s.db.PruneTombstones(ctx, now.Add(-tombstoneRetention)); err != nil && ctx.Err() == nil {
 		s.log.Error("prune tombstones", "err", err)
+	}
+	if _, err := s.db.PrunePublishKeys(ctx, now.Add(-publishKeyRetention)); err != nil && ctx.Err() == nil {
+		s.log.Error("prune publish keys", "err", err)
 	}
 }

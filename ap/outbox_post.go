@@ -38,6 +38,10 @@ type Draft struct {
 	Language   string // e.g. "en"; "" for unknown
 	InReplyTo  string // IRI of the post answered, if any
 	Media      []DraftMedia
+	// Key, when set, makes publishing idempotent: a second Publish with
+	// the same key (a form sent twice, a client retrying) publishes
+	// nothing and returns the post the first one made.
+	Key string
 }
 
 // DraftMedia is an uploaded image attached to a draft, with its alt text.
@@ -59,6 +63,9 @@ type Published struct {
 	Post       *store.Post
 	Unresolved []string // mentions that could not be resolved and stayed plain text
 	Deliveries int      // distinct inboxes the activity was queued for
+	// Repeated says the draft's Key had published Post already: nothing
+	// new was stored or sent.
+	Repeated bool
 }
 
 // renderer is the Markdown renderer, built once in New and shared.
@@ -80,12 +87,34 @@ func (s *Service) links(mention func(markdown.Mention) (string, bool)) markdown.
 
 // Preview renders a draft as it would be published, resolving its
 // mentions, without storing or sending anything.
-func (s *Service) Preview(ctx context.Context, d Draft) (html string, unresolved []string, err error) {
+func (s *Service) Preview(ctx context.Context, d Draft) (string, []string, error) {
 	if err := s.checkDraft(&d); err != nil {
 		return "", nil, err
 	}
-	html, _, unresolved, err = s.renderDraft(ctx, d.Source)
-	return html, unresolved, err
+	html, mentions, unresolved, err := s.renderDraft(ctx, d.Source)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := checkRecipients(&d, mentions, unresolved); err != nil {
+		return "", nil, err
+	}
+	return html, unresolved, nil
+}
+
+// checkRecipients refuses a direct post that would reach nobody: one
+// goes only to the people it mentions, so without a mention kith could
+// find it would be stored and sent nowhere, silently.
+func checkRecipients(d *Draft, mentions []store.Mention, unresolved []string) error {
+	if d.Visibility != store.Direct || len(mentions) > 0 {
+		return nil
+	}
+	switch len(unresolved) {
+	case 0:
+		return invalid("a direct post goes only to the people it mentions, and this one mentions nobody: add them as @user@server, or choose another visibility")
+	case 1:
+		return invalid("a direct post goes only to the people it mentions, and %s could not be found: check the address (is the server up?), or choose another visibility", unresolved[0])
+	}
+	return invalid("a direct post goes only to the people it mentions, and none of them could be found (%s): check the addresses (are the servers up?), or choose another visibility", strings.Join(unresolved, ", "))
 }
 
 // Publish stores a new post and queues its Create for every server that
@@ -94,6 +123,9 @@ func (s *Service) Preview(ctx context.Context, d Draft) (html string, unresolved
 func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 	r, err := s.prepare(ctx, &d)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkRecipients(&d, r.mentions, r.unresolved); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
@@ -122,6 +154,21 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 	}
 	out := &Published{Post: p, Unresolved: r.unresolved}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		if d.Key != "" {
+			first, err := tx.PostIDByPublishKey(ctx, d.Key)
+			if err == nil {
+				if out.Post, err = tx.PostByIRI(ctx, s.urls.Post(first)); err != nil {
+					return err
+				}
+				out.Repeated = true
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := tx.AddPublishKey(ctx, d.Key, id, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutPost(ctx, p); err != nil {
 			return err
 		}
@@ -134,6 +181,10 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if out.Repeated {
+		s.log.Info("a draft sent again was not published twice", "post", out.Post.IRI)
+		return out, nil
 	}
 	s.deliverer.Wake()
 	s.log.Info("published", "post", p.IRI, "visibility", p.Visibility, "inboxes", out.Deliveries)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"html/template"
@@ -27,6 +28,10 @@ type postForm struct {
 	Attached []formMedia
 	// NewAlts are the descriptions typed for the empty upload slots.
 	NewAlts []string
+	// Key is the compose form's one-time publish key, made when the form
+	// is first shown and carried through previews and errors: the form
+	// publishes once, however often it is sent.
+	Key string
 }
 
 // formMedia is a stored image attached to the form.
@@ -77,7 +82,7 @@ type composePage struct {
 // showCompose shows an empty form. The language is the one of the last
 // post, which is most likely the one of the next.
 func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request) {
-	f := postForm{Visibility: store.Public}
+	f := postForm{Visibility: store.Public, Key: rand.Text()}
 	last, err := h.db.LocalPosts(r.Context(), store.PostQuery{
 		Visibilities: []string{store.Public, store.Unlisted, store.Followers, store.Direct}, Limit: 1,
 	})
@@ -215,6 +220,7 @@ func (h *Handler) submitPostForm(w http.ResponseWriter, r *http.Request, post *s
 	if post == nil {
 		pub, err = h.ap.Publish(ctx, d)
 	} else {
+		d.Key = "" // an edit saved twice is the same edit
 		pub, err = h.ap.Edit(ctx, post.LocalID, d)
 	}
 	switch {
@@ -229,6 +235,17 @@ func (h *Handler) submitPostForm(w http.ResponseWriter, r *http.Request, post *s
 	case err != nil:
 		h.serverError(w, r, err)
 		return
+	}
+	if pub.Repeated && len(stored) > 0 {
+		// The form came again with its files: the first sending has
+		// them already.
+		ids := make([]string, len(stored))
+		for i, m := range stored {
+			ids[i] = m.ID
+		}
+		if err := h.db.DeleteMedia(ctx, ids...); err != nil {
+			h.log.Error("delete the uploads of a repeated form", "err", err)
+		}
 	}
 	q := url.Values{}
 	if post == nil {
@@ -253,6 +270,10 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 		Sensitive:  r.PostFormValue("sensitive") != "",
 		Visibility: r.PostFormValue("visibility"),
 		Language:   r.PostFormValue("language"),
+		Key:        r.PostFormValue("key"),
+	}
+	if len(f.Key) > 64 {
+		f.Key = ""
 	}
 	seen := map[string]bool{}
 	for _, id := range r.PostForm["media"] {
@@ -289,7 +310,7 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 func (f *postForm) draft() ap.Draft {
 	d := ap.Draft{
 		Title: f.Title, Source: f.Text, Summary: f.CW, Sensitive: f.Sensitive,
-		Visibility: f.Visibility, Language: f.Language,
+		Visibility: f.Visibility, Language: f.Language, Key: f.Key,
 	}
 	for _, m := range f.Attached {
 		d.Media = append(d.Media, ap.DraftMedia{ID: m.ID, Description: m.Alt})

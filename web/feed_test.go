@@ -70,10 +70,12 @@ func TestFeeds(t *testing.T) {
 	k.login()
 	k.postMultipart("/settings/profile", url.Values{"display_name": {"Ada"}})
 	first := k.publish("The *first* public post", "public")
+	remote := aptest.NewRemote(t, false)
+	remote.AddActor("alice", aptest.Key(t, "remote"))
 	hidden := map[string]string{
-		k.publish("Secret for followers", "followers"): "followers",
-		k.publish("Secret direct note", "direct"):      "direct",
-		k.publish("Secret but unlisted", "unlisted"):   "unlisted",
+		k.publish("Secret for followers", "followers"):                    "followers",
+		k.publish("Secret direct note for @alice@"+remote.Host, "direct"): "direct",
+		k.publish("Secret but unlisted", "unlisted"):                      "unlisted",
 	}
 	article := postIDFrom(t, k.postMultipart("/compose", url.Values{
 		"title": {"An article & more"}, "text": {"Body with <angle> brackets and #tags."}, "action": {"publish"},

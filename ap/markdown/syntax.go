@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"bytes"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -93,9 +94,10 @@ func (hashtagParser) CloseBlock(ast.Node, parser.Context) {}
 
 // scanMention reads "@user@host[:port]" at the start of b and returns it with
 // its length in bytes, or n == 0. user is ASCII letters, digits, '_', '.' and
-// '-'; host is two or more dot-separated labels of letters and digits (IDN
-// labels allowed) with inner hyphens, so a trailing '.' is not part of it. A
-// mention must not run straight into a word character or another '@'.
+// '-'; host is dot-separated labels of letters and digits (IDN labels
+// allowed) with inner hyphens, so a trailing '.' is not part of it: two or
+// more labels, or one with a port or "localhost". A mention must not run
+// straight into a word character or another '@'.
 func scanMention(b []byte) (m Mention, n int) {
 	i := 1
 	for i < len(b) && isUserByte(b[i]) {
@@ -119,17 +121,24 @@ func scanMention(b []byte) (m Mention, n int) {
 		}
 		break
 	}
-	if labels < 2 {
+	if labels == 0 {
 		return Mention{}, 0
 	}
+	port := false
 	if end < len(b) && b[end] == ':' {
 		k := end + 1
 		for k < len(b) && b[k] >= '0' && b[k] <= '9' {
 			k++
 		}
 		if digits := k - end - 1; digits >= 1 && digits <= 5 {
-			end = k
+			end, port = k, true
 		}
+	}
+	// A single-label host is a mention only where it cannot be prose
+	// ("@bob@work"): with a port (@me@localhost:8080, @me@pi:8080, a
+	// server on the LAN) or when it is localhost.
+	if labels == 1 && !port && !strings.EqualFold(string(b[hostStart:end]), "localhost") {
+		return Mention{}, 0
 	}
 	if end < len(b) {
 		if r, _ := utf8.DecodeRune(b[end:]); isWordRune(r) || r == '@' {
