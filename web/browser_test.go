@@ -112,21 +112,23 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	}
 	shot("post")
 
-	// And on the profile, with its title and image.
+	// And on the profile: an article by its title and the start of its
+	// text, with a link to the rest.
 	b.Navigate(srv.URL + "/@me")
 	var profile string
 	b.Eval(`document.querySelector("main").innerHTML`, &profile)
-	for _, want := range []string{"A green rectangle</a></h2>", `alt="A green rectangle, wider than tall"`, "<strong>this</strong>"} {
+	for _, want := range []string{"A green rectangle</a></h2>", "Look at this #shape", "Read more", "1 image"} {
 		if !strings.Contains(profile, want) {
 			t.Errorf("profile lacks %q:\n%s", want, profile)
 		}
 	}
+	shot("profile")
 	var loaded bool
+	b.Click(`.read-more a`, true)
 	b.Eval(`(() => { const i = document.querySelector("article.post img[alt^='A green']"); return !!i && i.complete && i.naturalWidth > 0 })()`, &loaded)
 	if !loaded {
-		t.Error("the post's image did not load on the profile")
+		t.Error("the post's image did not load on its page")
 	}
-	shot("profile")
 	b.Navigate(srv.URL + "/@me/" + all0(t, k))
 
 	posts, media := k.counts()

@@ -43,10 +43,12 @@ type formMedia struct {
 	Height     int
 }
 
-// uploadSlot is a file input for a new image, with its description.
+// uploadSlot is a file input for new images, with a description for the
+// first of them.
 type uploadSlot struct {
-	N   int
-	Alt string
+	N    int
+	Alt  string
+	Room int // how many more images the post can take
 }
 
 // visibilityOption is one choice of who may see a post.
@@ -201,16 +203,13 @@ func (h *Handler) submitPostForm(w http.ResponseWriter, r *http.Request, post *s
 			Title: strings.TrimSpace(f.Title), Summary: strings.TrimSpace(f.CW), Content: template.HTML(html),
 			Visibility: orDefault(f.Visibility, store.Public), Lang: strings.TrimSpace(f.Language),
 			Permalink: "#preview", Author: h.ownAuthor(acct), Published: h.now(),
+			Sensitive: f.Sensitive || strings.TrimSpace(f.CW) != "",
 		}
 		if post != nil {
 			pv.Published, pv.Updated = post.Published, h.now()
 		}
 		for _, m := range f.Attached {
 			pv.Attachments = append(pv.Attachments, attachmentView{URL: m.PreviewURL, PreviewURL: m.PreviewURL, Description: m.Alt, Width: m.Width, Height: m.Height})
-		}
-		_, tags := h.md.Scan(f.Text)
-		for _, t := range tags {
-			pv.Tags = append(pv.Tags, tagView{Name: t, URL: h.urls.Tag(t)})
 		}
 		h.renderPostForm(w, r, http.StatusOK, post, f, "", &pv, unresolvedNotice(unresolved))
 		return
@@ -293,11 +292,23 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 		}
 		f.Attached = append(f.Attached, h.formMedia(m, r.PostFormValue("alt-"+id)))
 	}
+	// The form has one file input, file-1, which takes several files at
+	// once; more numbered inputs (file-2, ...) are read too, for clients
+	// that send one file each. A description typed next to an input goes
+	// with its first file; the others are described after a preview.
 	for n := 1; n <= ap.MaxAttachments; n++ {
+		field := fmt.Sprintf("file-%d", n)
 		alt := r.PostFormValue(fmt.Sprintf("alt-new-%d", n))
 		f.NewAlts = append(f.NewAlts, alt)
-		if fh := formFile(r, fmt.Sprintf("file-%d", n)); fh != nil {
-			files = append(files, upload{file: fh, field: fmt.Sprintf("file-%d", n), alt: alt})
+		for i, fh := range formFiles(r, field) {
+			if len(files) > ap.MaxAttachments {
+				break // enough to say there are too many
+			}
+			u := upload{file: fh, field: field}
+			if i == 0 {
+				u.alt = alt
+			}
+			files = append(files, u)
 		}
 	}
 	if n := len(f.Attached) + len(files); n > ap.MaxAttachments {
@@ -352,10 +363,12 @@ func (h *Handler) renderPostForm(w http.ResponseWriter, r *http.Request, status 
 		v.Checked = v.Value == f.Visibility
 		data.Visibilities = append(data.Visibilities, v)
 	}
-	for n := 1; n <= ap.MaxAttachments-len(f.Attached); n++ {
-		s := uploadSlot{N: n}
-		if n <= len(f.NewAlts) {
-			s.Alt = f.NewAlts[n-1]
+	// One file input that takes several images at once: four empty slots
+	// made the form 2,400 px tall on a phone.
+	if room := ap.MaxAttachments - len(f.Attached); room > 0 {
+		s := uploadSlot{N: 1, Room: room}
+		if len(f.NewAlts) > 0 {
+			s.Alt = f.NewAlts[0]
 		}
 		data.Slots = append(data.Slots, s)
 	}

@@ -95,6 +95,22 @@ type upload struct {
 	label string // what it is, for messages ("The avatar"); "" for the file name alone
 }
 
+// formFiles returns the files sent in the form field name: an input with
+// the multiple attribute sends several. A file input left empty sends a
+// part without a file name, which is no file.
+func formFiles(r *http.Request, name string) []*multipart.FileHeader {
+	if r.MultipartForm == nil {
+		return nil
+	}
+	var out []*multipart.FileHeader
+	for _, fh := range r.MultipartForm.File[name] {
+		if fh.Filename != "" {
+			out = append(out, fh)
+		}
+	}
+	return out
+}
+
 // formFile returns the file sent in the form field name, or nil. A field
 // whose file input was left empty arrives without a file name and is not a
 // file.

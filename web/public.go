@@ -18,18 +18,21 @@ const profilePageSize = 20
 
 // postView is a post as the templates show it.
 type postView struct {
-	LocalID     string
-	Permalink   string
-	Title       string
-	Summary     string
-	Content     template.HTML
-	Published   time.Time
-	Updated     time.Time
-	Visibility  string
-	Lang        string
-	Pinned      bool
-	Sensitive   bool // its images stay hidden until the reader asks
-	Main        bool // the page is about this post: its title is the page's h1
+	LocalID    string
+	Permalink  string
+	Title      string
+	Summary    string
+	Content    template.HTML
+	Published  time.Time
+	Updated    time.Time
+	Visibility string
+	Lang       string
+	Pinned     bool
+	Sensitive  bool // its images stay hidden until the reader asks
+	Main       bool // the page is about this post: its title is the page's h1
+	// Excerpt, when set, stands for the content in a list of posts: the
+	// start of an article's text, with a link to read the rest.
+	Excerpt     string
 	Editable    bool
 	Author      authorView
 	Attachments []attachmentView
@@ -135,8 +138,28 @@ func (h *Handler) viewPost(p *store.Post, author authorView, owner bool) postVie
 		}
 		v.Attachments = append(v.Attachments, av)
 	}
-	for _, t := range p.Tags {
-		v.Tags = append(v.Tags, tagView{Name: t, URL: h.urls.Tag(t)})
+	if p.LocalID == "" {
+		// Our own posts' tags are links in their text already; shown
+		// again below it, each would appear twice.
+		for _, t := range p.Tags {
+			v.Tags = append(v.Tags, tagView{Name: t, URL: h.urls.Tag(t)})
+		}
+	}
+	return v
+}
+
+// excerptLength is how much of an article a list of posts shows.
+const excerptLength = 300
+
+// listed returns v as a list of posts shows it: an article by its title
+// and the start of its text, so that one long article does not fill the
+// page; notes in full.
+func listed(v postView, contentHTML string) postView {
+	if v.Title != "" {
+		v.Excerpt = sanitize.Excerpt(contentHTML, excerptLength)
+		if v.Excerpt == "" {
+			v.Excerpt = "…"
+		}
 	}
 	return v
 }
@@ -229,7 +252,7 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for i := range pinned {
-			data.Pinned = append(data.Pinned, h.viewPost(&pinned[i], author, owner))
+			data.Pinned = append(data.Pinned, listed(h.viewPost(&pinned[i], author, owner), pinned[i].ContentHTML))
 		}
 	} else {
 		data.NoIndex = true
@@ -238,7 +261,7 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 		if first && !posts[i].PinnedAt.IsZero() && posts[i].Visibility != store.Followers && posts[i].Visibility != store.Direct {
 			continue // already shown at the top
 		}
-		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, owner))
+		data.Posts = append(data.Posts, listed(h.viewPost(&posts[i], author, owner), posts[i].ContentHTML))
 	}
 	if data.Counts.Posts, err = h.db.CountLocalPosts(ctx, store.Public, store.Unlisted); err != nil {
 		h.serverError(w, r, err)
@@ -484,7 +507,7 @@ func (h *Handler) showTag(w http.ResponseWriter, r *http.Request) {
 	data.ActivityURL = h.urls.Tag(tag) // the same URL, as a collection for ActivityPub clients
 	author := h.ownAuthor(acct)
 	for i := range posts {
-		data.Posts = append(data.Posts, h.viewPost(&posts[i], author, p.Owner))
+		data.Posts = append(data.Posts, listed(h.viewPost(&posts[i], author, p.Owner), posts[i].ContentHTML))
 	}
 	data.NoIndex = data.NoIndex || !pg.first
 	h.render(w, r, http.StatusOK, "tag", data)
