@@ -190,10 +190,11 @@ func TestBrowserPageDetails(t *testing.T) {
 
 		// Followers show names isolated too.
 		b.Navigate(base + "/followers")
-		var bdis int
-		b.Eval(`document.querySelectorAll("main bdi").length`, &bdis)
-		if bdis < 2 {
-			t.Errorf("%s: %d names in <bdi> on the followers page; want every name", where, bdis)
+		var people struct{ Bdis, Avatars int }
+		b.Eval(`({Bdis: document.querySelectorAll("main bdi").length,
+			Avatars: [...document.querySelectorAll(".people li img.avatar, .person img.avatar")].filter(i => i.complete && i.naturalWidth > 0).length})`, &people)
+		if people.Bdis < 2 || people.Avatars < 2 {
+			t.Errorf("%s: on the followers page %d names in <bdi> and %d avatars shown; want every name and avatar", where, people.Bdis, people.Avatars)
 		}
 
 		// One file input, taking several images; a preview with

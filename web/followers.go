@@ -30,20 +30,21 @@ type followersPage struct {
 }
 
 // followerView is a follower or a follow request as the owner reads it.
-// Remote avatars are not shown: loading them would tell every follower's
-// server when the owner looks at this page.
+// Avatars come through kith (serveAvatar): loaded from their servers, they
+// would tell every follower's server when the owner looks at this page.
 type followerView struct {
 	IRI    string
 	Name   string
 	Handle string
 	URL    string // their profile page
+	Avatar string // "" for the default picture
 	Since  time.Time
 }
 
 func viewFollower(f store.Follow) followerView {
 	a := f.Actor
 	// A request shows when it was sent; a follower, when it was accepted.
-	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Since: f.CreatedAt}
+	v := followerView{IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL, Avatar: avatarProxyURL(&a), Since: f.CreatedAt}
 	if f.State == store.Accepted && !f.AcceptedAt.IsZero() {
 		v.Since = f.AcceptedAt
 	}
