@@ -33,6 +33,9 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error
 	funcs := template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
+		// The postcard partial's helpers (postview.go).
+		"pollOf":     pollOf,
+		"cardButton": newCardButton,
 	}
 	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html")
 	if err != nil {
