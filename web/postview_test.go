@@ -91,7 +91,7 @@ func TestPostcard(t *testing.T) {
 			[]string{"-1", " people"}},
 		{"quote inline", owner, func(p *store.Post) {
 			p.Quote = &store.Post{IRI: "https://other.example/n/9", AuthorIRI: "https://other.example/u/bo",
-				Author: &store.Actor{IRI: "https://other.example/u/bo", Username: "bo", Host: "other.example"},
+				Author:      &store.Actor{IRI: "https://other.example/u/bo", Username: "bo", Host: "other.example"},
 				ContentHTML: "<p>quoted words</p>", Published: now.Add(-48 * time.Hour)}
 		}, nil, []string{`<blockquote class="quote">`, `<p>quoted words</p>`, `<bdi>@bo@other.example</bdi>`, `>2 d</time>`}, nil},
 		{"boost header", owner, func(p *store.Post) {}, &store.Boost{ActorIRI: "https://third.example/u/cy", Published: now.Add(-5 * time.Minute)},
