@@ -2,7 +2,6 @@ package ap
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"time"
 
 	"kith/ap/sig"
 	"kith/store"
@@ -19,11 +17,6 @@ import (
 // maxInboxBody caps an incoming activity. Real activities are a few KB;
 // Mastodon caps fetched JSON at 1 MB.
 const maxInboxBody = 1 << 20
-
-// keyRefetchEvery limits forced key refetches per keyId, so a stream of
-// badly signed requests cannot make kith fetch the same actor again and
-// again.
-const keyRefetchEvery = time.Minute
 
 // postInbox receives an activity on the shared or personal inbox. It
 // verifies the signature, stores the activity durably and answers 202; the
@@ -64,10 +57,16 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 		inboxError(w, http.StatusBadRequest, "activity id "+act.ID+" is not on the host of its actor "+string(act.Actor))
 		return
 	}
+	// A key on another host than the actor's is refused before it is
+	// fetched: kith fetches no URL a stranger picks.
+	if err := checkKeyHost(params.KeyID, string(act.Actor)); err != nil {
+		sigError(w, err)
+		return
+	}
 	// A blocked server is not worth a key fetch. Once the signature checks
 	// out, the signer is the actor, so this one look covers it too.
 	if blocked, err := s.db.IsBlocked(ctx, string(act.Actor), hostOf(string(act.Actor)), hostOf(params.KeyID)); err != nil {
-		s.serverError(w, r, err)
+		s.unavailable(w, r, err)
 		return
 	} else if blocked {
 		// Accepted and dropped: telling a blocked server it is blocked only
@@ -89,7 +88,7 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 
 	signer, err := s.verify(ctx, r, params)
 	if err != nil {
-		sigError(w, err)
+		s.verifyError(w, r, err)
 		return
 	}
 	if signer.IRI != string(act.Actor) {
@@ -109,7 +108,7 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	added, err := s.db.AddInbox(ctx, item)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.unavailable(w, r, err)
 		return
 	}
 	if added {
@@ -130,7 +129,9 @@ func dedupKey(id string, body []byte) string {
 
 // verify finds the signer's key (cached, or fetched once for an unknown
 // signer), checks the signature with it, and on failure with a cached key
-// refetches the key once: the sender may have rotated it.
+// refetches the key once: the sender may have rotated it. A bad signature
+// or key is a *sig.Error; a refusal to fetch now is a *retryLater; any
+// other error is the database's.
 func (s *Service) verify(ctx context.Context, r *http.Request, p sig.Params) (*store.Actor, error) {
 	actor, err := s.db.ActorByKeyID(ctx, p.KeyID)
 	cached := err == nil
@@ -142,35 +143,54 @@ func (s *Service) verify(ctx context.Context, r *http.Request, p sig.Params) (*s
 			return nil, err
 		}
 	}
-	pub, err := sig.ParsePublicKeyPEM(actor.PublicKeyPEM)
-	if err == nil {
-		err = sig.Verify(r, p, pub)
-	}
+	err = checkWith(r, p, actor)
 	if err == nil {
 		return actor, nil
 	}
-	if !cached || !s.mayRefetch(p.KeyID) {
+	if !cached || !s.keys.mayRefetch(p.KeyID, s.now()) {
 		return nil, err
 	}
 	fresh, ferr := s.refreshKey(ctx, p.KeyID)
 	if ferr != nil {
-		return nil, err
+		var se *sig.Error
+		if errors.As(ferr, &se) {
+			return nil, err // the first failure says more than the refetch's
+		}
+		return nil, ferr
 	}
-	var pub2 crypto.PublicKey
-	if pub2, err = sig.ParsePublicKeyPEM(fresh.PublicKeyPEM); err == nil {
-		err = sig.Verify(r, p, pub2)
-	}
-	if err != nil {
+	if err := checkWith(r, p, fresh); err != nil {
 		return nil, err
 	}
 	return fresh, nil
 }
 
-// refreshKey fetches the actor owning keyID and caches it as the key's
-// owner: it was found through the key's own document.
+// checkWith checks the request's signature with actor's key.
+func checkWith(r *http.Request, p sig.Params, actor *store.Actor) error {
+	pub, err := sig.ParsePublicKeyPEM(actor.PublicKeyPEM)
+	if err != nil {
+		return &sig.Error{Status: http.StatusUnauthorized, Reason: "the signer's public key is unusable: " + err.Error()}
+	}
+	if err := sig.Verify(r, p, pub); err != nil {
+		var se *sig.Error
+		if errors.As(err, &se) {
+			return err
+		}
+		return &sig.Error{Status: http.StatusUnauthorized, Reason: "signature verification failed"}
+	}
+	return nil
+}
+
+// refreshKey fetches the actor owning keyID, if the guard allows a fetch
+// now, and caches it as the key's owner: it was found through the key's
+// own document. A failed fetch is remembered, so the same keyId is not
+// fetched again for a while.
 func (s *Service) refreshKey(ctx context.Context, keyID string) (*store.Actor, error) {
+	if err := s.keys.mayFetch(keyID, s.now()); err != nil {
+		return nil, err
+	}
 	a, err := s.fetch.ActorForKey(ctx, keyID)
 	if err != nil {
+		s.keys.fetchFailed(keyID, s.now())
 		s.log.Info("could not fetch a signer's key", "key_id", keyID, "err", err)
 		return nil, &sig.Error{Status: http.StatusUnauthorized, Reason: "could not fetch the signing key " + keyID}
 	}
@@ -178,21 +198,6 @@ func (s *Service) refreshKey(ctx context.Context, keyID string) (*store.Actor, e
 		return nil, err
 	}
 	return a, nil
-}
-
-// mayRefetch reports whether keyID may be refetched now, and records it.
-func (s *Service) mayRefetch(keyID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if last, ok := s.refetched[keyID]; ok && now.Sub(last) < keyRefetchEvery {
-		return false
-	}
-	if len(s.refetched) > 10000 { // bounded: forget everything rather than grow
-		clear(s.refetched)
-	}
-	s.refetched[keyID] = now
-	return true
 }
 
 // isActivityContentType accepts the two ActivityPub media types and plain

@@ -74,8 +74,7 @@ type Service struct {
 
 	inboxWake chan struct{}
 
-	mu        sync.Mutex
-	refetched map[string]time.Time // keyId -> last forced refetch, against refetch floods
+	keys *keyGuard // limits the key fetches inbox POSTs cause
 }
 
 // New builds the service for the account stored in cfg.DB.
@@ -91,7 +90,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		newID:     cfg.NewID,
 		version:   cfg.Version,
 		inboxWake: make(chan struct{}, 1),
-		refetched: make(map[string]time.Time),
+		keys:      newKeyGuard(),
 		md:        markdown.New(),
 	}
 	if s.log == nil {

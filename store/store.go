@@ -46,6 +46,10 @@ type Options struct {
 	// statement sent to SQLite, before it runs, from any goroutine. The
 	// query plan test uses it to check the SQL the code really runs.
 	Trace func(query string, args []any)
+	// Fault, when set, is called the same way; an error it returns is
+	// returned in place of running the statement. Tests use it to make
+	// the database fail (busy, full) under the code that uses it.
+	Fault func(query string, args []any) error
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -60,7 +64,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	w, err := openPool(dsn(abs, false), opt.Trace)
+	w, err := openPool(dsn(abs, false), opt)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -77,7 +81,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 
-	r, err := openPool(dsn(abs, true), opt.Trace)
+	r, err := openPool(dsn(abs, true), opt)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)

@@ -8,15 +8,24 @@ import (
 	"modernc.org/sqlite"
 )
 
-// openPool opens a connection pool on dsn. With trace set, every
-// connection reports each statement before running it.
-func openPool(dsn string, trace func(query string, args []any)) (*sql.DB, error) {
-	if trace == nil {
+// openPool opens a connection pool on dsn. With a Trace or Fault hook set,
+// every connection reports each statement to it before running it.
+func openPool(dsn string, opt Options) (*sql.DB, error) {
+	if opt.Trace == nil && opt.Fault == nil {
 		return sql.Open("sqlite", dsn)
 	}
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
+	}
+	trace := func(query string, args []any) error {
+		if opt.Trace != nil {
+			opt.Trace(query, args)
+		}
+		if opt.Fault != nil {
+			return opt.Fault(query, args)
+		}
+		return nil
 	}
 	return sql.OpenDB(tracingConnector{c, trace}), nil
 }
@@ -24,7 +33,7 @@ func openPool(dsn string, trace func(query string, args []any)) (*sql.DB, error)
 // tracingConnector opens connections that report their statements.
 type tracingConnector struct {
 	driver.Connector
-	trace func(string, []any)
+	trace func(string, []any) error
 }
 
 func (t tracingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -41,26 +50,30 @@ func (t tracingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // paths and change what is measured.
 type tracingConn struct {
 	driver.Conn
-	trace func(string, []any)
+	trace func(string, []any) error
 }
 
 func (c *tracingConn) Unwrap() driver.Conn { return c.Conn }
 
-func (c *tracingConn) report(query string, args []driver.NamedValue) {
+func (c *tracingConn) report(query string, args []driver.NamedValue) error {
 	vals := make([]any, len(args))
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	c.trace(query, vals)
+	return c.trace(query, vals)
 }
 
 func (c *tracingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.report(query, args)
+	if err := c.report(query, args); err != nil {
+		return nil, err
+	}
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 }
 
 func (c *tracingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.report(query, args)
+	if err := c.report(query, args); err != nil {
+		return nil, err
+	}
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
 
@@ -94,11 +107,15 @@ type tracingStmt struct {
 }
 
 func (s *tracingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.conn.report(s.query, args)
+	if err := s.conn.report(s.query, args); err != nil {
+		return nil, err
+	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *tracingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.conn.report(s.query, args)
+	if err := s.conn.report(s.query, args); err != nil {
+		return nil, err
+	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }

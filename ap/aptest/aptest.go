@@ -112,6 +112,8 @@ type InstanceOptions struct {
 	Handler func(svc *ap.Service, fed http.Handler) http.Handler
 	// DBPath reopens an existing database file instead of a fresh one.
 	DBPath string
+	// DB opens the fresh database with these options (a Fault hook).
+	DB store.Options
 	// Logger replaces the test log (fuzz targets may not log through F).
 	Logger *slog.Logger
 }
@@ -127,7 +129,7 @@ func NewInstance(tb testing.TB, o InstanceOptions) *Instance {
 	if o.DBPath != "" {
 		db = storetest.OpenAt(tb, o.DBPath)
 	} else {
-		db = storetest.Open(tb)
+		db = storetest.OpenWith(tb, o.DB)
 	}
 	domain := srv.Listener.Addr().String()
 	ctx := context.Background()
@@ -237,6 +239,7 @@ type Remote struct {
 	mu       sync.Mutex
 	actors   map[string]*RemoteActor
 	received []Received
+	gets     []string // paths of every GET, in order
 	status   func(r *http.Request) int
 	header   http.Header               // added to every inbox answer
 	keys     map[string]*rsa.PublicKey // keyId -> key, fetched once
@@ -316,6 +319,11 @@ func (a *RemoteActor) Document() map[string]any {
 }
 
 func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodGet {
+		r.mu.Lock()
+		r.gets = append(r.gets, req.URL.Path)
+		r.mu.Unlock()
+	}
 	switch {
 	case req.Method == http.MethodGet && req.URL.Path == "/.well-known/webfinger":
 		res := strings.TrimPrefix(req.URL.Query().Get("resource"), "acct:")
@@ -362,6 +370,14 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 	default:
 		http.NotFound(w, req)
 	}
+}
+
+// Gets returns the paths of every GET the server answered so far: what
+// the instance fetched.
+func (r *Remote) Gets() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.gets...)
 }
 
 // Received returns a copy of everything the inboxes got so far.
@@ -525,13 +541,26 @@ func netListen(addr string) (net.Listener, error) { return net.Listen("tcp", add
 // Logger writes the code's logs into the test's output, shown when a test
 // fails or with -v.
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(tbWriter{tb: tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tbWriter struct{ tb testing.TB }
+// LoggerFunc is Logger that also hands each line to f, for tests that
+// check what was logged.
+func LoggerFunc(tb testing.TB, f func(line string)) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tbWriter{tb, f}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tbWriter struct {
+	tb testing.TB
+	f  func(string) // nil, or LoggerFunc's
+}
 
 func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	line := strings.TrimRight(string(p), "\n")
+	w.tb.Log(line)
+	if w.f != nil {
+		w.f(line)
+	}
 	return len(p), nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -90,12 +89,7 @@ func (r *Recorder) Statements() []Statement {
 // rec.
 func OpenTraced(tb testing.TB, rec *Recorder) *store.DB {
 	tb.Helper()
-	db, err := store.OpenWith(context.Background(), filepath.Join(tb.TempDir(), "kith.db"), store.Options{Trace: rec.Trace})
-	if err != nil {
-		tb.Fatalf("open test database: %v", err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return OpenWith(tb, store.Options{Trace: rec.Trace})
 }
 
 // explainable matches the statements that have a query plan worth

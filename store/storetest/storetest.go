@@ -30,3 +30,15 @@ func OpenAt(tb testing.TB, path string) *store.DB {
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// OpenWith is Open with options, e.g. a Fault hook that makes the
+// database fail under the code being tested.
+func OpenWith(tb testing.TB, opt store.Options) *store.DB {
+	tb.Helper()
+	db, err := store.OpenWith(context.Background(), filepath.Join(tb.TempDir(), "kith.db"), opt)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
