@@ -1,17 +1,21 @@
 package ap
 
 import (
+	"html"
+	"strings"
+
 	"kith/store"
 )
 
 // jsonNote is a post as we serve and send it (Note, or Article when it has
-// a title). Fields follow what Mastodon's parser reads (protocol.md §5.2).
+// a title). Fields follow what Mastodon's parser reads (protocol.md §5.2);
+// an Article takes the form described in docs/federation.md, "Articles".
 type jsonNote struct {
 	Context      any               `json:"@context,omitempty"`
 	ID           string            `json:"id"`
 	Type         string            `json:"type"`
 	AttributedTo string            `json:"attributedTo"`
-	Name         string            `json:"name,omitempty"`
+	NameMap      map[string]string `json:"nameMap,omitempty"`
 	Summary      *string           `json:"summary"`
 	Sensitive    bool              `json:"sensitive"`
 	Content      string            `json:"content"`
@@ -25,6 +29,15 @@ type jsonNote struct {
 	Cc           []string          `json:"cc"`
 	Tag          []jsonTag         `json:"tag"`
 	Attachment   []jsonAttachment  `json:"attachment"`
+	Preview      *jsonPreview      `json:"preview,omitempty"`
+}
+
+// jsonPreview is FEP-b2b8's stand-in Note for software that shows no
+// Articles: the title, the opening paragraph and a link to the whole.
+type jsonPreview struct {
+	Type         string `json:"type"`
+	AttributedTo string `json:"attributedTo"`
+	Content      string `json:"content"`
 }
 
 // jsonSource carries the Markdown we wrote, which Pleroma and Akkoma show
@@ -124,14 +137,14 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		n.Context = objectContext()
 	}
 	if p.Type == "Article" {
-		n.Name = p.Title
+		articleForm(&n, p)
 	}
 	if p.Summary != "" {
 		summary := p.Summary
 		n.Summary = &summary
 	}
 	if p.Language != "" {
-		n.ContentMap = map[string]string{p.Language: content}
+		n.ContentMap = map[string]string{p.Language: n.Content}
 	}
 	if p.Source != "" {
 		n.Source = &jsonSource{Content: p.Source, MediaType: "text/markdown"}
@@ -157,6 +170,40 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		})
 	}
 	return n
+}
+
+// articleForm gives an Article the shape that reads on every peer we know
+// (docs/federation.md, "Articles"). The title goes in nameMap, not name:
+// Mastodon and JSON-LD readers take it from there, while GoToSocial (which
+// shows a name as the content warning) and snac (whose client API drops
+// posts with a name) only read name. The title also opens the content, as
+// a link to the page, so peers that show the content show the title; the
+// summary stays the content warning it is everywhere.
+func articleForm(n *jsonNote, p *store.Post) {
+	lang := p.Language
+	if lang == "" {
+		lang = "und" // BCP 47: language not determined
+	}
+	n.NameMap = map[string]string{lang: p.Title}
+	head := `<p><a href="` + html.EscapeString(n.URL) + `"><strong>` + html.EscapeString(p.Title) + `</strong></a></p>`
+	n.Preview = &jsonPreview{Type: "Note", AttributedTo: n.AttributedTo, Content: head + "\n" + opening(n.Content)}
+	n.Content = head + "\n" + n.Content
+}
+
+// opening is the first paragraph of flattened content that is not a
+// heading (flatten makes headings bold paragraphs), or nothing.
+func opening(content string) string {
+	for rest := content; ; {
+		end := strings.Index(rest, "</p>")
+		if end < 0 {
+			return ""
+		}
+		para := strings.TrimSpace(rest[:end+len("</p>")])
+		rest = rest[end+len("</p>"):]
+		if !strings.HasPrefix(para, "<p><strong>") || !strings.HasSuffix(para, "</strong></p>") {
+			return para
+		}
+	}
 }
 
 // createDocument wraps one of our posts in its Create, addressed like it.

@@ -381,3 +381,55 @@ func TestOutbox(t *testing.T) {
 		t.Errorf("outbox pages list\n%v\nwant\n%v", got, visible)
 	}
 }
+
+// TestArticleForm checks the properties each peer reads of an Article
+// (docs/federation.md, "Articles"): no name (GoToSocial would make it the
+// content warning, snac's client API would drop the post), the title in
+// nameMap for Mastodon, at the head of the content for everyone else, and
+// a FEP-b2b8 preview; the content warning stays in summary.
+func TestArticleForm(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	for _, tt := range []struct {
+		name, lang, cw string
+		wantKey        string
+	}{
+		{"no language", "", "", "und"},
+		{"language and warning", "fr", "spoilers", "fr"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pub, err := inst.Service.Publish(ctx, ap.Draft{
+				Title: "Title <&>", Source: "## Part\n\nFirst words.\n\nMore words.",
+				Summary: tt.cw, Language: tt.lang, Visibility: store.Public,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(activityBody(t, inst, inst.URLs.PostActivity(pub.Post.LocalID)), &doc); err != nil {
+				t.Fatal(err)
+			}
+			obj := doc["object"].(map[string]any)
+			if obj["type"] != "Article" {
+				t.Errorf("type = %v", obj["type"])
+			}
+			if _, ok := obj["name"]; ok {
+				t.Errorf("name present: %v", obj["name"])
+			}
+			if nm, _ := obj["nameMap"].(map[string]any); nm[tt.wantKey] != "Title <&>" {
+				t.Errorf("nameMap = %v; want the title under %q", obj["nameMap"], tt.wantKey)
+			}
+			head := `<p><a href="` + inst.URLs.PostPage(pub.Post.LocalID) + `"><strong>Title &lt;&amp;&gt;</strong></a></p>`
+			if c, _ := obj["content"].(string); !strings.HasPrefix(c, head) || !strings.Contains(c, "More words.") {
+				t.Errorf("content = %q; want the escaped title first, then the whole text", c)
+			}
+			if tt.cw == "" && obj["summary"] != nil || tt.cw != "" && obj["summary"] != tt.cw {
+				t.Errorf("summary = %v; want the content warning only", obj["summary"])
+			}
+			prev, _ := obj["preview"].(map[string]any)
+			if prev["type"] != "Note" || prev["content"] != head+"\n<p>First words.</p>" {
+				t.Errorf("preview = %v", prev)
+			}
+		})
+	}
+}
