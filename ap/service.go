@@ -54,6 +54,7 @@ type Config struct {
 	NewID        func(time.Time) string // nil means store.NewID
 	Version      string                 // kith's version, for NodeInfo and the User-Agent
 	Delivery     DeliveryOptions
+	Threads      ThreadLimits // zero means DefaultThreadLimits
 }
 
 // Service is the ActivityPub side of one kith instance.
@@ -75,6 +76,10 @@ type Service struct {
 	inboxWake chan struct{}
 
 	keys *keyGuard // limits the key fetches inbox POSTs cause
+
+	threadLimits ThreadLimits
+	threadMu     sync.Mutex
+	threads      map[string]chan struct{} // thread fetches running, closed when done
 }
 
 // New builds the service for the account stored in cfg.DB.
@@ -92,6 +97,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		inboxWake: make(chan struct{}, 1),
 		keys:      newKeyGuard(),
 		md:        markdown.New(),
+
+		threadLimits: cfg.Threads,
+		threads:      make(map[string]chan struct{}),
+	}
+	if s.threadLimits == (ThreadLimits{}) {
+		s.threadLimits = DefaultThreadLimits()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

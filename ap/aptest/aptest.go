@@ -108,6 +108,7 @@ type InstanceOptions struct {
 	Now      func() time.Time
 	NewID    func(time.Time) string
 	Delivery ap.DeliveryOptions
+	Threads  ap.ThreadLimits
 	// Handler wraps the service's handler, e.g. to add web pages.
 	Handler func(svc *ap.Service, fed http.Handler) http.Handler
 	// DBPath reopens an existing database file instead of a fresh one.
@@ -174,6 +175,7 @@ func NewInstance(tb testing.TB, o InstanceOptions) *Instance {
 		NewID:        o.NewID,
 		Version:      "test",
 		Delivery:     o.Delivery,
+		Threads:      o.Threads,
 		Logger:       cmp.Or(o.Logger, Logger(tb)),
 	})
 	if err != nil {

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ThreadQuery selects the conversation around a post.
+type ThreadQuery struct {
+	IRI string // the post the thread is opened at
+	// Ancestors bounds how far up the inReplyTo chain the root is looked
+	// for; Depth how far below the root replies are read; Limit how many
+	// posts are read in all. Zero means 100, 50 and 500.
+	Ancestors, Depth, Limit int
+	// Public keeps to what a visitor may see: public and unlisted posts,
+	// and replies the owner shows under their posts.
+	Public bool
+}
+
+// ThreadPost is a post of a thread with its place in it.
+type ThreadPost struct {
+	Post
+	Depth int  // 0 for the root
+	Focus bool // the post the thread was opened at
+}
+
+// Thread returns the conversation around q.IRI in reading order: the
+// topmost stored ancestor first, then each post followed by its replies
+// (oldest first), each with its depth. It reads two recursive queries
+// whatever the thread's size, both bounded, so that a reply chain that
+// loops or runs deep ends. A post that is not stored gives ErrNotFound.
+func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
+	up, depth, limit := q.Ancestors, q.Depth, q.Limit
+	if up <= 0 {
+		up = 100
+	}
+	if depth <= 0 {
+		depth = 50
+	}
+	if limit <= 0 {
+		limit = 500
+	}
+	var root string
+	err := db.r.QueryRowContext(ctx, `
+		WITH RECURSIVE up(iri, parent, n) AS (
+			SELECT iri, in_reply_to, 0 FROM posts WHERE iri = ?
+			UNION ALL
+			SELECT p.iri, p.in_reply_to, up.n + 1 FROM up JOIN posts p ON p.iri = up.parent
+			WHERE up.parent != '' AND up.n < ?
+		)
+		SELECT iri FROM up ORDER BY n DESC LIMIT 1`, q.IRI, up).Scan(&root)
+	if err != nil {
+		return nil, noRow(err, "thread root")
+	}
+	// A reply chain that loops has no true root; the walk up stops at its
+	// bound and the loop is read from wherever it ended.
+	rows, err := db.r.QueryContext(ctx, `
+		WITH RECURSIVE down(id, iri, depth) AS (
+			SELECT id, iri, 0 FROM posts WHERE iri = ?
+			UNION
+			SELECT p.id, p.iri, down.depth + 1 FROM down JOIN posts p ON p.in_reply_to = down.iri AND p.in_reply_to != ''
+			WHERE down.depth < ?
+			LIMIT ?
+		)
+		SELECT DISTINCT `+postColumns+` FROM down JOIN posts p ON p.id = down.id`, root, depth, limit*2)
+	if err != nil {
+		return nil, fmt.Errorf("store: thread: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	ordered := threadOrder(posts, root, q.IRI, q.Public)
+	if len(ordered) > limit {
+		ordered = ordered[:limit]
+	}
+	return ordered, nil
+}
+
+// threadOrder arranges posts as a conversation reads: each post followed
+// by its replies, oldest first. Deleted posts are left out, and with
+// public, what a visitor may not see, and the replies below it.
+func threadOrder(posts []Post, root, focus string, public bool) []ThreadPost {
+	children := make(map[string][]*Post, len(posts))
+	var top *Post
+	for i := range posts {
+		p := &posts[i]
+		if p.IRI == root {
+			top = p
+			continue
+		}
+		children[p.InReplyTo] = append(children[p.InReplyTo], p)
+	}
+	for _, c := range children {
+		slices.SortStableFunc(c, func(a, b *Post) int { return a.Published.Compare(b.Published) })
+	}
+	visible := func(p *Post) bool {
+		if !p.DeletedAt.IsZero() || p.Approval == Hidden {
+			return false
+		}
+		return !public || (p.Approval == Shown && (p.Visibility == Public || p.Visibility == Unlisted))
+	}
+	var out []ThreadPost
+	seen := make(map[string]bool, len(posts))
+	var walk func(p *Post, depth int)
+	walk = func(p *Post, depth int) {
+		if seen[p.IRI] {
+			return
+		}
+		seen[p.IRI] = true
+		if !visible(p) {
+			return
+		}
+		out = append(out, ThreadPost{Post: *p, Depth: depth, Focus: p.IRI == focus})
+		for _, c := range children[p.IRI] {
+			walk(c, depth+1)
+		}
+	}
+	if top != nil {
+		walk(top, 0)
+	}
+	return out
+}
+
+// ThreadFetchedAt reports when the thread around iri was last fetched;
+// the zero time when never.
+func (db *DB) ThreadFetchedAt(ctx context.Context, iri string) (time.Time, error) {
+	var at int64
+	err := db.r.QueryRowContext(ctx, `SELECT fetched_at FROM thread_fetches WHERE iri = ?`, iri).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("store: thread fetched: %w", err)
+	}
+	return fromMillis(at), nil
+}
+
+// MarkThreadFetched records that the thread around iri was fetched at now,
+// and how many posts that stored.
+func (db *DB) MarkThreadFetched(ctx context.Context, iri string, now time.Time, posts int) error {
+	_, err := db.exec(ctx, "mark thread fetched", `INSERT INTO thread_fetches (iri, fetched_at, posts) VALUES (?, ?, ?)
+		ON CONFLICT (iri) DO UPDATE SET fetched_at = excluded.fetched_at, posts = excluded.posts`, iri, millis(now), posts)
+	return err
+}
+
+// ChildIRIs returns the IRIs of the stored replies to iri, at most limit.
+func (db *DB) ChildIRIs(ctx context.Context, iri string, limit int) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT iri FROM posts WHERE in_reply_to = ? AND in_reply_to != ''
+		ORDER BY published LIMIT ?`, iri, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: replies: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("store: replies: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
