@@ -29,6 +29,9 @@ func boundedStatement(query string) string {
 	if strings.Contains(query, "FROM delivery_failures ORDER BY id DESC LIMIT 1 OFFSET") {
 		return "walks the newest rows in rowid order and stops after the OFFSET"
 	}
+	if strings.Contains(query, "UNION ALL") && strings.Contains(query, "FROM boosts WHERE actor_iri = ?") {
+		return "store.PostsOf: the scans are of its two subqueries, each one LIMITed range of an (author, sid) index"
+	}
 	return ""
 }
 
@@ -118,6 +121,10 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.bob, "/@bob")
 			e.ownerGet(t, e.bob, "/@bob/"+post.LocalID)
 			e.ownerGet(t, e.bob, "/followers")
+		}},
+		{"remote profile page", func(t *testing.T) {
+			e.ownerGet(t, e.alice, "/people?acct=bob@"+e.bob.urls.Domain())
+			e.ownerGet(t, e.alice, "/people?actor="+url.QueryEscape(e.bob.urls.Actor()))
 		}},
 		{"inbox: Undo of the Follow", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {

@@ -129,11 +129,15 @@ func (s *Service) onAccept(ctx context.Context, it *store.InboxItem, act *Activi
 	})
 }
 
-// onReject drops our Follow (or our following relation: Mastodon uses
-// Reject to remove a follower).
+// onReject marks our Follow rejected (or our following relation: Mastodon
+// uses Reject to remove a follower), so the owner sees the answer; their
+// posts leave the home timeline.
 func (s *Service) onReject(ctx context.Context, it *store.InboxItem, act *Activity) error {
 	return s.db.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.RemoveFollowing(ctx, string(act.Actor)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if _, err := tx.RejectFollowing(ctx, string(act.Actor)); err != nil {
+			return err
+		}
+		if err := tx.RemoveFromHome(ctx, string(act.Actor)); err != nil {
 			return err
 		}
 		s.log.Info("follow rejected", "actor", string(act.Actor))

@@ -14,8 +14,32 @@ func (s *Service) enqueue(ctx context.Context, tx *store.Tx, id, typ, object str
 		return fmt.Errorf("encode %s: %w", typ, err)
 	}
 	act := &store.Activity{IRI: id, Type: typ, ObjectIRI: object, Body: body}
-	_, err = tx.Enqueue(ctx, act, s.filterInboxes(inboxes), s.now())
+	inboxes, err = s.unblockedInboxes(ctx, tx, s.filterInboxes(inboxes))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, act, inboxes, s.now())
 	return err
+}
+
+// unblockedInboxes drops the inboxes on blocked domains: nothing of ours
+// goes to a server the owner blocked, whatever addressed it.
+func (s *Service) unblockedInboxes(ctx context.Context, tx *store.Tx, inboxes []string) ([]string, error) {
+	hosts := make([]string, 0, len(inboxes))
+	for _, in := range inboxes {
+		hosts = append(hosts, hostOf(in))
+	}
+	blocked, err := tx.BlockedHosts(ctx, hosts)
+	if err != nil || len(blocked) == 0 {
+		return inboxes, err
+	}
+	out := inboxes[:0:0]
+	for i, in := range inboxes {
+		if !blocked[hosts[i]] {
+			out = append(out, in)
+		}
+	}
+	return out, nil
 }
 
 // filterInboxes drops our own inboxes and duplicates: we never deliver to

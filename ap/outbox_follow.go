@@ -49,11 +49,21 @@ type jsonFollow struct {
 }
 
 // Follow sends a Follow to the actor named by target and records it as
-// pending until their Accept arrives.
+// pending until their Accept arrives. An account already followed (the
+// Accept came) is left as it is; a pending or rejected follow is asked
+// again. A blocked account cannot be followed until it is unblocked.
 func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, error) {
 	a, err := s.ResolveActor(ctx, target)
 	if err != nil {
 		return nil, err
+	}
+	if blocked, err := s.db.IsBlocked(ctx, a.IRI, a.Host); err != nil {
+		return nil, err
+	} else if blocked {
+		return nil, fmt.Errorf("you block %s (or its server); lift the block first", a.Handle())
+	}
+	if f, err := s.db.Following(ctx, a.IRI); err == nil && f.State == store.Accepted {
+		return a, nil
 	}
 	now := s.now()
 	id := s.urls.Activity("follows", s.newID(now))
@@ -72,13 +82,13 @@ func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, erro
 }
 
 // Unfollow sends Undo{Follow} to the actor named by target and forgets the
-// relation.
+// relation; their posts leave the home timeline. A rejected follow is
+// only forgotten: there is nothing to undo.
 func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, error) {
-	a, err := s.ResolveActor(ctx, target)
+	a, err := s.knownActor(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		f, err := tx.RemoveFollowing(ctx, a.IRI)
 		if errors.Is(err, store.ErrNotFound) {
@@ -86,18 +96,29 @@ func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, er
 		} else if err != nil {
 			return err
 		}
-		id := s.urls.Activity("undo", s.newID(now))
-		doc := jsonUndo{
-			Context: activityStreams, ID: id, Type: "Undo", Actor: s.urls.Actor(),
-			Object: jsonFollow{ID: f.FollowIRI, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI},
+		if err := tx.RemoveFromHome(ctx, a.IRI); err != nil {
+			return err
 		}
-		return s.enqueue(ctx, tx, id, "Undo", f.FollowIRI, doc, []string{a.Inbox})
+		if f.State == store.Rejected {
+			return nil
+		}
+		return s.queueUndoFollow(ctx, tx, a, f.FollowIRI)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.deliverer.Wake()
 	return a, nil
+}
+
+// queueUndoFollow queues an Undo of our Follow with id followIRI of a.
+func (s *Service) queueUndoFollow(ctx context.Context, tx *store.Tx, a *store.Actor, followIRI string) error {
+	id := s.urls.Activity("undo", s.newID(s.now()))
+	doc := jsonUndo{
+		Context: activityStreams, ID: id, Type: "Undo", Actor: s.urls.Actor(),
+		Object: jsonFollow{ID: followIRI, Type: "Follow", Actor: s.urls.Actor(), Object: a.IRI},
+	}
+	return s.enqueue(ctx, tx, id, "Undo", followIRI, doc, []string{a.Inbox})
 }
 
 // jsonUndo undoes one of our activities, embedding it as honk requires.

@@ -294,6 +294,7 @@ type collectionDoc struct {
 	Next         json.RawMessage `json:"next"`
 	Items        json.RawMessage `json:"items"`
 	OrderedItems json.RawMessage `json:"orderedItems"`
+	TotalItems   *int            `json:"totalItems"` // for the remote profile's counts
 }
 
 func (c *collectionDoc) isCollection() bool {

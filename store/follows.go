@@ -7,17 +7,19 @@ import (
 	"time"
 )
 
-// Follow states.
+// Follow states. Rejected is for the accounts we follow only: their
+// server turned our Follow down, or removed us as a follower.
 const (
 	Pending  = "pending"
 	Accepted = "accepted"
+	Rejected = "rejected"
 )
 
 // Follow is one follow relation with a remote actor, in either direction.
 type Follow struct {
 	Actor     Actor
 	FollowIRI string // the Follow activity's id
-	State     string // Pending or Accepted
+	State     string // Pending, Accepted, or (ours) Rejected
 	CreatedAt time.Time
 	// AcceptedAt is when a follower was accepted (zero while pending, and
 	// for the accounts we follow).
@@ -161,6 +163,18 @@ func (tx *Tx) AcceptFollowing(ctx context.Context, followIRI, actorIRI string) (
 		actorIRI, followIRI, followIRI)
 	if err != nil {
 		return false, fmt.Errorf("store: accept following: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RejectFollowing marks our follow of actorIRI rejected: their server
+// answered with a Reject. It reports whether there was one.
+func (tx *Tx) RejectFollowing(ctx context.Context, actorIRI string) (bool, error) {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE following SET state = 'rejected'
+		WHERE actor_id = (SELECT id FROM actors WHERE iri = ?)`, actorIRI)
+	if err != nil {
+		return false, fmt.Errorf("store: reject following: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// Mute is a muted account: hidden from the owner, told nothing.
+// Mute is a muted account, or a muted host: hidden from the owner, told
+// nothing.
 type Mute struct {
-	ActorIRI      string
+	ActorIRI      string    // an actor IRI, or a bare host name
 	Notifications bool      // their notifications are hidden too
 	ExpiresAt     time.Time // zero: until lifted
 	CreatedAt     time.Time
@@ -77,14 +78,19 @@ func (db *DB) PruneMutes(ctx context.Context, now time.Time) error {
 
 // BlockEntry is an entry of the block list: an actor IRI or a host.
 type BlockEntry struct {
-	Target    string
-	Comment   string
-	CreatedAt time.Time
-	Actor     *Actor // for an actor block, when cached
+	Target      string
+	Comment     string
+	ActivityIRI string // the Block sent for an account block, or ""
+	CreatedAt   time.Time
+	Actor       *Actor // for an actor block, when cached
 }
 
 // IsDomain reports whether the entry blocks a whole host.
 func (b BlockEntry) IsDomain() bool { return !strings.Contains(b.Target, "/") }
+
+// IsDomain reports whether the mute hides a whole host (a domain silenced
+// by a blocklist import) rather than one account.
+func (m Mute) IsDomain() bool { return !strings.Contains(m.ActorIRI, "/") }
 
 // Blocks lists the block list, most recent first.
 func (db *DB) Blocks(ctx context.Context) ([]BlockEntry, error) {
@@ -120,16 +126,57 @@ func (db *DB) Blocks(ctx context.Context) ([]BlockEntry, error) {
 	return out, nil
 }
 
-// PutBlock adds target (an actor IRI or a host) to the block list with a
-// comment, inside a transaction that also undoes what the block ends.
-func (tx *Tx) PutBlock(ctx context.Context, target, comment string, now time.Time) (bool, error) {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO blocks (target, comment, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (target) DO NOTHING`, target, comment, millis(now))
+// PutBlock adds b.Target (an actor IRI or a host) to the block list with
+// its comment and, for an account, the id of the Block sent, inside a
+// transaction that also undoes what the block ends. It reports whether the
+// entry is new; an existing entry is left as it was.
+func (tx *Tx) PutBlock(ctx context.Context, b BlockEntry) (bool, error) {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO blocks (target, comment, activity_iri, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (target) DO NOTHING`, b.Target, b.Comment, b.ActivityIRI, millis(b.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("store: block: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// RemoveBlock lifts the block of target and returns it as it was, or
+// ErrNotFound.
+func (tx *Tx) RemoveBlock(ctx context.Context, target string) (*BlockEntry, error) {
+	var b BlockEntry
+	var created int64
+	err := tx.tx.QueryRowContext(ctx, `DELETE FROM blocks WHERE target = ? RETURNING target, comment, activity_iri, created_at`, target).
+		Scan(&b.Target, &b.Comment, &b.ActivityIRI, &created)
+	if err != nil {
+		return nil, noRow(err, "unblock")
+	}
+	b.CreatedAt = fromMillis(created)
+	return &b, nil
+}
+
+// BlockedHosts returns which of hosts are blocked as whole domains.
+func (tx *Tx) BlockedHosts(ctx context.Context, hosts []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(hosts) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(hosts))
+	for i, h := range hosts {
+		args[i] = strings.ToLower(h)
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT target FROM blocks WHERE target IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: blocked hosts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("store: blocked hosts: %w", err)
+		}
+		out[h] = true
+	}
+	return out, rows.Err()
 }
 
 // RemoveFollowsOnHost removes every follow relation, both ways, with the

@@ -67,11 +67,14 @@ type HomeQuery struct {
 
 // Home returns a page of the owner's home timeline: the posts and boosts of
 // the accounts they follow, and their own, newest first, without muted
-// accounts. Each post comes with its author, counts, the owner's own
+// or blocked accounts. Each post comes with its author, counts, the owner's own
 // state, poll and quoted post (LoadPostViews).
 func (db *DB) Home(ctx context.Context, q HomeQuery) ([]Entry, error) {
 	where := []string{`NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = h.actor_iri)`,
 		`NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = p.author_iri)`,
+		// A blocked author's posts stay stored (a block can be lifted) but
+		// never show, even boosted by someone the owner follows.
+		`NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = p.author_iri)`,
 		`p.deleted_at IS NULL`}
 	where, args, order, reverse := q.where("h.sid", where, nil)
 	args = append(args, q.limit())

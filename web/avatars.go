@@ -21,16 +21,26 @@ const avatarMaxAge = 24 * time.Hour
 // server when the owner looks at the page, and from where. Only actors
 // kith knows are served, from the icon their document names, so this is
 // no open proxy; only images of the types kith accepts come back.
+//
+// With image=header it serves the actor's header image instead, for the
+// remote profile page.
 func (h *Handler) serveAvatar(w http.ResponseWriter, r *http.Request) {
 	a, err := h.db.ActorByIRI(r.Context(), r.URL.Query().Get("actor"))
-	if errors.Is(err, store.ErrNotFound) || err == nil && a.IconURL == "" {
+	src := ""
+	if err == nil {
+		src = a.IconURL
+		if r.URL.Query().Get("image") == "header" {
+			src = a.ImageURL
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) || err == nil && src == "" {
 		http.NotFound(w, r)
 		return
 	} else if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	body, _, err := h.ap.Fetcher().Get(r.Context(), a.IconURL, "image/webp,image/png,image/jpeg,image/gif;q=0.9")
+	body, _, err := h.ap.Fetcher().Get(r.Context(), src, "image/webp,image/png,image/jpeg,image/gif;q=0.9")
 	if err != nil {
 		h.log.Info("avatar not fetched", "actor", a.IRI, "err", err)
 		http.NotFound(w, r)
@@ -60,4 +70,13 @@ func avatarProxyURL(a *store.Actor) string {
 		return ""
 	}
 	return "/avatars?actor=" + url.QueryEscape(a.IRI)
+}
+
+// headerProxyURL is where the owner's pages load actor a's header image
+// from, or "" when a has none.
+func headerProxyURL(a *store.Actor) string {
+	if a.ImageURL == "" {
+		return ""
+	}
+	return "/avatars?image=header&actor=" + url.QueryEscape(a.IRI)
 }

@@ -19,6 +19,7 @@ var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
+	"people",
 }
 
 // pageTemplate is one parsed page.

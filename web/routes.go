@@ -40,6 +40,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))
 	m.HandleFunc("GET /followers", h.owner(h.showFollowers))
 	m.HandleFunc("GET /avatars", h.owner(h.serveAvatar))
+	m.HandleFunc("GET /people", h.owner(h.showPerson))
+	m.HandleFunc("POST /people", h.form(smallFormLimit, h.owner(h.submitPerson)))
 	m.HandleFunc("POST /followers", h.form(smallFormLimit, h.owner(h.submitFollower)))
 	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))

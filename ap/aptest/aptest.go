@@ -220,11 +220,15 @@ func (r Received) Type() string { s, _ := r.Activity["type"].(string); return s 
 
 // RemoteActor is an account on a Remote.
 type RemoteActor struct {
-	Name   string
-	IRI    string
-	KeyID  string
-	Key    *rsa.PrivateKey
-	Inbox  string
+	Name  string
+	IRI   string
+	KeyID string
+	Key   *rsa.PrivateKey
+	Inbox string
+	// Extra holds properties added to (or replacing) those of the
+	// document: icon, image, attachment, manuallyApprovesFollowers. Set
+	// it before the actor is fetched.
+	Extra  map[string]any
 	remote *Remote
 }
 
@@ -244,6 +248,7 @@ type Remote struct {
 	gets     []string // paths of every GET, in order
 	status   func(r *http.Request) int
 	header   http.Header               // added to every inbox answer
+	docs     map[string]any            // path -> document served as activity+json
 	keys     map[string]*rsa.PublicKey // keyId -> key, fetched once
 }
 
@@ -317,14 +322,34 @@ func (a *RemoteActor) Document() map[string]any {
 	if a.remote.SharedInbox {
 		doc["endpoints"] = map[string]any{"sharedInbox": a.remote.Base + "/inbox"}
 	}
+	for k, v := range a.Extra {
+		doc[k] = v
+	}
 	return doc
 }
 
+// SetDocument serves doc as activity+json at path (an outbox, a
+// collection, a post), ahead of the actors.
+func (r *Remote) SetDocument(path string, doc any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.docs == nil {
+		r.docs = map[string]any{}
+	}
+	r.docs[path] = doc
+}
+
 func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
 	if req.Method == http.MethodGet {
-		r.mu.Lock()
 		r.gets = append(r.gets, req.URL.Path)
-		r.mu.Unlock()
+	}
+	doc, ok := r.docs[req.URL.Path]
+	r.mu.Unlock()
+	if ok && req.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "application/activity+json")
+		json.NewEncoder(w).Encode(doc)
+		return
 	}
 	switch {
 	case req.Method == http.MethodGet && req.URL.Path == "/.well-known/webfinger":

@@ -1,0 +1,331 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"kith/ap"
+	"kith/store"
+)
+
+// maxTargetLen caps an account named in a URL or a form: an IRI or a
+// handle, never more.
+const maxTargetLen = 2048
+
+// profilePostsShown is how many recent posts the remote profile lists.
+const profilePostsShown = 20
+
+// peoplePage is the data of people.html, the remote profile.
+type peoplePage struct {
+	page
+	Person   personView
+	Fields   []fieldView
+	Stats    store.ActorStats
+	Relation relationView
+	Buttons  []personButton
+	Posts    []remotePostView
+}
+
+// personButton is one of the profile's forms: what it does and says.
+type personButton struct {
+	Action, Label, Class string
+}
+
+// buttons are the changes the owner can make from where they stand.
+func (rel relationView) buttons() []personButton {
+	var out []personButton
+	if !rel.Blocked && !rel.DomainBlocked {
+		switch rel.Following {
+		case "", store.Rejected:
+			out = append(out, personButton{"follow", "Follow", ""})
+		case store.Pending:
+			out = append(out, personButton{"unfollow", "Cancel request", "secondary"})
+		default:
+			out = append(out, personButton{"unfollow", "Unfollow", "secondary"})
+		}
+	}
+	if rel.Muted {
+		out = append(out, personButton{"unmute", "Unmute", "secondary"})
+	} else {
+		out = append(out, personButton{"mute", "Mute", "secondary"})
+	}
+	if rel.Blocked {
+		out = append(out, personButton{"unblock", "Unblock", "secondary"})
+	} else {
+		out = append(out, personButton{"block", "Block", "danger"})
+	}
+	return out
+}
+
+// personView is a remote account as its profile shows it.
+type personView struct {
+	IRI     string
+	Name    string
+	Handle  string
+	URL     string // their profile page on their server
+	Avatar  string // through kith's proxy, "" for the default picture
+	Header  string // through kith's proxy, or ""
+	BioHTML template.HTML
+	Locked  bool
+	Bot     bool
+	Fetched time.Time
+}
+
+// relationView is how the owner and a remote account stand.
+type relationView struct {
+	Following     string // "", store.Pending, store.Accepted or store.Rejected
+	FollowsYou    bool
+	RequestedYou  bool // their follow request waits for the owner
+	Blocked       bool
+	DomainBlocked bool
+	Muted         bool
+}
+
+// remotePostView is a post as the remote profile lists it, until the
+// shared post card replaces it.
+type remotePostView struct {
+	URL         string
+	Published   time.Time
+	Summary     string
+	ContentHTML template.HTML // sanitised when it was stored
+	BoostedBy   string        // set when the entry is the account's boost
+	Author      string
+	Attachments int
+}
+
+// showPerson shows a remote account's profile (/people?actor=IRI or
+// ?acct=user@host): who they are, their counts, their recent public posts
+// and how they stand with the owner, with the buttons to change it. The
+// account is fetched on demand and cached for a few minutes
+// (ap.Service.RemoteProfile).
+func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	target := strings.TrimSpace(q.Get("actor"))
+	if target == "" {
+		target = strings.TrimSpace(q.Get("acct"))
+	}
+	if target == "" || len(target) > maxTargetLen {
+		h.showError(w, r, http.StatusBadRequest, "Whom to show?",
+			"The address names no account. Use /people?acct=user@example.com, or the account's address as ?actor=.")
+		return
+	}
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		if u, err := url.Parse(target); err != nil || u.Host == "" {
+			h.showError(w, r, http.StatusBadRequest, "Not an account address", "That is not a web address an account could have.")
+			return
+		}
+	} else if _, _, ok := ap.SplitHandle(target); !ok {
+		h.showError(w, r, http.StatusBadRequest, "Not an account address",
+			"Accounts are written @user@example.com, or given by the address of their profile.")
+		return
+	}
+	if h.urls.IsLocal(target) || strings.EqualFold(strings.TrimPrefix(target, "@"), h.urls.Acct()) {
+		http.Redirect(w, r, h.urls.Profile(), http.StatusSeeOther)
+		return
+	}
+	a, err := h.ap.RemoteProfile(ctx, target)
+	if err != nil {
+		h.log.Info("remote profile not found", "target", target, "err", err)
+		h.showError(w, r, http.StatusNotFound, "Account not found",
+			"kith could not find that account: its server did not answer, or has no such account. Check the spelling, or try again later.")
+		return
+	}
+	p, err := h.basePage(r, a.Handle())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &peoplePage{page: p}
+	for _, f := range ap.ProfileFields(a) {
+		// The value was sanitised by ap.ProfileFields.
+		data.Fields = append(data.Fields, fieldView{Name: f.Name, Value: template.HTML(f.ValueHTML)})
+	}
+	data.Person = viewPerson(a)
+	data.Title = data.Person.Name + " (" + a.Handle() + ") · " + p.Site.Name
+	if data.Relation, err = h.relation(r, a); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data.Buttons = data.Relation.buttons()
+	data.Stats, err = h.db.ActorStatsOf(ctx, a.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.serverError(w, r, err)
+		return
+	}
+	entries, err := h.db.PostsOf(ctx, a.IRI, h.urls.Actor(), store.Page{Limit: profilePostsShown})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for _, e := range entries {
+		data.Posts = append(data.Posts, viewRemotePost(e, a))
+	}
+	data.Flash, data.FlashWarn = personFlash(q.Get("done"), a.Handle())
+	h.render(w, r, http.StatusOK, "people", data)
+}
+
+// viewPerson prepares a remote account for a page.
+func viewPerson(a *store.Actor) personView {
+	v := personView{
+		IRI: a.IRI, Name: a.Name, Handle: a.Handle(), URL: a.URL,
+		Avatar: avatarProxyURL(a), Header: headerProxyURL(a),
+		// Sanitised by ap when the document was stored.
+		BioHTML: template.HTML(a.SummaryHTML),
+		Locked:  a.Locked, Bot: a.Type == "Service" || a.Type == "Application",
+		Fetched: a.FetchedAt,
+	}
+	if v.Name == "" {
+		v.Name = a.Username
+	}
+	if v.URL == "" {
+		v.URL = a.IRI
+	}
+	return v
+}
+
+// viewRemotePost prepares an entry of a remote account's posts.
+func viewRemotePost(e store.Entry, a *store.Actor) remotePostView {
+	p := e.Post
+	v := remotePostView{
+		URL: p.URL, Published: p.Published, Summary: p.Summary,
+		ContentHTML: template.HTML(p.ContentHTML), Attachments: len(p.Attachments),
+		Author: a.Handle(),
+	}
+	if v.URL == "" {
+		v.URL = p.IRI
+	}
+	if e.Boost != nil {
+		v.BoostedBy = a.Handle()
+		v.Published = e.Boost.Published
+		v.Author = p.AuthorIRI
+		if p.Author != nil {
+			v.Author = p.Author.Handle()
+		}
+	}
+	return v
+}
+
+// relation reads how the owner and a stand.
+func (h *Handler) relation(r *http.Request, a *store.Actor) (relationView, error) {
+	ctx := r.Context()
+	var rel relationView
+	if f, err := h.db.Following(ctx, a.IRI); err == nil {
+		rel.Following = f.State
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return rel, err
+	}
+	if f, err := h.db.Follower(ctx, a.IRI); err == nil {
+		rel.FollowsYou = f.State == store.Accepted
+		rel.RequestedYou = f.State == store.Pending
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return rel, err
+	}
+	var err error
+	if rel.Blocked, err = h.db.IsBlocked(ctx, a.IRI); err != nil {
+		return rel, err
+	}
+	if rel.DomainBlocked, err = h.db.IsBlocked(ctx, a.Host); err != nil {
+		return rel, err
+	}
+	rel.Muted, err = h.db.IsMuted(ctx, a.IRI)
+	return rel, err
+}
+
+// personFlash is the notice after a button on the profile; done comes from
+// the URL, so only known words produce a notice, naming the account the
+// page shows.
+func personFlash(done, who string) (ok, warn string) {
+	switch done {
+	case "follow":
+		return "Follow request sent to " + who + ". It shows as requested until their server accepts it.", ""
+	case "followed":
+		return "You follow " + who + " already.", ""
+	case "unfollow":
+		return "You no longer follow " + who + "; their server was told.", ""
+	case "block":
+		return "Blocked " + who + ". Follows between you ended, their posts are hidden, and their server was told.", ""
+	case "unblock":
+		return "Unblocked " + who + ". Follow them again if you wish: the block ended that.", ""
+	case "mute":
+		return "Muted " + who + ": their posts and notifications are hidden. They are not told.", ""
+	case "unmute":
+		return "Unmuted " + who + ".", ""
+	}
+	return "", ""
+}
+
+// submitPerson changes how the owner stands with a remote account: follow,
+// unfollow, block, unblock, mute or unmute, then shows the profile again.
+func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	iri := strings.TrimSpace(r.PostFormValue("actor"))
+	action := r.PostFormValue("action")
+	if iri == "" || len(iri) > maxTargetLen {
+		h.showError(w, r, http.StatusBadRequest, "Whom?", "The form did not say which account. Go back to the profile and press a button there.")
+		return
+	}
+	var do func(ctx context.Context, target string) (*store.Actor, error)
+	switch action {
+	case "follow":
+		do = h.ap.Follow
+	case "unfollow":
+		do = h.ap.Unfollow
+	case "block":
+		do = h.ap.Block
+	case "unblock":
+		do = h.ap.Unblock
+	case "mute":
+		do = h.ap.Mute
+	case "unmute":
+		do = h.ap.Unmute
+	default:
+		h.showError(w, r, http.StatusBadRequest, "Nothing to do", "The form did not say what to do. Go back to the profile and press a button there.")
+		return
+	}
+	done := action
+	if action == "follow" {
+		if f, err := h.db.Following(ctx, iri); err == nil && f.State == store.Accepted {
+			done = "followed"
+		}
+	}
+	a, err := do(ctx, iri)
+	switch {
+	case errors.Is(err, ap.ErrNotBlocked), errors.Is(err, ap.ErrNotMuted):
+		done = ""
+	case err != nil && (action == "unfollow" || action == "follow"):
+		// Follow refuses a blocked account and Unfollow one not
+		// followed; both say so in words meant for the owner.
+		h.log.Info("follow change refused", "action", action, "actor", iri, "err", err)
+		h.showError(w, r, http.StatusConflict, "Not done", "That did not work: "+friendlyFollowError(err))
+		return
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	target := iri
+	if a != nil {
+		target = a.IRI
+	}
+	q := url.Values{"actor": {target}}
+	if done != "" {
+		q.Set("done", done)
+	}
+	http.Redirect(w, r, "/people?"+q.Encode(), http.StatusSeeOther)
+}
+
+// friendlyFollowError words a refused follow change for the owner, without
+// internals.
+func friendlyFollowError(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "you block "), strings.HasPrefix(msg, "you do not follow "):
+		return msg + "."
+	}
+	return "the account's server could not be reached. Try again later."
+}

@@ -1,0 +1,236 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"kith/ap/aptest"
+	"kith/store"
+)
+
+// fakeAccount is alice on a fake remote server that serves what a remote
+// profile reads: WebFinger, her actor with an avatar, a header and
+// GoToSocial's profile fields (gotosocial-actor-fields.json), her
+// followers and following counts, and an outbox whose first page holds a
+// Mastodon-style Create with the Note embedded, a GoToSocial-style Create
+// naming its Note by IRI (gotosocial-outbox-page.json), a followers-only
+// post and a post claiming to be someone else's.
+func fakeAccount(t *testing.T) (*aptest.Remote, *aptest.RemoteActor) {
+	t.Helper()
+	remote := aptest.NewRemote(t, true)
+	alice := remote.AddActor("alice", aptest.Key(t, "remote"))
+	alice.Extra = map[string]any{
+		"icon":  map[string]any{"type": "Image", "mediaType": "image/png", "url": remote.Base + "/media/avatar.png"},
+		"image": map[string]any{"type": "Image", "mediaType": "image/png", "url": remote.Base + "/media/header.png"},
+		"attachment": []any{
+			map[string]any{"name": "should you follow me?", "type": "PropertyValue", "value": "maybe!"},
+			map[string]any{"name": "site", "type": "PropertyValue", "value": `<a href="https://alice.example/" onclick="evil()">alice.example</a>`},
+		},
+	}
+	public := "https://www.w3.org/ns/activitystreams#Public"
+	note := func(id, text string, to ...string) map[string]any {
+		return map[string]any{
+			"id": alice.IRI + "/statuses/" + id, "type": "Note", "attributedTo": alice.IRI,
+			"content": text, "published": "2026-11-20T10:00:0" + id + "Z",
+			"to": to, "cc": []string{alice.IRI + "/followers"},
+			"url": remote.Base + "/@alice/" + id,
+		}
+	}
+	remote.SetDocument("/users/alice/statuses/2", note("2", "<p>Fetched by its IRI</p>", public))
+	remote.SetDocument("/users/alice/followers", map[string]any{"type": "OrderedCollection", "id": alice.IRI + "/followers", "totalItems": 7})
+	remote.SetDocument("/users/alice/following", map[string]any{"type": "OrderedCollection", "id": alice.IRI + "/following", "totalItems": 3})
+	remote.SetDocument("/users/alice/outbox", map[string]any{
+		"type": "OrderedCollection", "id": alice.IRI + "/outbox", "totalItems": 42, "first": alice.IRI + "/outbox/page1",
+	})
+	forged := note("4", "<p>Not hers</p>", public)
+	forged["attributedTo"] = "https://elsewhere.example/users/mallory"
+	remote.SetDocument("/users/alice/outbox/page1", map[string]any{
+		"type": "OrderedCollectionPage", "id": alice.IRI + "/outbox/page1",
+		"orderedItems": []any{
+			map[string]any{"type": "Create", "id": alice.IRI + "/statuses/1/activity", "actor": alice.IRI,
+				"object": note("1", `<p>Hello from alice <script>alert(1)</script></p>`, public)},
+			map[string]any{"type": "Create", "id": alice.IRI + "/statuses/2/activity", "actor": alice.IRI,
+				"object": alice.IRI + "/statuses/2"},
+			map[string]any{"type": "Create", "id": alice.IRI + "/statuses/3/activity", "actor": alice.IRI,
+				"object": note("3", "<p>Only for followers</p>", alice.IRI+"/followers")},
+			map[string]any{"type": "Create", "id": alice.IRI + "/statuses/4/activity", "actor": alice.IRI, "object": forged},
+			map[string]any{"type": "Announce", "id": alice.IRI + "/statuses/5/activity", "actor": alice.IRI,
+				"object": "https://elsewhere.example/notes/1"},
+		},
+	})
+	return remote, alice
+}
+
+// TestRemoteProfile: the owner looks up @alice@host; the page shows her
+// name, bio (sanitised), fields, counts and her public posts from the
+// outbox, with a Follow button; reloading within minutes reads the cache,
+// and later her server again.
+func TestRemoteProfile(t *testing.T) {
+	clock := aptest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	k := newKit(t, aptest.InstanceOptions{Now: clock.Now})
+	k.login()
+	remote, alice := fakeAccount(t)
+
+	rec := k.get("/people?acct=alice@" + remote.Host)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d; want 200\n%s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		"<bdi>Alice</bdi>", "@alice@" + remote.Host,
+		`src="/avatars?actor=` + url.QueryEscape(alice.IRI) + `"`,
+		`src="/avatars?image=header&amp;actor=` + url.QueryEscape(alice.IRI) + `"`,
+		"<dt>should you follow me?</dt><dd>maybe!</dd>", `href="https://alice.example/"`,
+		"<strong>42</strong> posts", "<strong>7</strong> followers", "<strong>3</strong> following",
+		"Hello from alice", "Fetched by its IRI",
+		`name="action" value="follow"`, `name="action" value="mute"`, `name="action" value="block"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("profile lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "onclick", "Only for followers", "Not hers", "Test account <script"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("profile shows %q", bad)
+		}
+	}
+	if strings.Index(body, "Fetched by its IRI") > strings.Index(body, "Hello from alice") {
+		t.Error("posts are not newest first")
+	}
+
+	// Within a few minutes the page is served from the cache.
+	k.get("/people?actor=" + url.QueryEscape(alice.IRI))
+	if n := gets(remote, "/users/alice/outbox"); n != 1 {
+		t.Errorf("outbox fetched %d times after two views within a minute; want 1", n)
+	}
+	clock.Advance(6 * time.Minute)
+	if rec := k.get("/people?actor=" + url.QueryEscape(alice.IRI)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d after the cache aged", rec.Code)
+	}
+	if n := gets(remote, "/users/alice/outbox"); n != 2 {
+		t.Errorf("outbox fetched %d times after the cache aged; want 2", n)
+	}
+}
+
+// TestRemoteProfileErrors: malformed targets are 400, unknown accounts
+// 404, our own account a redirect to our profile, and visitors get no
+// profile at all.
+func TestRemoteProfileErrors(t *testing.T) {
+	k := newKit(t, aptest.InstanceOptions{})
+	remote, _ := fakeAccount(t)
+	if rec := k.get("/people?acct=alice@" + remote.Host); rec.Code == http.StatusOK {
+		t.Errorf("a visitor got the remote profile: status %d", rec.Code)
+	}
+	k.login()
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{
+		{"", http.StatusBadRequest},
+		{"?acct=nobody", http.StatusBadRequest},
+		{"?acct=a@b@c", http.StatusBadRequest},
+		{"?actor=" + url.QueryEscape("https://"), http.StatusBadRequest},
+		{"?actor=" + strings.Repeat("x", 3000), http.StatusBadRequest},
+		{"?acct=ghost@" + remote.Host, http.StatusNotFound},
+		{"?acct=" + k.inst.URLs.Acct(), http.StatusSeeOther},
+	} {
+		if rec := k.get("/people" + tt.query); rec.Code != tt.want {
+			t.Errorf("GET /people%s: status %d; want %d", tt.query, rec.Code, tt.want)
+		}
+	}
+}
+
+// TestRemoteProfileButtons: follow (requested until the Accept), unfollow,
+// mute and unmute from the profile, each a CSRF-checked POST that comes
+// back to the profile with its new state.
+func TestRemoteProfileButtons(t *testing.T) {
+	ctx := context.Background()
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	remote, alice := fakeAccount(t)
+	if rec := k.get("/people?acct=alice@" + remote.Host); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	press := func(action string) string {
+		t.Helper()
+		rec := k.post("/people", url.Values{"actor": {alice.IRI}, "action": {action}})
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("%s: status %d; want 303\n%s", action, rec.Code, rec.Body)
+		}
+		loc := location(t, rec)
+		if !strings.HasPrefix(loc, "/people?") {
+			t.Fatalf("%s: redirect to %s; want the profile", action, loc)
+		}
+		return k.get(loc).Body.String()
+	}
+
+	page := press("follow")
+	if !strings.Contains(page, "Requested: waiting") || !strings.Contains(page, "Follow request sent") {
+		t.Errorf("after follow the page does not say requested")
+	}
+	if f, err := k.inst.DB.Following(ctx, alice.IRI); err != nil || f.State != store.Pending {
+		t.Errorf("following = %v, %v; want pending", f, err)
+	}
+	k.inst.Service.Deliverer().RunOnce(ctx)
+	if got := remote.Received(); len(got) != 1 || got[0].Type() != "Follow" {
+		t.Fatalf("alice's server got %d activities; want one Follow", len(got))
+	}
+
+	// Her server accepts.
+	accept := map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": alice.IRI + "#accepts/1", "type": "Accept",
+		"actor": alice.IRI, "object": remote.Received()[0].Activity["id"],
+	}
+	alice.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, accept))
+	k.inst.Service.ProcessInbox(ctx)
+	page = k.get("/people?actor=" + url.QueryEscape(alice.IRI)).Body.String()
+	if !strings.Contains(page, "You follow them") || !strings.Contains(page, `value="unfollow" class="secondary">Unfollow`) {
+		t.Errorf("after the Accept the page does not show the follow")
+	}
+
+	page = press("mute")
+	if !strings.Contains(page, `<span class="badge">Muted</span>`) || !strings.Contains(page, `value="unmute"`) {
+		t.Error("after mute the page does not show it")
+	}
+	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI); !muted {
+		t.Error("not muted in the store")
+	}
+	page = press("unmute")
+	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI); muted || strings.Contains(page, `<span class="badge">Muted</span>`) {
+		t.Error("still muted after unmute")
+	}
+
+	press("unfollow")
+	if _, err := k.inst.DB.Following(ctx, alice.IRI); err == nil {
+		t.Error("still following after unfollow")
+	}
+	k.inst.Service.Deliverer().RunOnce(ctx)
+	got := remote.Received()
+	if last := got[len(got)-1]; last.Type() != "Undo" {
+		t.Errorf("last activity sent is %s; want Undo", last.Type())
+	}
+
+	// Without the CSRF token nothing happens.
+	rec := k.post("/people", url.Values{"actor": {alice.IRI}, "action": {"follow"}, "csrf": {"wrong"}})
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("POST without the CSRF token: status %d; want 403", rec.Code)
+	}
+	if rec := k.post("/people", url.Values{"actor": {alice.IRI}, "action": {"explode"}}); rec.Code != http.StatusBadRequest {
+		t.Errorf("unknown action: status %d; want 400", rec.Code)
+	}
+}
+
+// gets counts the GETs of path that remote answered.
+func gets(remote *aptest.Remote, path string) int {
+	n := 0
+	for _, p := range remote.Gets() {
+		if p == path {
+			n++
+		}
+	}
+	return n
+}
