@@ -158,6 +158,9 @@ type jsonInstanceActor struct {
 	URL                       string        `json:"url"`
 	Inbox                     string        `json:"inbox"`
 	Outbox                    string        `json:"outbox"`
+	Followers                 string        `json:"followers"`
+	Following                 string        `json:"following"`
+	Featured                  string        `json:"featured"`
 	Endpoints                 jsonEndpoints `json:"endpoints"`
 	ManuallyApprovesFollowers bool          `json:"manuallyApprovesFollowers"`
 	PublicKey                 jsonKey       `json:"publicKey"`
@@ -165,7 +168,9 @@ type jsonInstanceActor struct {
 
 // instanceActorDocument builds the Application actor that signs fetches
 // made on no one's behalf. Like Mastodon's, its preferredUsername is the
-// domain and it approves no followers.
+// domain and it approves no followers. Its collections are empty but real:
+// GoToSocial logs an error on every resolve of an actor without followers,
+// following and featured.
 func instanceActorDocument(u URLs, publicKeyPEM string) jsonInstanceActor {
 	return jsonInstanceActor{
 		Context:                   actorContext(),
@@ -176,6 +181,9 @@ func instanceActorDocument(u URLs, publicKeyPEM string) jsonInstanceActor {
 		URL:                       u.Base() + "/",
 		Inbox:                     u.InstanceInbox(),
 		Outbox:                    u.InstanceActor() + "/outbox",
+		Followers:                 u.InstanceActor() + "/followers",
+		Following:                 u.InstanceActor() + "/following",
+		Featured:                  u.InstanceActor() + "/collections/featured",
 		Endpoints:                 jsonEndpoints{SharedInbox: u.SharedInbox()},
 		ManuallyApprovesFollowers: true,
 		PublicKey:                 jsonKey{ID: u.InstanceKeyID(), Owner: u.InstanceActor(), PublicKeyPem: publicKeyPEM},
@@ -257,9 +265,15 @@ func (s *Service) getInstanceActor(w http.ResponseWriter, r *http.Request) {
 	writeActivity(w, instanceActorDocument(s.urls, acct.InstancePublicKeyPEM))
 }
 
-func (s *Service) getInstanceOutbox(w http.ResponseWriter, r *http.Request) {
-	writeActivity(w, jsonCollection{
-		Context: activityStreams, ID: s.urls.InstanceActor() + "/outbox", Type: "OrderedCollection", TotalItems: 0,
-		OrderedItems: []any{},
+// getInstanceCollection answers for one of the instance actor's
+// collections, which are always empty.
+func (s *Service) getInstanceCollection(w http.ResponseWriter, r *http.Request) {
+	// orderedItems is written even empty: some readers want the list.
+	writeActivity(w, struct {
+		jsonCollection
+		OrderedItems []any `json:"orderedItems"`
+	}{
+		jsonCollection: jsonCollection{Context: activityStreams, ID: s.urls.Base() + r.URL.Path, Type: "OrderedCollection"},
+		OrderedItems:   []any{},
 	})
 }

@@ -96,6 +96,30 @@ func TestInstanceActor(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	aptest.Golden(t, *update, "instance-actor.json", body, inst.URLs.Domain(), "kith.test")
+
+	// Its collections exist, and each answers as an empty
+	// OrderedCollection whose id is its own URL (GoToSocial resolves them).
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"outbox", "followers", "following", "featured"} {
+		iri, _ := doc[k].(string)
+		if !strings.HasPrefix(iri, inst.URLs.InstanceActor()+"/") {
+			t.Errorf("%s = %v; want a URL under the instance actor", k, doc[k])
+			continue
+		}
+		resp, body := get(t, inst, strings.TrimPrefix(iri, inst.URLs.Base()), "application/activity+json")
+		var c map[string]any
+		if err := json.Unmarshal(body, &c); resp.StatusCode != http.StatusOK || err != nil {
+			t.Errorf("%s: status %d, %v", k, resp.StatusCode, err)
+			continue
+		}
+		items, isList := c["orderedItems"].([]any)
+		if c["id"] != iri || c["type"] != "OrderedCollection" || c["totalItems"] != 0.0 || !isList || len(items) != 0 || c["@context"] == nil {
+			t.Errorf("%s = %v; want an empty OrderedCollection with id %s", k, c, iri)
+		}
+	}
 }
 
 // TestWebFinger covers the resource forms peers use, case, and errors.

@@ -37,7 +37,10 @@ func (s *Service) Handler() http.Handler {
 
 	mux.HandleFunc("GET /tags/{tag}", s.getTag)
 	mux.HandleFunc("GET /actor", s.getInstanceActor)
-	mux.HandleFunc("GET /actor/outbox", s.getInstanceOutbox)
+	mux.HandleFunc("GET /actor/outbox", s.getInstanceCollection)
+	mux.HandleFunc("GET /actor/followers", s.getInstanceCollection)
+	mux.HandleFunc("GET /actor/following", s.getInstanceCollection)
+	mux.HandleFunc("GET /actor/collections/featured", s.getInstanceCollection)
 	mux.HandleFunc("POST /actor/inbox", s.postInbox)
 	return mux
 }

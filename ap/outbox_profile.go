@@ -176,7 +176,8 @@ func (s *Service) SetLocked(ctx context.Context, locked bool) error {
 
 // Pin adds one of our public or unlisted posts to the featured collection
 // (at most MaxPinned) or removes it, and sends Add or Remove to the
-// followers as Mastodon does.
+// followers as Mastodon does, then an Update of the actor for the servers
+// that only notice pins when they refetch the profile.
 func (s *Service) Pin(ctx context.Context, localID string, pin bool) error {
 	p, err := s.db.PostByLocalID(ctx, localID)
 	if err != nil {
@@ -221,7 +222,13 @@ func (s *Service) Pin(ctx context.Context, localID string, pin bool) error {
 				To: []string{Public}, Cc: []string{s.urls.Followers()}, Object: p.IRI},
 			Target: s.urls.Featured(),
 		}
-		return s.enqueue(ctx, tx, id, kind, p.IRI, doc, inboxes)
+		if err := s.enqueue(ctx, tx, id, kind, p.IRI, doc, inboxes); err != nil {
+			return err
+		}
+		// snac ignores Add and Remove, and GoToSocial shows a pin only
+		// after refetching featured, which an Update of the actor makes
+		// both do.
+		return s.queueActorUpdate(ctx, tx, now)
 	})
 	if err != nil {
 		return fmt.Errorf("pin: %w", err)
