@@ -52,10 +52,15 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 
 	// The activity id is the dedup key, so an id on another host than the
 	// actor's is refused before it is stored: kept, it would make the real
-	// activity of that id look like a duplicate and be dropped.
+	// activity of that id look like a duplicate and be dropped. snac's
+	// withdrawn follow request is the exception (idIsLabel).
+	dedupID := act.ID
 	if act.ID != "" && !sameOrigin(act.ID, string(act.Actor)) {
-		inboxError(w, http.StatusBadRequest, "activity id "+act.ID+" is not on the host of its actor "+string(act.Actor))
-		return
+		if !s.idIsLabel(act) {
+			inboxError(w, http.StatusBadRequest, "activity id "+act.ID+" is not on the host of its actor "+string(act.Actor))
+			return
+		}
+		dedupID = "" // the body's hash: the label cannot stand for anything
 	}
 	// A key on another host than the actor's is refused before it is
 	// fetched: kith fetches no URL a stranger picks.
@@ -100,7 +105,7 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 	}
 
 	item := &store.InboxItem{
-		DedupKey:   dedupKey(act.ID, body),
+		DedupKey:   dedupKey(dedupID, body),
 		Type:       act.Type.Main(),
 		ActorIRI:   signer.IRI,
 		Body:       body,

@@ -53,9 +53,10 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 	return nil
 }
 
-// onUndo handles Undo{Follow}: the follower leaves. The Follow may be
-// embedded, given by id, or (snac, for a Follow never accepted) replaced by
-// our actor's IRI.
+// onUndo handles Undo{Follow}: the follower leaves, or withdraws its
+// request. The Follow may be embedded, given by id, or (snac) replaced by
+// our actor's IRI. Only the follower's own Undo counts: the signer is the
+// actor (postInbox checked it), and the Follow must be the actor's.
 func (s *Service) onUndo(ctx context.Context, it *store.InboxItem, act *Activity) error {
 	inner, embedded := act.EmbeddedActivity()
 	isFollow := embedded && inner.Type.Is("Follow")
@@ -68,28 +69,37 @@ func (s *Service) onUndo(ctx context.Context, it *store.InboxItem, act *Activity
 	if embedded && IDOf(inner.Object) != s.urls.Actor() {
 		return ignored("Undo of a Follow of %s", IDOf(inner.Object))
 	}
-	if !embedded {
-		id := act.ObjectID()
-		f, err := s.db.Follower(ctx, string(act.Actor))
+	return s.db.Update(ctx, func(tx *store.Tx) error {
+		f, err := tx.Follower(ctx, string(act.Actor))
 		if errors.Is(err, store.ErrNotFound) {
 			return ignored("Undo from %s, who does not follow us", act.Actor)
 		} else if err != nil {
 			return err
 		}
-		if id != f.FollowIRI && id != s.urls.Actor() {
+		if id := act.ObjectID(); !embedded && id != f.FollowIRI && id != s.urls.Actor() {
 			return ignored("Undo of %s, which is not a Follow we know", id)
 		}
-	}
-	return s.db.Update(ctx, func(tx *store.Tx) error {
 		removed, err := tx.RemoveFollower(ctx, string(act.Actor))
 		if err != nil {
 			return err
 		}
-		if removed {
+		switch {
+		case removed && f.State == store.Pending:
+			s.log.Info("withdrew the follow request", "actor", string(act.Actor))
+		case removed:
 			s.log.Info("follower left", "actor", string(act.Actor))
 		}
 		return s.done(ctx, tx, it)
 	})
+}
+
+// idIsLabel reports whether act's id, though not on its actor's host, is
+// only a label that may be accepted: snac withdraws a follow request with
+// an Undo whose id it makes inside the followed actor's namespace (ours)
+// and whose object is our actor. What it undoes is decided by who signed
+// it, which onUndo checks; the id is never used as an activity's.
+func (s *Service) idIsLabel(act *Activity) bool {
+	return act.Type.Is("Undo") && act.ObjectID() == s.urls.Actor() && sameOrigin(act.ID, s.urls.Actor())
 }
 
 // undoOther handles Undo of anything but a Follow; for now those are

@@ -320,19 +320,39 @@ func TestUndoFollowRemovesFollower(t *testing.T) {
 }
 
 // TestUndoByAnotherActorIsIgnored: only the follower can undo its Follow.
+// bob follows too, so that an Undo of alice's Follow acted on would show:
+// the removal is keyed on the Undo's actor, and it is the guards (the
+// embedded Follow's actor, the Follow id) that keep bob from being removed
+// by an Undo of what is not his.
 func TestUndoByAnotherActorIsIgnored(t *testing.T) {
-	ctx := context.Background()
-	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
-	remote := aptest.NewRemote(t, false)
-	alice := remote.AddActor("alice", aptest.Key(t, "remote"))
-	bob := remote.AddActor("bob", aptest.Key(t, "remote2"))
-	f := follow(alice, inst, "1")
-	alice.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, f))
-	undo := map[string]any{"id": bob.IRI + "#undo/1", "type": "Undo", "actor": bob.IRI, "object": f}
-	bob.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, undo))
-	inst.Service.ProcessInbox(ctx)
-	if n, _ := inst.DB.CountFollowers(ctx, store.Accepted); n != 1 {
-		t.Errorf("%d followers; want alice still following", n)
+	for _, form := range []string{"embedded", "by id"} {
+		t.Run(form, func(t *testing.T) {
+			ctx := context.Background()
+			inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+			remote := aptest.NewRemote(t, false)
+			alice := remote.AddActor("alice", aptest.Key(t, "remote"))
+			bob := remote.AddActor("bob", aptest.Key(t, "remote2"))
+			f := follow(alice, inst, "1")
+			alice.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, f))
+			bob.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, follow(bob, inst, "1")))
+			inst.Service.ProcessInbox(ctx)
+			if n, _ := inst.DB.CountFollowers(ctx, store.Accepted); n != 2 {
+				t.Fatalf("%d followers; want alice and bob", n)
+			}
+			undo := map[string]any{"id": bob.IRI + "#undo/1", "type": "Undo", "actor": bob.IRI, "object": f}
+			if form == "by id" {
+				undo["object"] = f["id"]
+			}
+			if resp := bob.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, undo)); resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			inst.Service.ProcessInbox(ctx)
+			for _, a := range []*aptest.RemoteActor{alice, bob} {
+				if _, err := inst.DB.Follower(ctx, a.IRI); err != nil {
+					t.Errorf("%s no longer follows after bob's Undo of alice's Follow: %v", a.Name, err)
+				}
+			}
+		})
 	}
 }
 

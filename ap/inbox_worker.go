@@ -97,7 +97,7 @@ func (s *Service) processOne(ctx context.Context, it *store.InboxItem) {
 // processed inside its own transaction, so its effects and the mark are
 // committed together. A nil return means exactly that happened.
 func (s *Service) handle(ctx context.Context, it *store.InboxItem, act *Activity) error {
-	if act.ID != "" && !sameOrigin(act.ID, string(act.Actor)) {
+	if act.ID != "" && !sameOrigin(act.ID, string(act.Actor)) && !s.idIsLabel(act) {
 		return ignored("activity id %s is not on the actor's host", act.ID)
 	}
 	if host := hostOf(string(act.Actor)); host != "" {
