@@ -4,17 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
+	"net/http"
 	"time"
 
 	"kith/store"
 )
 
-// maxRemoteAttachments is how many attachments of a remote post are kept;
-// Mastodon keeps four.
-const maxRemoteAttachments = 4
-
-// isPostType reports whether t is an object kith shows as a post.
+// isPostType reports whether t is an object kith shows as a post. Notes,
+// Articles, Pages and Questions are shown as posts; the others (Image,
+// Video, Audio, Event) as a card with their name, text and a link.
 func isPostType(t Types) bool {
 	for _, s := range []string{"Note", "Article", "Page", "Question", "Image", "Video", "Audio", "Event"} {
 		if t.Is(s) {
@@ -24,92 +22,260 @@ func isPostType(t Types) bool {
 	return false
 }
 
-// objectOf returns the object of a Create or Update. An embedded object is
-// trusted when it comes from the actor's own host (the signature covers
-// it); a bare IRI is fetched from its origin.
-func (s *Service) objectOf(ctx context.Context, act *Activity) (*Object, []byte, error) {
-	raw := []byte(act.Object)
-	if len(raw) == 0 {
+// objectFromOrigin returns the object raw names (an embedded object or an
+// IRI) as its origin vouches for it. An embedded object is believed only
+// when the signer's host owns both its id and its author: the signature
+// covers it. Anything else (a bare IRI, an object on another host, one
+// attributed to another host) is fetched from its id, through the guarded
+// fetcher, and that copy is used; its author must then be on the host that
+// served it. A forged object therefore changes nothing: what is stored is
+// what its origin says.
+func (s *Service) objectFromOrigin(ctx context.Context, signer string, raw json.RawMessage) (*Object, []byte, error) {
+	id := IDOf(raw)
+	if id == "" {
 		return nil, nil, ignored("no object")
 	}
-	if raw[0] == '"' {
-		body, _, err := s.fetch.GetObject(ctx, act.ObjectID())
-		if err != nil {
-			return nil, nil, err
+	if s.urls.IsLocal(id) {
+		return nil, nil, ignored("object %s is one of ours", id)
+	}
+	if len(raw) > 0 && raw[0] == '{' && sameOrigin(id, signer) {
+		var o Object
+		if err := json.Unmarshal(raw, &o); err != nil || o.ID == "" {
+			return nil, nil, ignored("object is not a JSON object with an id")
 		}
-		raw = body
+		if o.AttributedTo == "" || sameOrigin(string(o.AttributedTo), signer) {
+			return &o, raw, nil
+		}
+	}
+	if blocked, err := s.db.IsBlocked(ctx, hostOf(id)); err != nil {
+		return nil, nil, err
+	} else if blocked {
+		return nil, nil, ignored("object %s is on a blocked host", id)
+	}
+	body, fid, err := s.fetch.GetObject(ctx, id)
+	if err != nil {
+		var fe *FetchError
+		if errors.As(err, &fe) && (fe.Status == http.StatusNotFound || fe.Status == http.StatusGone ||
+			fe.Status == http.StatusForbidden || fe.Status == http.StatusUnauthorized) {
+			return nil, nil, ignored("object %s: its origin answers %d", id, fe.Status)
+		}
+		return nil, nil, err
 	}
 	var o Object
-	if err := json.Unmarshal(raw, &o); err != nil || o.ID == "" {
-		return nil, nil, ignored("object is not a JSON object with an id")
+	if err := json.Unmarshal(body, &o); err != nil {
+		return nil, nil, ignored("object %s from its origin is not a JSON object", id)
 	}
-	if !sameOrigin(o.ID, string(act.Actor)) {
-		return nil, nil, ignored("object %s is not on the actor's host", o.ID)
+	o.ID = fid
+	if o.AttributedTo != "" && !sameOrigin(string(o.AttributedTo), fid) {
+		return nil, nil, ignored("object %s is attributed to %s, on another host", fid, o.AttributedTo)
 	}
-	return &o, raw, nil
+	return &o, body, nil
 }
 
 // onCreate stores a post from an account we follow, or one that mentions
-// us or answers one of our posts. Everything else is not our business.
+// us, answers or quotes one of our posts. Everything else is not our
+// business.
 func (s *Service) onCreate(ctx context.Context, it *store.InboxItem, act *Activity) error {
-	if act.ObjectType() != "" && !isPostType(Types{act.ObjectType()}) {
-		return ignored("Create{%s} is not handled", act.ObjectType())
+	if t := act.ObjectType(); t != "" && !isPostType(Types{t}) {
+		return ignored("Create{%s} is not handled", t)
 	}
-	o, raw, err := s.objectOf(ctx, act)
+	o, raw, err := s.objectFromOrigin(ctx, string(act.Actor), act.Object)
 	if err != nil {
 		return err
 	}
-	if !isPostType(o.Type) {
-		return ignored("Create{%s} is not handled", o.Type.Main())
-	}
-	if string(o.AttributedTo) != string(act.Actor) {
-		return ignored("post attributed to %s, created by %s", o.AttributedTo, act.Actor)
-	}
-	author, err := s.actor(ctx, string(act.Actor))
+	in, err := s.incomingPost(ctx, o, raw)
 	if err != nil {
 		return err
 	}
-	relevant := o.To.Contains(s.urls.Actor()) || o.Cc.Contains(s.urls.Actor()) || s.urls.IsLocal(string(o.InReplyTo))
-	if !relevant {
-		f, err := s.db.Following(ctx, author.IRI)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		relevant = err == nil && f.State == store.Accepted
+	if !in.relevant() {
+		return ignored("post by %s, whom we do not follow", in.author.IRI)
 	}
-	if !relevant {
-		return ignored("post by %s, whom we do not follow", author.IRI)
-	}
-	if gone, err := s.db.IsTombstoned(ctx, o.ID); err != nil {
-		return err
-	} else if gone {
-		return ignored("Create of %s, which its author deleted", o.ID)
-	}
-	p := remotePost(o, raw, author, s.now())
 	return s.db.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.PostByIRI(ctx, p.IRI); err == nil {
-			// A Create of a post we hold is a replay: edits come as
-			// Update, and a replayed Create must not roll one back.
-			return s.done(ctx, tx, it)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := tx.PutPost(ctx, p); err != nil {
+		// A Create of a post we hold is a replay: edits come as Update, and
+		// a replayed Create must not roll one back.
+		if _, err := s.savePost(ctx, tx, in, true); err != nil {
 			return err
 		}
 		return s.done(ctx, tx, it)
 	})
 }
 
-// onUpdatePost edits a post we hold (only its author may, and only to a
-// newer version).
+// incoming is a remote post about to be stored, and what it is to the
+// owner.
+type incoming struct {
+	post     *store.Post
+	poll     *store.Poll // nil unless a Question
+	author   *store.Actor
+	followed bool // the owner follows the author
+	mention  bool // it mentions the owner
+	reply    bool // it answers one of the owner's posts
+	quote    bool // it quotes one of the owner's posts
+}
+
+// relevant reports whether the post concerns the owner at all.
+func (in *incoming) relevant() bool { return in.followed || in.mention || in.reply || in.quote }
+
+// incomingPost converts a remote object that passed the origin check and
+// finds what it is to the owner. A reply to one of the owner's posts from
+// someone the reply policy does not let in waits for approval.
+func (s *Service) incomingPost(ctx context.Context, o *Object, raw []byte) (*incoming, error) {
+	if !isPostType(o.Type) {
+		return nil, ignored("%s is not a post", o.Type.Main())
+	}
+	authorIRI := string(o.AttributedTo)
+	if authorIRI == "" || !sameOrigin(authorIRI, o.ID) {
+		return nil, ignored("post %s has no author on its host", o.ID)
+	}
+	if blocked, err := s.db.IsBlocked(ctx, authorIRI, hostOf(authorIRI)); err != nil {
+		return nil, err
+	} else if blocked {
+		return nil, ignored("post by %s, who is blocked", authorIRI)
+	}
+	if gone, err := s.db.IsTombstoned(ctx, o.ID); err != nil {
+		return nil, err
+	} else if gone {
+		return nil, ignored("post %s, which its author deleted", o.ID)
+	}
+	author, err := s.actor(ctx, authorIRI)
+	if err != nil {
+		return nil, err
+	}
+	followed, err := s.follows(ctx, author.IRI)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	in := &incoming{
+		post:     remotePost(o, raw, author, now),
+		poll:     pollOf(o, now),
+		author:   author,
+		followed: followed,
+		mention:  o.mentions(s.urls.Actor()),
+	}
+	in.reply = s.urls.IsLocal(in.post.InReplyTo)
+	in.quote = s.urls.IsLocal(in.post.QuoteIRI)
+	if in.reply {
+		if in.post.Approval, err = s.replyApproval(ctx, author.IRI, followed); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// follows reports whether the owner follows actorIRI (accepted).
+func (s *Service) follows(ctx context.Context, actorIRI string) (bool, error) {
+	f, err := s.db.Following(ctx, actorIRI)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return f.State == store.Accepted, nil
+}
+
+// replyApproval decides, from the owner's reply policy, whether a reply by
+// authorIRI to one of their posts shows under it at once or waits for the
+// owner (issue 7: strangers' replies must not land on public pages).
+func (s *Service) replyApproval(ctx context.Context, authorIRI string, followed bool) (string, error) {
+	policy, err := s.db.ReplyPolicy(ctx)
+	if err != nil {
+		return "", err
+	}
+	allowed := false
+	switch policy {
+	case store.RepliesEveryone:
+		allowed = true
+	case store.RepliesFollowing:
+		allowed = followed
+	case store.RepliesKnown:
+		allowed = followed
+		if !allowed {
+			f, err := s.db.Follower(ctx, authorIRI)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", err
+			}
+			allowed = err == nil && f.State == store.Accepted
+		}
+	}
+	if allowed {
+		return store.Shown, nil
+	}
+	return store.Pending, nil
+}
+
+// savePost stores a new remote post with its poll, puts it on the home
+// timeline when its author is followed, and (when notify) tells the owner
+// of a mention, a reply or a quote. A post already held is left as it is
+// and reported with false: a replayed Create must not roll an edit back.
+func (s *Service) savePost(ctx context.Context, tx *store.Tx, in *incoming, notify bool) (bool, error) {
+	if old, err := tx.PostByIRI(ctx, in.post.IRI); err == nil {
+		*in.post = *old
+		return false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	p := in.post
+	if err := tx.PutPost(ctx, p); err != nil {
+		return false, err
+	}
+	if in.poll != nil {
+		if err := tx.PutPoll(ctx, p.ID, in.poll); err != nil {
+			return false, err
+		}
+	}
+	if in.followed {
+		if err := tx.AddToHome(ctx, p, nil); err != nil {
+			return false, err
+		}
+	}
+	if !notify {
+		return true, nil
+	}
+	typ := ""
+	switch {
+	case in.mention || in.reply:
+		typ = store.NotifyMention // Mastodon's name for answers too
+	case in.quote:
+		typ = store.NotifyQuote
+	}
+	if typ != "" {
+		err := tx.Notify(ctx, &store.Notification{Type: typ, ActorIRI: p.AuthorIRI, PostID: p.ID, CreatedAt: s.now()})
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// mentions reports whether the object mentions or addresses actor.
+func (o *Object) mentions(actor string) bool {
+	if o.To.Contains(actor) || o.Cc.Contains(actor) {
+		return true
+	}
+	for _, t := range o.Tag {
+		if t.Type.Is("Mention") && t.Href == actor {
+			return true
+		}
+	}
+	return false
+}
+
+// onUpdatePost edits a post we hold: only its author may. As Mastodon
+// does, a change of what is shown (text, title, content warning,
+// sensitivity, media, poll options) is an edit, kept in the history with
+// the version it replaces, and is applied only when it is newer than the
+// one held; a Question whose counts alone changed updates its poll and
+// writes no history.
 func (s *Service) onUpdatePost(ctx context.Context, it *store.InboxItem, act *Activity) error {
-	o, raw, err := s.objectOf(ctx, act)
+	o, raw, err := s.objectFromOrigin(ctx, string(act.Actor), act.Object)
 	if err != nil {
 		return err
 	}
 	if !isPostType(o.Type) {
 		return ignored("Update{%s} is not handled", o.Type.Main())
+	}
+	if string(o.AttributedTo) != string(act.Actor) {
+		return ignored("Update of %s by %s, who is not its author", o.ID, act.Actor)
 	}
 	old, err := s.db.PostByIRI(ctx, o.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -117,30 +283,100 @@ func (s *Service) onUpdatePost(ctx context.Context, it *store.InboxItem, act *Ac
 	} else if err != nil {
 		return err
 	}
-	if old.AuthorIRI != string(act.Actor) || string(o.AttributedTo) != string(act.Actor) {
+	if old.AuthorIRI != string(act.Actor) || old.LocalID != "" {
 		return ignored("Update of %s by %s, who is not its author", o.ID, act.Actor)
+	}
+	if old.Poll, err = s.db.PollOf(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	author, err := s.actor(ctx, string(act.Actor))
 	if err != nil {
 		return err
 	}
-	p := remotePost(o, raw, author, s.now())
-	if p.Updated.IsZero() || !p.Updated.After(old.Updated) {
+	now := s.now()
+	p := remotePost(o, raw, author, now)
+	poll := pollOf(o, now)
+	edited := isEdit(old, p, poll)
+	switch {
+	case edited && !p.Updated.IsZero() && !old.Updated.IsZero() && !p.Updated.After(old.Updated):
 		return ignored("Update of %s is not newer than what we hold", o.ID)
+	case edited && p.Updated.IsZero():
+		p.Updated = now
+	case !edited:
+		p.Updated = old.Updated
 	}
+	p.SID = old.SID
 	return s.db.Update(ctx, func(tx *store.Tx) error {
+		if edited {
+			if err := tx.AddEdit(ctx, old); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutPost(ctx, p); err != nil {
 			return err
 		}
+		if poll != nil {
+			if err := tx.PutPoll(ctx, p.ID, poll); err != nil {
+				return err
+			}
+		}
+		if edited {
+			// Those who boosted a post hear of its edits (Mastodon's
+			// "update" notification): the owner vouched for the old text.
+			boosted, err := tx.HasBoosted(ctx, p.ID, s.urls.Actor())
+			if err != nil {
+				return err
+			}
+			if boosted {
+				err := tx.Notify(ctx, &store.Notification{Type: store.NotifyUpdate, ActorIRI: p.AuthorIRI, PostID: p.ID, CreatedAt: now})
+				if err != nil {
+					return err
+				}
+			}
+		}
 		return s.done(ctx, tx, it)
 	})
+}
+
+// isEdit reports whether p changes what old shows, beyond a poll's counts.
+func isEdit(old, p *store.Post, poll *store.Poll) bool {
+	if old.Title != p.Title || old.Summary != p.Summary || old.Sensitive != p.Sensitive ||
+		old.ContentHTML != p.ContentHTML || len(old.Attachments) != len(p.Attachments) {
+		return true
+	}
+	for i, a := range old.Attachments {
+		if b := p.Attachments[i]; a.URL != b.URL || a.Description != b.Description {
+			return true
+		}
+	}
+	var before, after []string
+	if old.Poll != nil {
+		for _, o := range old.Poll.Options {
+			before = append(before, o.Title)
+		}
+	}
+	if poll != nil {
+		for _, o := range poll.Options {
+			after = append(after, o.Title)
+		}
+	}
+	if len(before) != len(after) {
+		return true
+	}
+	for i := range before {
+		if before[i] != after[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // onDeletePost removes a post we hold, if the deleter is its author, and
 // remembers the deletion so that a Create arriving late is dropped. A
 // Delete of a post we do not hold is remembered too (it may have overtaken
 // its Create), when the post is on the deleter's host: nobody else could
-// have written it.
+// have written it. The post's boosts, likes, notifications, poll, history
+// and place on the timeline go with it.
 func (s *Service) onDeletePost(ctx context.Context, it *store.InboxItem, act *Activity) error {
 	iri := act.ObjectID()
 	old, err := s.db.PostByIRI(ctx, iri)
@@ -165,71 +401,55 @@ func (s *Service) onDeletePost(ctx context.Context, it *store.InboxItem, act *Ac
 	})
 }
 
-// remotePost converts a remote object for the store, sanitising its HTML.
-// A published time later than now (when it arrived) becomes now, so that
-// nobody can pin a post to the top of a timeline by dating it ahead.
-func remotePost(o *Object, raw []byte, author *store.Actor, now time.Time) *store.Post {
-	p := &store.Post{
-		IRI:         o.ID,
-		AuthorIRI:   author.IRI,
-		Type:        o.Type.Main(),
-		Title:       plainText(string(o.Name), 500),
-		Summary:     plainText(string(o.Summary), 1000),
-		Sensitive:   bool(o.Sensitive),
-		ContentHTML: o.SafeHTML(),
-		Language:    o.Language(),
-		Visibility:  visibilityOf(o, author),
-		InReplyTo:   string(o.InReplyTo),
-		Raw:         string(raw),
+// maxPollOptions caps a remote poll's options; Mastodon allows four by
+// default, and no server shows hundreds.
+const maxPollOptions = 20
+
+// pollOf reads a Question's options and counts, or returns nil for other
+// objects and for a Question without options.
+func pollOf(o *Object, now time.Time) *store.Poll {
+	if !o.Type.Is("Question") {
+		return nil
 	}
-	if u := o.URL.Best("text/html").Href; u != "" && sameOrigin(u, o.ID) {
-		p.URL = u
+	p := &store.Poll{VotersCount: -1, UpdatedAt: now}
+	choices := o.OneOf
+	if len(o.AnyOf) > 0 {
+		choices, p.Multiple = o.AnyOf, true
 	}
-	p.Published, _ = parseTime(o.Published)
-	p.Updated, _ = parseTime(o.Updated)
-	if p.Published.IsZero() {
-		p.Published = p.Updated
-	}
-	if p.Published.IsZero() || p.Published.After(now) {
-		p.Published = now
-	}
-	if p.Updated.After(now) {
-		p.Updated = now
-	}
-	if p.Summary != "" {
-		// A content warning hides the post whatever the sender says.
-		p.Sensitive = true
-	}
-	for _, t := range o.Tag {
-		switch {
-		case t.Type.Is("Hashtag"):
-			if name := strings.ToLower(strings.TrimPrefix(string(t.Name), "#")); name != "" {
-				p.Tags = append(p.Tags, name)
-			}
-		case t.Type.Is("Mention") && t.Href != "":
-			p.Mentions = append(p.Mentions, store.Mention{ActorIRI: t.Href, Name: string(t.Name)})
-		}
-	}
-	for _, a := range o.Attachment {
-		if len(p.Attachments) == maxRemoteAttachments {
+	for _, c := range choices {
+		if len(p.Options) == maxPollOptions {
 			break
 		}
-		l := a.URL.Best(a.MediaType)
-		if hostOf(l.Href) == "" {
-			continue
+		votes := int(c.Replies.TotalItems)
+		if votes < 0 {
+			votes = 0
 		}
-		desc := string(a.Summary)
-		if desc == "" {
-			desc = string(a.Name)
+		p.Options = append(p.Options, store.PollOption{Title: plainText(string(c.Name), 200), Votes: votes})
+	}
+	if len(p.Options) == 0 {
+		return nil
+	}
+	if o.VotersCount != nil && *o.VotersCount >= 0 {
+		p.VotersCount = int(*o.VotersCount)
+	} else if !p.Multiple {
+		// One answer each: the voters are the votes.
+		p.VotersCount = p.TotalVotes()
+	}
+	p.ExpiresAt, _ = parseTime(string(o.EndTime))
+	// closed is the time the poll closed, or (some servers) true.
+	var closed any
+	if len(o.Closed) > 0 && json.Unmarshal(o.Closed, &closed) == nil {
+		switch v := closed.(type) {
+		case string:
+			p.ClosedAt, _ = parseTime(v)
+		case bool:
+			if v {
+				p.ClosedAt = p.ExpiresAt
+				if p.ClosedAt.IsZero() || p.ClosedAt.After(now) {
+					p.ClosedAt = now
+				}
+			}
 		}
-		mt := a.MediaType
-		if mt == "" {
-			mt = l.MediaType
-		}
-		p.Attachments = append(p.Attachments, store.Attachment{
-			URL: l.Href, MediaType: mt, Description: plainText(desc, 1500),
-			Width: a.Width, Height: a.Height, Blurhash: a.Blurhash,
-		})
 	}
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -31,6 +32,10 @@ type Activity struct {
 	To        IRIs            `json:"to"`
 	Cc        IRIs            `json:"cc"`
 	Published string          `json:"published"`
+	// A reaction's emoji (Misskey's EmojiReact and Like, Pleroma's
+	// EmojiReact) and a Flag's comment.
+	Content         Text `json:"content"`
+	MisskeyReaction Text `json:"_misskey_reaction"`
 }
 
 // ErrMalformed reports an activity that cannot be processed at all.
@@ -287,6 +292,21 @@ type Flag bool
 func (f *Flag) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
 	*f = Flag(s == "true")
+	return nil
+}
+
+// Count is a non-negative number that some servers send as a string or
+// null; anything that is not a count becomes -1 (unknown).
+type Count int
+
+// UnmarshalJSON accepts a number, a string of digits, or null.
+func (c *Count) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		n = -1
+	}
+	*c = Count(n)
 	return nil
 }
 

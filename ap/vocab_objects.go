@@ -102,6 +102,39 @@ type Object struct {
 	Cc           IRIs              `json:"cc"`
 	Tag          Many[Tag]         `json:"tag"`
 	Attachment   Many[Attachment]  `json:"attachment"`
+
+	// The post this one quotes, under each name servers give it.
+	Quote        Ref `json:"quote"` // FEP-044f
+	QuoteURI     Ref `json:"quoteUri"`
+	QuoteURL     Ref `json:"quoteUrl"`
+	MisskeyQuote Ref `json:"_misskey_quote"`
+
+	// A Question's choices (oneOf: one answer; anyOf: several), its end
+	// and its count of voters.
+	OneOf       Many[PollChoice] `json:"oneOf"`
+	AnyOf       Many[PollChoice] `json:"anyOf"`
+	EndTime     Text             `json:"endTime"`
+	Closed      json.RawMessage  `json:"closed"`      // a time, or true
+	VotersCount *Count           `json:"votersCount"` // nil: not said
+}
+
+// PollChoice is one option of a Question: a Note with a name and a replies
+// collection whose totalItems is its count of votes.
+type PollChoice struct {
+	Name    Text `json:"name"`
+	Replies struct {
+		TotalItems Count `json:"totalItems"`
+	} `json:"replies"`
+}
+
+// QuoteIRI returns the quoted post's id, whichever property carries it.
+func (o *Object) QuoteIRI() string {
+	for _, r := range []Ref{o.Quote, o.QuoteURI, o.QuoteURL, o.MisskeyQuote} {
+		if r != "" {
+			return string(r)
+		}
+	}
+	return ""
 }
 
 // Tag is an entry of an object's tag list: Mention, Hashtag, Emoji, Link.
@@ -116,6 +149,7 @@ type Attachment struct {
 	Type      Types  `json:"type"`
 	MediaType string `json:"mediaType"`
 	URL       Links  `json:"url"`
+	Href      string `json:"href"` // a Link attachment (Lemmy's image link)
 	Name      Text   `json:"name"`
 	Summary   Text   `json:"summary"`
 	Blurhash  string `json:"blurhash"`
