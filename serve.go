@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"kith/ap"
+	"kith/mastoapi"
 	"kith/static"
 	"kith/store"
 	"kith/templates"
@@ -101,7 +102,11 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 	if err != nil {
 		return nil, err
 	}
-	h := securityHeaders(routes(svc, w), cfg.tlsCert != "")
+	api, err := mastoapi.New(mastoapi.Config{DB: db, AP: svc, Pages: w, Version: version, Logger: log, Now: opt.now})
+	if err != nil {
+		return nil, err
+	}
+	h := securityHeaders(routes(svc, w, api), cfg.tlsCert != "")
 	return &app{db: db, ap: svc, web: w, handler: h, log: log}, nil
 }
 
@@ -201,11 +206,11 @@ func validUsername(u string) error {
 	return nil
 }
 
-// routes sends federation requests to the ActivityPub service and the rest
-// to the pages. The profile and post page URLs answer ActivityPub clients
+// routes sends federation requests to the ActivityPub service, the client
+// API's to its handler, and the rest to the pages. The profile and post page URLs answer ActivityPub clients
 // too, by pointing them at the ActivityPub id: Mastodon follows that when
 // someone pastes a page URL into its search.
-func routes(svc *ap.Service, pages *web.Handler) http.Handler {
+func routes(svc *ap.Service, pages *web.Handler, api http.Handler) http.Handler {
 	fed := svc.Handler()
 	urls := svc.URLs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -214,6 +219,8 @@ func routes(svc *ap.Service, pages *web.Handler) http.Handler {
 		case strings.HasPrefix(p, "/.well-known/"), strings.HasPrefix(p, "/nodeinfo/"), strings.HasPrefix(p, "/users/"),
 			p == "/actor", strings.HasPrefix(p, "/actor/"), p == "/inbox":
 			fed.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/oauth/"):
+			api.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/tags/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) && ap.WantsActivityJSON(r):
 			fed.ServeHTTP(w, r) // the tag's collection; browsers get the page
 

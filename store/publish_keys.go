@@ -2,19 +2,14 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 )
 
 // publishKeyHash is how a publish key is stored: hashed, like every token.
-func publishKeyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
+func publishKeyHash(key string) string { return HashSecret(key) }
 
 // PostIDByPublishKey returns the local id of the post published with key,
 // or ErrNotFound. Inside the transaction that would publish it again, the

@@ -20,6 +20,7 @@ var pageNames = []string{
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
 	"people",
+	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 }
 
 // pageTemplate is one parsed page.

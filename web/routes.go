@@ -49,6 +49,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /settings/password", h.form(smallFormLimit, h.owner(h.submitPassword)))
 	m.HandleFunc("GET /settings/sessions", h.owner(h.showSessions))
 	m.HandleFunc("POST /settings/sessions", h.form(smallFormLimit, h.owner(h.submitEndSession)))
+	m.HandleFunc("GET /settings/apps", h.owner(h.showApps))
+	m.HandleFunc("POST /settings/apps", h.form(smallFormLimit, h.owner(h.submitRevokeApp)))
 
 	m.HandleFunc("/", h.notFound)
 

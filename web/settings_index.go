@@ -49,6 +49,11 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	apps, err := h.db.AuthorizedApps(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	data := &settingsIndexPage{page: p}
 	data.Title = "Settings · " + p.Site.Name
 
@@ -60,6 +65,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		{URL: "/settings/profile", Title: "Profile", About: "Your name, bio, avatar, header image and profile fields, and whether you approve followers.", Status: approval},
 		{URL: "/settings/password", Title: "Password", About: "Change the password you log in with. Every other browser is logged out when you do."},
 		{URL: "/settings/sessions", Title: "Logged-in browsers", About: "Where you are logged in; log out a browser you no longer use, or everywhere at once.", Status: plural(len(sessions), "browser", "browsers") + " logged in."},
+		{URL: "/settings/apps", Title: "Apps", About: "The Mastodon apps you let use your account, such as Tusky, Ice Cubes or toot; revoke one you no longer use.", Status: plural(len(apps), "app", "apps") + " with access."},
 		{URL: "/followers", Title: "Followers", About: "Approve follow requests and remove followers.", Status: followStatus(p.FollowRequests)},
 		{URL: "/settings/deliveries", Title: "Deliveries", About: "How sending your posts to other servers goes, and which servers keep failing.", Status: queueStatus(queue)},
 	}

@@ -1,0 +1,143 @@
+// Package mastoapi is kith's second face: Mastodon's client API, so that
+// the owner can use the app they already know (Tusky, Ice Cubes, Ivory,
+// Elk, toot, bots written with Mastodon.py) against their own server.
+//
+// It serves /api/ and /oauth/. Everything it does goes through the same
+// code as the web pages: posts are published, edited and deleted by
+// ap.Service, the profile is saved by ap.Service.UpdateProfile, uploads go
+// through ap.Service.StoreUpload, and the login page is rendered in the
+// look of the other pages by the web package (Pages). What lives here is
+// the translation: OAuth 2 (apps, codes, tokens and scopes), parameters
+// in the three encodings clients use, Mastodon's entities and its error
+// shape.
+//
+// Files:
+//
+//	mastoapi.go   Handler, its dependencies and routes
+//	params.go     reading parameters from the query, a form or JSON
+//	respond.go    JSON answers, Mastodon's error shape, CORS, Link headers
+//	oauth.go      apps, the authorize page, tokens, revocation
+//	auth.go       bearer tokens and scopes
+//	entities.go   Account, Status, MediaAttachment and friends
+//	instance.go   instance v1 and v2, default images
+//	accounts.go   the owner's account and its statuses
+//	statuses.go   create, read, edit and delete statuses
+//	media.go      uploads and their descriptions
+//	stubs.go      the endpoints where kith has nothing to say yet
+package mastoapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"kith/ap"
+	"kith/store"
+)
+
+// Pages is what the client API needs from the HTML side: pages in kith's
+// look, and the owner's password check with its limits on guessing, so
+// that logging in through an app is slowed exactly as the login page is.
+type Pages interface {
+	// RenderPage renders the template name (a page of its own, like the
+	// web package's) with data, under the page title. formAction adds
+	// sources the page's forms may lead to (its Content-Security-Policy
+	// allows only this site otherwise).
+	RenderPage(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, formAction ...string)
+	// CheckOwnerPassword checks the owner's password. When guessing from
+	// the request's network is being slowed and the request may not try
+	// now, ok is false and retry says when to come back.
+	CheckOwnerPassword(r *http.Request, password string) (ok bool, retry time.Duration)
+}
+
+// Config is what New needs. DB, AP and Pages are required.
+type Config struct {
+	DB      *store.DB
+	AP      *ap.Service
+	Pages   Pages
+	Version string // kith's version, in the instance's version string
+	Logger  *slog.Logger
+	Now     func() time.Time // nil means time.Now
+}
+
+// Handler serves the client API.
+type Handler struct {
+	db      *store.DB
+	ap      *ap.Service
+	urls    ap.URLs
+	pages   Pages
+	version string
+	log     *slog.Logger
+	now     func() time.Time
+
+	images defaultImages
+	mux    *http.ServeMux
+}
+
+// New builds the handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.DB == nil || cfg.AP == nil || cfg.Pages == nil {
+		return nil, errors.New("mastoapi: New needs a database, the ActivityPub service and the pages")
+	}
+	h := &Handler{
+		db:      cfg.DB,
+		ap:      cfg.AP,
+		urls:    cfg.AP.URLs(),
+		pages:   cfg.Pages,
+		version: cfg.Version,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		images:  newDefaultImages(),
+		mux:     http.NewServeMux(),
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.routes()
+	return h, nil
+}
+
+// ServeHTTP answers a request under /api/ or /oauth/, with CORS headers
+// on every answer: browser clients (Elk, Phanpy, Pinafore) call the API
+// from their own origin, with a bearer token and never a cookie.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	hdr.Set("Access-Control-Expose-Headers", "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key")
+	if r.Method == http.MethodOptions {
+		hdr.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Accept")
+		hdr.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// routes registers every endpoint.
+func (h *Handler) routes() {
+	m := h.mux
+	// OAuth 2. toot asks for /oauth/authorize/ with the slash.
+	m.HandleFunc("POST /api/v1/apps", h.createApp)
+	m.HandleFunc("GET /api/v1/apps/verify_credentials", h.verifyApp)
+	for _, p := range []string{"/oauth/authorize", "/oauth/authorize/"} {
+		m.HandleFunc("GET "+p, h.showAuthorize)
+		m.HandleFunc("POST "+p, h.submitAuthorize)
+	}
+	m.HandleFunc("POST /oauth/token", h.issueToken)
+	m.HandleFunc("POST /oauth/revoke", h.revokeToken)
+
+	m.HandleFunc("GET /api/v1/instance", h.instanceV1)
+	m.HandleFunc("GET /api/v2/instance", h.instanceV2)
+	m.HandleFunc("GET /api/kith/avatar.png", h.images.serveAvatar)
+	m.HandleFunc("GET /api/kith/header.png", h.images.serveHeader)
+
+	m.HandleFunc("GET /api/v1/accounts/verify_credentials", h.user("read:accounts", h.verifyCredentials))
+
+	m.HandleFunc("/api/", h.noRoute)
+	m.HandleFunc("/oauth/", h.noRoute)
+}
