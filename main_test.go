@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -440,5 +441,50 @@ func TestTagCollection(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `<link rel="alternate" type="application/activity+json" href="http://localhost:8080/tags/kith">`) {
 		t.Errorf("the tag page does not link its collection:\n%.600s", body)
+	}
+}
+
+// TestServeWarnsWhenDataIsReadable: started on a data directory made
+// beforehand with mode 0755 (by a package, by hand), kith creates its
+// database private anyway and tells the admin the chmod for the directory;
+// a database left readable by others (an older kith) gets its own chmod.
+func TestServeWarnsWhenDataIsReadable(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	data := filepath.Join(t.TempDir(), "var-lib-kith")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--listen", "127.0.0.1:0", "--data", data}
+	s := startServe(t, args, nil)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logs := s.stdout.String() + s.stderr.String()
+	if !strings.Contains(logs, "run chmod 700 "+data) {
+		t.Errorf("no warning about the 0755 data directory:\n%s", logs)
+	}
+	if strings.Contains(logs, "chmod 600") {
+		t.Errorf("warned about a database kith just created private:\n%s", logs)
+	}
+	db := filepath.Join(data, "kith.db")
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("kith.db: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+
+	if err := os.Chmod(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	again := startServe(t, args, nil)
+	again.stop()
+	logs = again.stdout.String() + again.stderr.String()
+	if !strings.Contains(logs, "run chmod 600 "+db) {
+		t.Errorf("no warning about the 0644 database:\n%s", logs)
+	}
+	if strings.Contains(logs, "chmod 700") {
+		t.Errorf("warned about a private data directory:\n%s", logs)
 	}
 }

@@ -62,12 +62,35 @@ func setup(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
+	warnReadable(log, cfg.data, store.Files(dbPath(cfg)))
 	a, err := setupWith(ctx, db, cfg, stdout, log, opt)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// warnReadable tells the admin, at start, when other users can read the
+// data directory or the database files, and the chmod that fixes it. kith
+// creates them private (0700, 0600), but a directory made beforehand, by
+// hand or by a package, keeps its mode, and so does a database made by an
+// older kith. They hold the account's private key and password hash.
+func warnReadable(log *slog.Logger, dir string, files []string) {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn(fmt.Sprintf("the data directory %s can be read by other users (mode %04o); it holds the account's private key: run chmod 700 %s",
+			dir, fi.Mode().Perm(), dir))
+	}
+	var open []string
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			open = append(open, f)
+		}
+	}
+	if len(open) > 0 {
+		log.Warn(fmt.Sprintf("the database can be read by other users (%s); it holds the account's private key and password hash: run chmod 600 %s",
+			strings.Join(open, ", "), strings.Join(open, " ")))
+	}
 }
 
 func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer, log *slog.Logger, opt appOptions) (*app, error) {

@@ -64,6 +64,9 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := createPrivate(abs); err != nil {
+		return nil, err
+	}
 	w, err := openPool(dsn(abs, false), opt)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
@@ -91,6 +94,34 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	db.r = r
 	return db, nil
+}
+
+// createPrivate creates the database file, empty and readable by its
+// owner only, if it does not exist yet. It holds the account's private key
+// and password hash. SQLite would create it 0644 less the umask, and it
+// gives the -wal and -shm files the database file's mode, so creating this
+// one 0600 makes all three private whatever the umask and the directory.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Files lists the files of the database at path that exist: the database
+// itself, its write-ahead log and its shared-memory index.
+func Files(path string) []string {
+	var out []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // dsn builds the connection string. The pragmas travel in the DSN so that
