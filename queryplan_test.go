@@ -125,6 +125,7 @@ func TestHotPathQueryPlans(t *testing.T) {
 		{"remote profile page", func(t *testing.T) {
 			e.ownerGet(t, e.alice, "/people?acct=bob@"+e.bob.urls.Domain())
 			e.ownerGet(t, e.alice, "/people?actor="+url.QueryEscape(e.bob.urls.Actor()))
+			e.ownerGet(t, e.alice, "/following")
 		}},
 		{"inbox: Undo of the Follow", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {

@@ -28,7 +28,7 @@ type peoplePage struct {
 	Stats    store.ActorStats
 	Relation relationView
 	Buttons  []personButton
-	Posts    []remotePostView
+	Posts    []cardView
 }
 
 // personButton is one of the profile's forms: what it does and says.
@@ -84,18 +84,6 @@ type relationView struct {
 	Blocked       bool
 	DomainBlocked bool
 	Muted         bool
-}
-
-// remotePostView is a post as the remote profile lists it, until the
-// shared post card replaces it.
-type remotePostView struct {
-	URL         string
-	Published   time.Time
-	Summary     string
-	ContentHTML template.HTML // sanitised when it was stored
-	BoostedBy   string        // set when the entry is the account's boost
-	Author      string
-	Attachments int
 }
 
 // showPerson shows a remote account's profile (/people?actor=IRI or
@@ -163,8 +151,14 @@ func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	for _, e := range entries {
-		data.Posts = append(data.Posts, viewRemotePost(e, a))
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	c := h.cardContext(acct, &data.page, "/people?actor="+url.QueryEscape(a.IRI))
+	for i := range entries {
+		data.Posts = append(data.Posts, h.entryCard(c, &entries[i]))
 	}
 	data.Flash, data.FlashWarn = personFlash(q.Get("done"), a.Handle())
 	h.render(w, r, http.StatusOK, "people", data)
@@ -185,28 +179,6 @@ func viewPerson(a *store.Actor) personView {
 	}
 	if v.URL == "" {
 		v.URL = a.IRI
-	}
-	return v
-}
-
-// viewRemotePost prepares an entry of a remote account's posts.
-func viewRemotePost(e store.Entry, a *store.Actor) remotePostView {
-	p := e.Post
-	v := remotePostView{
-		URL: p.URL, Published: p.Published, Summary: p.Summary,
-		ContentHTML: template.HTML(p.ContentHTML), Attachments: len(p.Attachments),
-		Author: a.Handle(),
-	}
-	if v.URL == "" {
-		v.URL = p.IRI
-	}
-	if e.Boost != nil {
-		v.BoostedBy = a.Handle()
-		v.Published = e.Boost.Published
-		v.Author = p.AuthorIRI
-		if p.Author != nil {
-			v.Author = p.Author.Handle()
-		}
 	}
 	return v
 }

@@ -42,6 +42,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /avatars", h.owner(h.serveAvatar))
 	m.HandleFunc("GET /people", h.owner(h.showPerson))
 	m.HandleFunc("POST /people", h.form(smallFormLimit, h.owner(h.submitPerson)))
+	m.HandleFunc("GET /following", h.owner(h.showFollowing))
+	m.HandleFunc("POST /following", h.form(smallFormLimit, h.owner(h.submitUnfollow)))
 	m.HandleFunc("POST /followers", h.form(smallFormLimit, h.owner(h.submitFollower)))
 	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))

@@ -54,6 +54,12 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	nFollowing, err := h.db.CountFollowing(ctx, store.Accepted)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	following := "You follow " + plural(nFollowing, "account", "accounts") + "."
 	data := &settingsIndexPage{page: p}
 	data.Title = "Settings · " + p.Site.Name
 
@@ -67,6 +73,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		{URL: "/settings/sessions", Title: "Logged-in browsers", About: "Where you are logged in; log out a browser you no longer use, or everywhere at once.", Status: plural(len(sessions), "browser", "browsers") + " logged in."},
 		{URL: "/settings/apps", Title: "Apps", About: "The Mastodon apps you let use your account, such as Tusky, Ice Cubes or toot; revoke one you no longer use.", Status: plural(len(apps), "app", "apps") + " with access."},
 		{URL: "/followers", Title: "Followers", About: "Approve follow requests and remove followers.", Status: followStatus(p.FollowRequests)},
+		{URL: "/following", Title: "Following", About: "The accounts you follow, your requests still waiting for an answer, and those turned down.", Status: following},
 		{URL: "/settings/deliveries", Title: "Deliveries", About: "How sending your posts to other servers goes, and which servers keep failing.", Status: queueStatus(queue)},
 	}
 	h.render(w, r, http.StatusOK, "settings-index", data)
