@@ -127,6 +127,24 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.alice, "/people?actor="+url.QueryEscape(e.bob.urls.Actor()))
 			e.ownerGet(t, e.alice, "/following")
 		}},
+		{"home timeline and the owner's interactions", func(t *testing.T) {
+			svc := e.alice.app.ap
+			for _, do := range []func(context.Context, string) error{svc.Like, svc.Announce, svc.Bookmark} {
+				if err := do(ctx, post.IRI); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.settle(t)
+			e.ownerGet(t, e.alice, "/home")
+			e.ownerGet(t, e.alice, "/home?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")
+			e.ownerGet(t, e.alice, "/home?min_id=00000000000000000000000000")
+			for _, undo := range []func(context.Context, string) error{svc.Unlike, svc.Unannounce, svc.Unbookmark} {
+				if err := undo(ctx, post.IRI); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.settle(t)
+		}},
 		{"inbox: Undo of the Follow", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
 				t.Fatal(err)

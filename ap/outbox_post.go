@@ -125,6 +125,9 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.mentions, err = s.addReplyAuthor(ctx, d.InReplyTo, r.mentions); err != nil {
+		return nil, err
+	}
 	if err := checkRecipients(&d, r.mentions, r.unresolved); err != nil {
 		return nil, err
 	}

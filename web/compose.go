@@ -28,6 +28,8 @@ type postForm struct {
 	Attached []formMedia
 	// NewAlts are the descriptions typed for the empty upload slots.
 	NewAlts []string
+	// InReplyTo is the IRI of the post answered, or "".
+	InReplyTo string
 	// Key is the compose form's one-time publish key, made when the form
 	// is first shown and carried through previews and errors: the form
 	// publishes once, however often it is sent.
@@ -78,7 +80,8 @@ type composePage struct {
 	MaxImages    int
 	Error        string
 	Preview      *postView
-	PreviewNote  string // mentions the preview could not resolve
+	PreviewNote  string    // mentions the preview could not resolve
+	ReplyTo      *cardView // the post answered, shown above the form
 }
 
 // showCompose shows an empty form. The language is the one of the last
@@ -94,6 +97,11 @@ func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(last) > 0 {
 		f.Language = last[0].Language
+	}
+	if iri := r.URL.Query().Get("in_reply_to"); iri != "" {
+		if !h.fillReply(w, r, &f, iri) {
+			return
+		}
 	}
 	h.renderPostForm(w, r, http.StatusOK, nil, f, "", nil, "")
 }
@@ -270,9 +278,13 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 		Visibility: r.PostFormValue("visibility"),
 		Language:   r.PostFormValue("language"),
 		Key:        r.PostFormValue("key"),
+		InReplyTo:  r.PostFormValue("in_reply_to"),
 	}
 	if len(f.Key) > 64 {
 		f.Key = ""
+	}
+	if len(f.InReplyTo) > maxIRILength {
+		return f, nil, "The post you answer has an address too long to be real.", nil
 	}
 	seen := map[string]bool{}
 	for _, id := range r.PostForm["media"] {
@@ -321,7 +333,7 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 func (f *postForm) draft() ap.Draft {
 	d := ap.Draft{
 		Title: f.Title, Source: f.Text, Summary: f.CW, Sensitive: f.Sensitive,
-		Visibility: f.Visibility, Language: f.Language, Key: f.Key,
+		Visibility: f.Visibility, Language: f.Language, Key: f.Key, InReplyTo: f.InReplyTo,
 	}
 	for _, m := range f.Attached {
 		d.Media = append(d.Media, ap.DraftMedia{ID: m.ID, Description: m.Alt})
@@ -358,6 +370,12 @@ func (h *Handler) renderPostForm(w http.ResponseWriter, r *http.Request, status 
 		}
 		pv := h.viewPost(post, h.ownAuthor(acct), false)
 		data.Post = &pv
+	}
+	if post == nil && f.InReplyTo != "" {
+		if data.ReplyTo, err = h.replyCard(r, &p, f.InReplyTo); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
 	}
 	for _, v := range visibilities {
 		v.Checked = v.Value == f.Visibility

@@ -158,11 +158,11 @@ func directPlainHTTP(r *http.Request) bool {
 
 // safeNext keeps a post-login redirect on this site: only a local path is
 // allowed, never //host or a full URL. Without one the owner lands on the
-// compose page, which is what logging in is mostly for. Control characters
+// home timeline, where the owner reads and writes from. Control characters
 // are refused outright: browsers drop tabs and newlines from a URL, so
 // "/<TAB>/evil.example" would otherwise become //evil.example.
 func safeNext(next string) string {
-	const fallback = "/compose"
+	const fallback = "/home"
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
 		return fallback
 	}

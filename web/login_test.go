@@ -26,8 +26,8 @@ func TestLoginSetsSessionCookie(t *testing.T) {
 			if rec.Code != http.StatusSeeOther {
 				t.Fatalf("status %d; want 303", rec.Code)
 			}
-			if got := location(t, rec); got != "/compose" {
-				t.Errorf("redirect to %q; want /compose", got)
+			if got := location(t, rec); got != "/home" {
+				t.Errorf("redirect to %q; want /home", got)
 			}
 			cookies := rec.Result().Cookies()
 			if len(cookies) != 1 {
@@ -62,11 +62,11 @@ func TestLoginKeepsNext(t *testing.T) {
 	for _, tt := range []struct{ next, want string }{
 		{"/settings/deliveries", "/settings/deliveries"},
 		{"/@me/01ABC?x=1#top", "/@me/01ABC?x=1#top"},
-		{"//evil.example/", "/compose"},
-		{"https://evil.example/", "/compose"},
-		{"/\\evil.example/", "/compose"},
-		{"/\t/evil.example/", "/compose"}, // browsers drop the tab: //evil.example
-		{"/\n/evil.example/", "/compose"},
+		{"//evil.example/", "/home"},
+		{"https://evil.example/", "/home"},
+		{"/\\evil.example/", "/home"},
+		{"/\t/evil.example/", "/home"}, // browsers drop the tab: //evil.example
+		{"/\n/evil.example/", "/home"},
 		{"/%0a/evil.example/", "/%0a/evil.example/"}, // escaped, it stays a path
 	} {
 		rec := k.post("/login", url.Values{"password": {testPassword}, "next": {tt.next}})
@@ -208,7 +208,7 @@ func TestLoginCannotLockOutOwner(t *testing.T) {
 		t.Errorf("the owner waited %s; want no wait", w)
 	}
 	body := rec.Body.String()
-	for _, want := range []string{strconv.Itoa(checked) + " wrong passwords were tried", "the last came from 203.0.113.4", `href="/compose">Continue</a>`} {
+	for _, want := range []string{strconv.Itoa(checked) + " wrong passwords were tried", "the last came from 203.0.113.4", `href="/home">Continue</a>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page after logging in lacks %q:\n%s", want, errorNotice(body))
 		}

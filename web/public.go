@@ -446,32 +446,43 @@ func (h *Handler) postPage(r *http.Request, q store.PostQuery, base string) ([]s
 	if err != nil {
 		return nil, pager{}, err
 	}
-	more := len(posts) > profilePageSize
-	pg := pager{first: q.Before == "" && q.After == ""}
+	posts, pg := pageLinks(posts, profilePageSize, q.Before, q.After, func(p store.Post) string { return p.LocalID },
+		base, "before", "after")
+	return posts, pg, nil
+}
+
+// pageLinks trims a page of items read with one more than size (the extra
+// one tells whether another page follows) and links the pages either side
+// of it. older and newer are the cursors the page was read with (newer
+// set: the items just newer than it, newest first); olderKey and newerKey
+// name them in the links.
+func pageLinks[T any](items []T, size int, older, newer string, id func(T) string, base, olderKey, newerKey string) ([]T, pager) {
+	more := len(items) > size
+	pg := pager{first: older == "" && newer == ""}
 	link := func(key, id string) string { return base + "?" + key + "=" + url.QueryEscape(id) }
-	if q.After != "" {
-		// Newer posts were asked for: the extra one is the newest.
+	if newer != "" {
+		// Newer items were asked for: the extra one is the newest.
 		if more {
-			posts = posts[1:]
-			pg.Newer = link("after", posts[0].LocalID)
+			items = items[1:]
+			pg.Newer = link(newerKey, id(items[0]))
 		}
-		pg.Older = link("before", q.After)
-		if len(posts) > 0 {
-			pg.Older = link("before", posts[len(posts)-1].LocalID)
+		pg.Older = link(olderKey, newer)
+		if len(items) > 0 {
+			pg.Older = link(olderKey, id(items[len(items)-1]))
 		}
-		return posts, pg, nil
+		return items, pg
 	}
 	if more {
-		posts = posts[:profilePageSize]
-		pg.Older = link("before", posts[len(posts)-1].LocalID)
+		items = items[:size]
+		pg.Older = link(olderKey, id(items[len(items)-1]))
 	}
-	if q.Before != "" {
+	if older != "" {
 		pg.Newer = base
-		if len(posts) > 0 {
-			pg.Newer = link("after", posts[0].LocalID)
+		if len(items) > 0 {
+			pg.Newer = link(newerKey, id(items[0]))
 		}
 	}
-	return posts, pg, nil
+	return items, pg
 }
 
 // tagPage is the data of tag.html.

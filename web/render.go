@@ -21,6 +21,7 @@ var pageNames = []string{
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
 	"people", "following",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
+	"home",
 }
 
 // pageTemplate is one parsed page.
@@ -87,6 +88,7 @@ type page struct {
 	Owner          bool   // the owner is logged in
 	CSRF           string // the session's CSRF token, for forms
 	FollowRequests int    // follow requests waiting, shown to the owner
+	Unread         int    // unread notifications (at most 100), shown to the owner
 	// LocalOnly shows the owner that the site is on a local address that
 	// other servers cannot reach.
 	LocalOnly bool
@@ -138,6 +140,9 @@ func (h *Handler) basePage(r *http.Request, title string) (page, error) {
 		p.CSRF = sess.CSRF
 		p.NoIndex = true
 		if p.FollowRequests, err = h.db.CountFollowers(r.Context(), store.Pending); err != nil {
+			return page{}, err
+		}
+		if p.Unread, err = h.db.UnreadNotifications(r.Context()); err != nil {
 			return page{}, err
 		}
 	}

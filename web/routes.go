@@ -35,6 +35,11 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /delete/{id}", h.owner(h.showDelete))
 	m.HandleFunc("POST /delete/{id}", h.form(smallFormLimit, h.owner(h.submitDelete)))
 	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
+	m.HandleFunc("GET /home", h.owner(h.showTimeline))
+	m.HandleFunc("POST /poll", h.form(smallFormLimit, h.owner(h.submitVote)))
+	for _, action := range []string{"like", "unlike", "boost", "unboost", "bookmark", "unbookmark"} {
+		m.HandleFunc("POST /"+action, h.form(smallFormLimit, h.owner(h.submitInteraction(action))))
+	}
 	m.HandleFunc("GET /settings", h.owner(h.showSettings))
 	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))

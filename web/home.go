@@ -1,0 +1,114 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"kith/ap"
+	"kith/store"
+)
+
+// homePageSize is the number of entries on a page of the home timeline.
+const homePageSize = 20
+
+// homePage is the data of home.html.
+type homePage struct {
+	page
+	Entries []cardView
+	Pager   pager
+	Newest  bool // the first page: nothing newer to link
+}
+
+// showTimeline serves the owner's home timeline (/home): the posts and
+// boosts of the accounts they follow and their own, newest first, paged
+// by the entries' sortable ids (?max_id= for older, ?min_id= for newer).
+func (h *Handler) showTimeline(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	pg := store.Page{MaxID: q.Get("max_id"), MinID: q.Get("min_id"), Limit: homePageSize + 1}
+	if !cursorLike(pg.MaxID) || !cursorLike(pg.MinID) {
+		h.showError(w, r, http.StatusBadRequest, "Not a page", "The page address is not one kith made.")
+		return
+	}
+	if pg.MinID != "" {
+		pg.MaxID = ""
+	}
+	ctx := r.Context()
+	entries, err := h.db.Home(ctx, store.HomeQuery{Page: pg, Owner: h.urls.Actor()})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p, err := h.basePage(r, "Home")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	entries, pager := pageLinks(entries, homePageSize, pg.MaxID, pg.MinID, func(e store.Entry) string { return e.SID },
+		"/home", "max_id", "min_id")
+	data := &homePage{page: p, Pager: pager, Newest: pg.MaxID == "" && pg.MinID == ""}
+	data.Flash, data.FlashWarn = interactFlash(q)
+	c := h.cardContext(acct, &p, r.URL.RequestURI())
+	for i := range entries {
+		data.Entries = append(data.Entries, h.entryCard(c, &entries[i]))
+	}
+	h.render(w, r, http.StatusOK, "home", data)
+}
+
+// cursorLike accepts what kith's sortable ids look like (or nothing), so
+// that a made-up cursor is refused before it reaches a query.
+func cursorLike(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPollChoices bounds the choices one vote form may send.
+const maxPollChoices = 64
+
+// submitVote votes in a remote poll from its card: the choices go to the
+// poll's author as answers, and the results show the vote at once.
+func (h *Handler) submitVote(w http.ResponseWriter, r *http.Request) {
+	post, ok := h.formPost(w, r)
+	if !ok {
+		return
+	}
+	var choices []int
+	for _, s := range r.PostForm["choice"] {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n >= maxPollChoices || len(choices) == maxPollChoices {
+			h.showError(w, r, http.StatusBadRequest, "Not a choice", "The vote named a choice the poll does not have.")
+			return
+		}
+		choices = append(choices, n)
+	}
+	if len(choices) == 0 {
+		h.backTo(w, r, "choose")
+		return
+	}
+	err := h.ap.Vote(r.Context(), post.IRI, choices)
+	switch {
+	case errors.Is(err, ap.ErrPollClosed):
+		h.backTo(w, r, "poll-closed")
+	case errors.Is(err, ap.ErrInvalid):
+		h.showError(w, r, http.StatusBadRequest, "Vote not sent", ownerMessage(err))
+	case errors.Is(err, store.ErrNotFound):
+		h.showError(w, r, http.StatusNotFound, "Poll not found", "That poll is no longer here.")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		h.backTo(w, r, "voted")
+	}
+
+}
