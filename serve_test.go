@@ -99,8 +99,8 @@ func TestLocalDomainLogin(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/compose" {
-		t.Fatalf("after logging in: status %d at %s; want the compose page\n%s", resp.StatusCode, resp.Request.URL.Path, body)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/home" {
+		t.Fatalf("after logging in: status %d at %s; want the home timeline\n%s", resp.StatusCode, resp.Request.URL.Path, body)
 	}
 	if !strings.Contains(string(body), "Only on this network.") {
 		t.Error("the owner's pages do not say that other servers cannot reach kith")
