@@ -36,6 +36,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /delete/{id}", h.form(smallFormLimit, h.owner(h.submitDelete)))
 	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
 	m.HandleFunc("GET /home", h.owner(h.showTimeline))
+	m.HandleFunc("GET /notifications", h.owner(h.showNotifications))
+	m.HandleFunc("POST /notifications/read", h.form(smallFormLimit, h.owner(h.submitNotificationsRead)))
 	m.HandleFunc("POST /poll", h.form(smallFormLimit, h.owner(h.submitVote)))
 	for _, action := range []string{"like", "unlike", "boost", "unboost", "bookmark", "unbookmark"} {
 		m.HandleFunc("POST /"+action, h.form(smallFormLimit, h.owner(h.submitInteraction(action))))
