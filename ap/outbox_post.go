@@ -235,6 +235,10 @@ func (s *Service) Edit(ctx context.Context, localID string, d Draft) (*Published
 	p.Updated = now
 	out := &Published{Post: &p, Unresolved: r.unresolved}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
+		// The version replaced is kept: clients show a post's history.
+		if err := tx.AddEdit(ctx, old); err != nil {
+			return err
+		}
 		if err := tx.PutPost(ctx, &p); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package mastoapi
 import (
 	"context"
 	"fmt"
-	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -361,11 +360,11 @@ type views struct {
 
 // newViews prepares the conversion of posts (and the posts boosted).
 func (h *Handler) newViews(ctx context.Context, posts []*store.Post, own bool) (*views, error) {
-	acct, err := h.db.Account(ctx)
+	owner, err := h.ownerAccount(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	v := &views{h: h, owner: h.ownerAccountOf(acct), own: own, ownIRI: h.urls.Actor(), ownProf: h.urls.Profile()}
+	v := &views{h: h, owner: owner, own: own, ownIRI: h.urls.Actor(), ownProf: h.urls.Profile()}
 	var replyIRIs, actorIRIs, media []string
 	for _, p := range posts {
 		if p.InReplyTo != "" {
@@ -426,8 +425,7 @@ func (v *views) status(p *store.Post) *Status {
 	}
 	s.URL = &url
 	if p.Title != "" {
-		// Mastodon shows an Article's name above its text.
-		s.Content = "<p><strong>" + html.EscapeString(p.Title) + "</strong></p>" + s.Content
+		s.Content = titled(p.Title, s.Content)
 	}
 	if ref, ok := v.refs[p.InReplyTo]; ok && p.InReplyTo != "" {
 		s.InReplyToID = &ref.SID
@@ -435,13 +433,12 @@ func (v *views) status(p *store.Post) *Status {
 		s.InReplyToAccountID = &acc.ID
 	}
 	if v.own {
-		t, f := true, false
+		f := false
 		s.Favourited, s.Reblogged, s.Bookmarked, s.Muted = &p.Own.Liked, &p.Own.Boosted, &p.Own.Bookmarked, &f
 		s.Filtered = []struct{}{}
 		if p.LocalID != "" {
 			pinned := !p.PinnedAt.IsZero()
 			s.Pinned = &pinned
-			_ = t
 		}
 	}
 	for i, a := range p.Attachments {

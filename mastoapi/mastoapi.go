@@ -137,6 +137,41 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/kith/header.png", h.images.serveHeader)
 
 	m.HandleFunc("GET /api/v1/accounts/verify_credentials", h.user("read:accounts", h.verifyCredentials))
+	m.HandleFunc("PATCH /api/v1/accounts/update_credentials", h.user("write:accounts", h.updateCredentials))
+	m.HandleFunc("GET /api/v1/accounts/lookup", h.public("read:accounts", h.lookupAccount))
+	m.HandleFunc("GET /api/v1/accounts/{id}", h.public("read:accounts", h.getAccount))
+	m.HandleFunc("GET /api/v1/accounts/{id}/statuses", h.public("read:statuses", h.accountStatuses))
+	m.HandleFunc("GET /api/v1/preferences", h.user("read:accounts", h.preferences))
+
+	m.HandleFunc("POST /api/v1/statuses", h.user("write:statuses", h.createStatus))
+	m.HandleFunc("GET /api/v1/statuses/{id}", h.public("read:statuses", h.getStatus))
+	m.HandleFunc("PUT /api/v1/statuses/{id}", h.user("write:statuses", h.editStatus))
+	m.HandleFunc("DELETE /api/v1/statuses/{id}", h.user("write:statuses", h.deleteStatus))
+	m.HandleFunc("GET /api/v1/statuses/{id}/source", h.user("read:statuses", h.statusSource))
+	m.HandleFunc("GET /api/v1/statuses/{id}/history", h.public("read:statuses", h.statusHistory))
+	m.HandleFunc("GET /api/v1/statuses/{id}/context", h.public("read:statuses", h.statusContext))
+
+	m.HandleFunc("POST /api/v1/media", h.user("write:media", h.uploadMedia))
+	m.HandleFunc("POST /api/v2/media", h.user("write:media", h.uploadMedia))
+	m.HandleFunc("GET /api/v1/media/{id}", h.user("write:media", h.getMedia))
+	m.HandleFunc("PUT /api/v1/media/{id}", h.user("write:media", h.updateMedia))
+
+	m.HandleFunc("GET /api/v1/timelines/home", h.user("read:statuses", h.homeTimeline))
+	m.HandleFunc("GET /api/v1/timelines/public", h.public("read:statuses", h.publicTimeline))
+
+	// Where kith has nothing to say, an empty answer of the right shape.
+	m.HandleFunc("GET /api/v1/custom_emojis", h.emptyList)
+	for _, p := range []string{
+		"/api/v1/lists", "/api/v1/filters", "/api/v2/filters", "/api/v1/announcements", "/api/v1/followed_tags",
+		"/api/v1/suggestions", "/api/v2/suggestions", "/api/v1/trends", "/api/v1/trends/tags",
+		"/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/conversations", "/api/v1/scheduled_statuses",
+	} {
+		m.HandleFunc("GET "+p, h.user("read", h.emptyList))
+	}
+	m.HandleFunc("GET /api/v1/instance/peers", h.emptyList)
+	m.HandleFunc("GET /api/v1/instance/activity", h.emptyList)
+	m.HandleFunc("GET /api/v1/instance/rules", h.emptyList)
+	m.HandleFunc("GET /api/v1/markers", h.user("read:statuses", h.emptyObject))
 
 	m.HandleFunc("/api/", h.noRoute)
 	m.HandleFunc("/oauth/", h.noRoute)

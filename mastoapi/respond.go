@@ -58,7 +58,10 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 // a post or profile that cannot be accepted, 500 for the rest.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
+	var unprocessable errUnprocessable
 	switch {
+	case errors.As(err, &unprocessable):
+		h.apiError(w, r, http.StatusUnprocessableEntity, unprocessable.msg)
 	case errors.Is(err, store.ErrNotFound):
 		h.apiError(w, r, http.StatusNotFound, msgNotFound)
 	case errors.Is(err, ap.ErrInvalid):

@@ -284,7 +284,8 @@ type OwnPostsQuery struct {
 }
 
 // OwnPosts returns a page of the owner's posts that are not deleted,
-// newest first, with their views (LoadPostViews).
+// newest first, without their details: the caller loads them with
+// LoadPostViews.
 func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
 	vis := q.Visibilities
 	if len(vis) == 0 {
@@ -316,7 +317,7 @@ func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
 	if reverse {
 		slices.Reverse(posts)
 	}
-	return posts, db.LoadPostViews(ctx, posts, q.Owner)
+	return posts, nil
 }
 
 // PostRef is what the client API shows of a post another one answers:
@@ -351,4 +352,10 @@ func (db *DB) PostRefs(ctx context.Context, iris []string) (map[string]PostRef, 
 		out[iri] = ref
 	}
 	return out, rows.Err()
+}
+
+// ActorByID returns a cached actor by its row id, the client API's
+// account id.
+func (db *DB) ActorByID(ctx context.Context, id int64) (*Actor, error) {
+	return actorWhere(ctx, db.r, "id = ?", id)
 }
