@@ -9,14 +9,12 @@ import (
 )
 
 // onDeleteActor handles Delete{actor}, sent by the actor itself: forget
-// them, their follow relations and their posts.
+// them and everything of theirs (posts, boosts, likes, follow relations,
+// notifications).
 func (s *Service) onDeleteActor(ctx context.Context, it *store.InboxItem, act *Activity) error {
 	object := string(act.Actor)
 	return s.db.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.DeletePostsBy(ctx, object); err != nil {
-			return err
-		}
-		removed, err := tx.DeleteActor(ctx, object)
+		removed, err := tx.ForgetActor(ctx, object)
 		if err != nil {
 			return err
 		}

@@ -145,8 +145,8 @@ func (e *readEnv) home() []string {
 	}
 	var out []string
 	for _, en := range entries {
-		if en.Post.LocalID != "" {
-			continue
+		if en.Post.LocalID != "" && en.Boost == nil {
+			continue // the owner's own posts
 		}
 		if en.Boost != nil {
 			out = append(out, "boost:"+en.Boost.ActorIRI+":"+en.Post.IRI)

@@ -112,6 +112,9 @@ func (s *Service) handle(ctx context.Context, it *store.InboxItem, act *Activity
 	case "Follow":
 		return s.onFollow(ctx, it, act)
 	case "Undo":
+		if handled, err := s.onUndoInteraction(ctx, it, act); handled {
+			return err
+		}
 		return s.onUndo(ctx, it, act)
 	case "Accept":
 		return s.onAccept(ctx, it, act)
@@ -129,6 +132,16 @@ func (s *Service) handle(ctx context.Context, it *store.InboxItem, act *Activity
 			return s.onDeleteActor(ctx, it, act)
 		}
 		return s.onDeletePost(ctx, it, act)
+	case "Announce":
+		return s.onAnnounce(ctx, it, act)
+	case "Like", "EmojiReact":
+		return s.onLike(ctx, it, act)
+	case "Block":
+		return s.onBlock(ctx, it, act)
+	case "Move":
+		return s.onMove(ctx, it, act)
+	case "Flag":
+		return s.onFlag(ctx, it, act)
 	default:
 		return ignored("type %s is not handled", act.Type.Main())
 	}

@@ -362,15 +362,6 @@ func (db *DB) PruneTombstones(ctx context.Context, before time.Time) (int64, err
 	return res.RowsAffected()
 }
 
-// DeletePostsBy removes every post by a remote author.
-func (tx *Tx) DeletePostsBy(ctx context.Context, authorIRI string) (int64, error) {
-	res, err := tx.tx.ExecContext(ctx, `DELETE FROM posts WHERE author_iri = ? AND local_id IS NULL`, authorIRI)
-	if err != nil {
-		return 0, fmt.Errorf("store: delete posts by %s: %w", authorIRI, err)
-	}
-	return res.RowsAffected()
-}
-
 // MarkPostDeleted turns one of our posts into a tombstone: its content,
 // attachments, tags and mentions go, the row stays so its IRI answers 410
 // and is never reused.
