@@ -140,6 +140,8 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.alice, "/home?min_id=00000000000000000000000000")
 			e.ownerGet(t, e.alice, "/notifications")
 			e.ownerGet(t, e.alice, "/notifications?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")
+			e.ownerGet(t, e.bob, "/replies")
+			e.ownerGet(t, e.bob, "/replies/hidden")
 			for _, undo := range []func(context.Context, string) error{svc.Unlike, svc.Unannounce, svc.Unbookmark} {
 				if err := undo(ctx, post.IRI); err != nil {
 					t.Fatal(err)

@@ -76,9 +76,21 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, acceptHeader string) ([]byte,
 	return body, mt, err
 }
 
+// GetMedia fetches a remote file (an image for kith's media proxy) the way
+// Get does, but allows up to limit bytes instead of a document's 1 MiB.
+func (f *Fetcher) GetMedia(ctx context.Context, rawURL, acceptHeader string, limit int64) ([]byte, error) {
+	body, _, _, err := f.getLimited(ctx, rawURL, acceptHeader, limit)
+	return body, err
+}
+
 // get is Get that also returns the URL the answer came from, after any
 // redirects.
 func (f *Fetcher) get(ctx context.Context, rawURL, acceptHeader string) (body []byte, mediaType string, final *url.URL, err error) {
+	return f.getLimited(ctx, rawURL, acceptHeader, maxDocument)
+}
+
+// getLimited is get with a cap of limit bytes on the body.
+func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, limit int64) (body []byte, mediaType string, final *url.URL, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, "", nil, &FetchError{URL: rawURL, Err: err}
@@ -122,7 +134,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL, acceptHeader string) (body []
 			discard(resp)
 			return nil, "", nil, &FetchError{URL: rawURL, Status: resp.StatusCode}
 		}
-		body, err := safenet.ReadAll(resp.Body, maxDocument)
+		body, err := safenet.ReadAll(resp.Body, limit)
 		resp.Body.Close()
 		if err != nil {
 			return nil, "", nil, &FetchError{URL: rawURL, Err: err}

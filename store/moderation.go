@@ -218,8 +218,34 @@ func (tx *Tx) SetApproval(ctx context.Context, postID int64, approval string) er
 // HeldReplies returns a page of the replies waiting for the owner's
 // approval (or hidden by them, when approval is Hidden), newest first.
 func (db *DB) HeldReplies(ctx context.Context, approval, owner string, pg Page) ([]Entry, error) {
+	// The approval != 'shown' term lets the partial index serve the query.
 	return db.postList(ctx, `SELECT p.sid, NULL, `+postColumns+` FROM posts p`,
-		"p.sid", []string{"p.approval = ?"}, []any{approval}, pg, owner)
+		"p.sid", []string{"p.approval = ?", "p.approval != 'shown'"}, []any{approval}, pg, owner)
+}
+
+// CountHeldReplies counts the replies waiting for the owner's approval,
+// up to 100: the owner's pages show "99+" long before.
+func (db *DB) CountHeldReplies(ctx context.Context) (int, error) {
+	return countWhere(ctx, db.r, `SELECT count(*) FROM (SELECT 1 FROM posts
+		WHERE approval = 'pending' AND approval != 'shown' AND deleted_at IS NULL LIMIT 100)`)
+}
+
+// RepliesForOwner returns the posts that answer iri as the owner sees them
+// under it: every stored reply, shown, waiting or hidden, oldest first,
+// with their views.
+func (db *DB) RepliesForOwner(ctx context.Context, iri, owner string, limit int) ([]Post, error) {
+	// The in_reply_to != '' term lets the partial index serve the query.
+	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
+		WHERE p.in_reply_to = ? AND p.in_reply_to != '' AND p.deleted_at IS NULL
+		ORDER BY p.published LIMIT ?`, iri, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: replies for the owner: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, err
+	}
+	return posts, db.LoadPostViews(ctx, posts, owner)
 }
 
 // Reply policies: who may appear under the owner's posts.

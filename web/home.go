@@ -25,13 +25,9 @@ type homePage struct {
 // by the entries' sortable ids (?max_id= for older, ?min_id= for newer).
 func (h *Handler) showTimeline(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pg := store.Page{MaxID: q.Get("max_id"), MinID: q.Get("min_id"), Limit: homePageSize + 1}
-	if !cursorLike(pg.MaxID) || !cursorLike(pg.MinID) {
-		h.showError(w, r, http.StatusBadRequest, "Not a page", "The page address is not one kith made.")
+	pg, ok := h.readCursor(w, r, homePageSize)
+	if !ok {
 		return
-	}
-	if pg.MinID != "" {
-		pg.MaxID = ""
 	}
 	ctx := r.Context()
 	entries, err := h.db.Home(ctx, store.HomeQuery{Page: pg, Owner: h.urls.Actor()})
@@ -39,14 +35,8 @@ func (h *Handler) showTimeline(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	p, err := h.basePage(r, "Home")
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	acct, err := h.account(ctx)
-	if err != nil {
-		h.serverError(w, r, err)
+	p, acct, ok := h.pageAndAccount(w, r, "Home")
+	if !ok {
 		return
 	}
 	entries, pager := pageLinks(entries, homePageSize, pg.MaxID, pg.MinID, func(e store.Entry) string { return e.SID },
@@ -58,6 +48,39 @@ func (h *Handler) showTimeline(w http.ResponseWriter, r *http.Request) {
 		data.Entries = append(data.Entries, h.entryCard(c, &entries[i]))
 	}
 	h.render(w, r, http.StatusOK, "home", data)
+}
+
+// pageAndAccount builds the page of a list of cards, which also needs
+// the account. It answers a failure itself and reports false.
+func (h *Handler) pageAndAccount(w http.ResponseWriter, r *http.Request, title string) (page, *store.Account, bool) {
+	p, err := h.basePage(r, title)
+	if err != nil {
+		h.serverError(w, r, err)
+		return p, nil, false
+	}
+	acct, err := h.account(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return p, nil, false
+	}
+	return p, acct, true
+}
+
+// readCursor reads the page a list asks for (?max_id= for older entries,
+// ?min_id= for newer ones), one entry more than size so that the extra one
+// tells whether another page follows. It answers a made-up cursor itself
+// and reports false.
+func (h *Handler) readCursor(w http.ResponseWriter, r *http.Request, size int) (store.Page, bool) {
+	q := r.URL.Query()
+	pg := store.Page{MaxID: q.Get("max_id"), MinID: q.Get("min_id"), Limit: size + 1}
+	if !cursorLike(pg.MaxID) || !cursorLike(pg.MinID) {
+		h.showError(w, r, http.StatusBadRequest, "Not a page", "The page address is not one kith made.")
+		return pg, false
+	}
+	if pg.MinID != "" {
+		pg.MaxID = ""
+	}
+	return pg, true
 }
 
 // cursorLike accepts what kith's sortable ids look like (or nothing), so

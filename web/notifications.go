@@ -50,13 +50,9 @@ var notificationVerbs = map[string]string{
 // unread ones marked, paged by id (?max_id=, ?min_id=).
 func (h *Handler) showNotifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pg := store.Page{MaxID: q.Get("max_id"), MinID: q.Get("min_id"), Limit: notificationsPageSize + 1}
-	if !cursorLike(pg.MaxID) || !cursorLike(pg.MinID) {
-		h.showError(w, r, http.StatusBadRequest, "Not a page", "The page address is not one kith made.")
+	pg, ok := h.readCursor(w, r, notificationsPageSize)
+	if !ok {
 		return
-	}
-	if pg.MinID != "" {
-		pg.MaxID = ""
 	}
 	ctx := r.Context()
 	list, err := h.db.Notifications(ctx, store.NotificationQuery{Page: pg, Owner: h.urls.Actor()})
@@ -69,14 +65,8 @@ func (h *Handler) showNotifications(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	p, err := h.basePage(r, "Notifications")
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	acct, err := h.account(ctx)
-	if err != nil {
-		h.serverError(w, r, err)
+	p, acct, ok := h.pageAndAccount(w, r, "Notifications")
+	if !ok {
 		return
 	}
 	list, pager := pageLinks(list, notificationsPageSize, pg.MaxID, pg.MinID,

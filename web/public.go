@@ -304,7 +304,7 @@ type postPage struct {
 	page
 	Post     postView
 	Parent   string
-	Replies  []postView
+	Replies  []cardView
 	Pinnable bool // the owner may pin or unpin it
 }
 
@@ -367,45 +367,12 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	replies, err := h.db.Replies(ctx, post.IRI, 100)
-	if err != nil {
+	if data.Replies, err = h.replyCards(r, &p, acct, post); err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	iris := make([]string, len(replies))
-	for i := range replies {
-		iris[i] = replies[i].AuthorIRI
-	}
-	authors, err := h.db.ActorsByIRI(ctx, iris) // one query for all, not one per reply
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	for i := range replies {
-		data.Replies = append(data.Replies, h.viewPost(&replies[i], h.remoteAuthor(replies[i].AuthorIRI, authors, acct), p.Owner))
 	}
 	w.Header().Set("Link", "<"+post.IRI+`>; rel="alternate"; type="application/activity+json"`)
 	h.render(w, r, http.StatusOK, "post", data)
-}
-
-// remoteAuthor describes the author of a reply from the cached actors.
-func (h *Handler) remoteAuthor(iri string, cached map[string]*store.Actor, acct *store.Account) authorView {
-	if iri == h.urls.Actor() {
-		return h.ownAuthor(acct)
-	}
-	a := cached[iri]
-	if a == nil {
-		return authorView{Name: iri, URL: iri}
-	}
-	name := a.Name
-	if name == "" {
-		name = a.Username
-	}
-	url := a.URL
-	if url == "" {
-		url = a.IRI
-	}
-	return authorView{Name: name, Handle: a.Handle(), URL: url, Avatar: a.IconURL}
 }
 
 // postTitle is a page title for a post: its title, else the start of its

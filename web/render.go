@@ -21,7 +21,7 @@ var pageNames = []string{
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
 	"people", "following",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
-	"home", "notifications",
+	"home", "notifications", "replies",
 }
 
 // pageTemplate is one parsed page.

@@ -60,6 +60,11 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	following := "You follow " + plural(nFollowing, "account", "accounts") + "."
+	held, err := h.db.CountHeldReplies(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	data := &settingsIndexPage{page: p}
 	data.Title = "Settings · " + p.Site.Name
 
@@ -74,6 +79,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		{URL: "/settings/apps", Title: "Apps", About: "The Mastodon apps you let use your account, such as Tusky, Ice Cubes or toot; revoke one you no longer use.", Status: plural(len(apps), "app", "apps") + " with access."},
 		{URL: "/followers", Title: "Followers", About: "Approve follow requests and remove followers.", Status: followStatus(p.FollowRequests)},
 		{URL: "/following", Title: "Following", About: "The accounts you follow, your requests still waiting for an answer, and those turned down.", Status: following},
+		{URL: "/replies", Title: "Replies to your posts", About: "Who may appear under your posts, the replies waiting for your approval, and those you hid.", Status: plural(held, "reply", "replies") + " waiting."},
 		{URL: "/settings/deliveries", Title: "Deliveries", About: "How sending your posts to other servers goes, and which servers keep failing.", Status: queueStatus(queue)},
 	}
 	h.render(w, r, http.StatusOK, "settings-index", data)
