@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"kith/store"
 )
@@ -176,10 +178,15 @@ func (s *Service) BlockDomain(ctx context.Context, host, comment string) (Domain
 		if res.New, err = tx.PutBlock(ctx, store.BlockEntry{Target: host, Comment: comment, CreatedAt: s.now()}); err != nil || !res.New {
 			return err
 		}
-		if res.FollowsRemoved, err = tx.RemoveFollowsOnHost(ctx, host); err != nil {
+		if err := tx.RemoveDeliveriesToHost(ctx, host); err != nil {
 			return err
 		}
-		if err := tx.RemoveDeliveriesToHost(ctx, host); err != nil {
+		// A blocklist names thousands of servers kith never met; only a
+		// known one can have follows or timeline entries to remove.
+		if known, err := tx.KnowsHost(ctx, host); err != nil || !known {
+			return err
+		}
+		if res.FollowsRemoved, err = tx.RemoveFollowsOnHost(ctx, host); err != nil {
 			return err
 		}
 		return tx.RemoveHostFromHome(ctx, host)
@@ -230,13 +237,37 @@ func NormalizeHost(s string) (string, error) {
 		h = u.Host
 	}
 	h = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(h, "*."), "."))
-	name := h
-	if hn, port, err := net.SplitHostPort(h); err == nil && port != "" {
-		name = hn
+	name, port := h, ""
+	if hn, p, err := net.SplitHostPort(h); err == nil {
+		name, port = hn, p
 	}
-	if name == "" || len(h) > 253 || strings.ContainsAny(h, "/@ \t?#*\\\"'<>,;") || strings.HasPrefix(name, ".") ||
-		strings.HasSuffix(name, "-") || strings.Contains(name, "..") || !strings.Contains(name, ".") && name != "localhost" {
+	if !validHostName(name) || len(h) > 253 || strings.Trim(port, "0123456789") != "" {
 		return "", fmt.Errorf("%q is not a domain", s)
 	}
 	return h, nil
+}
+
+// validHostName reports whether name is a DNS name of two labels or more
+// (or localhost): letters, digits, - and _, no label empty or longer than
+// 63 bytes or starting or ending with -. Names in Unicode are kept as
+// they are written.
+func validHostName(name string) bool {
+	if name == "localhost" {
+		return true
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) < 2 || !utf8.ValidString(name) {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

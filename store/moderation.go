@@ -195,6 +195,14 @@ func (tx *Tx) RemoveFollowsOnHost(ctx context.Context, host string) (int64, erro
 	return total, nil
 }
 
+// KnowsHost reports whether any cached actor lives on host: when none
+// does, nothing of that host can be followed or on the home timeline, and
+// a domain block has nothing to undo.
+func (tx *Tx) KnowsHost(ctx context.Context, host string) (bool, error) {
+	n, err := countWhere(ctx, tx.tx, `SELECT count(*) FROM (SELECT 1 FROM actors WHERE host = ? LIMIT 1)`, strings.ToLower(host))
+	return n > 0, err
+}
+
 // RemoveDeliveriesToHost drops the queued deliveries to host.
 func (tx *Tx) RemoveDeliveriesToHost(ctx context.Context, host string) error {
 	if _, err := tx.tx.ExecContext(ctx, `DELETE FROM deliveries WHERE host = ?`, strings.ToLower(host)); err != nil {

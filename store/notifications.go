@@ -66,8 +66,11 @@ type NotificationQuery struct {
 
 // notificationFilter is the condition every notification list and count
 // shares: muted accounts (that asked for their notifications to be hidden
-// too) are left out.
-const notificationFilter = `NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = n.actor_iri AND m.notifications)`
+// too), and accounts of muted hosts, are left out. The host expression is
+// sqlHost("n.actor_iri") written out, so that this stays a constant.
+const notificationFilter = `NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri IN (n.actor_iri,
+	lower(substr(substr(n.actor_iri, instr(n.actor_iri, '://') + 3), 1,
+		instr(substr(n.actor_iri, instr(n.actor_iri, '://') + 3) || '/', '/') - 1))) AND m.notifications)`
 
 // Notifications returns a page of the owner's notifications, newest first,
 // with their actors and posts.

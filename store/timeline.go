@@ -75,6 +75,9 @@ func (db *DB) Home(ctx context.Context, q HomeQuery) ([]Entry, error) {
 		// A blocked author's posts stay stored (a block can be lifted) but
 		// never show, even boosted by someone the owner follows.
 		`NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = p.author_iri)`,
+		// A muted host (a blocklist's "silence") hides its accounts' posts
+		// and boosts alike.
+		`NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri IN (` + sqlHost("h.actor_iri") + `, ` + sqlHost("p.author_iri") + `))`,
 		`p.deleted_at IS NULL`}
 	where, args, order, reverse := q.where("h.sid", where, nil)
 	args = append(args, q.limit())
@@ -421,4 +424,11 @@ func (tx *Tx) RemoveHostFromHome(ctx context.Context, host string) error {
 func hostPattern(host string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "http%://" + r.Replace(strings.ToLower(host)) + "/%"
+}
+
+// sqlHost is an SQL expression for the lower-cased host[:port] of the
+// http(s) IRI in column, the form host names take in blocks and mutes.
+func sqlHost(column string) string {
+	rest := "substr(" + column + ", instr(" + column + ", '://') + 3)"
+	return "lower(substr(" + rest + ", 1, instr(" + rest + " || '/', '/') - 1))"
 }
