@@ -71,7 +71,7 @@ type Deliverer struct {
 	mu       sync.Mutex
 	inflight map[int64]bool
 	perHost  map[string]int
-	bodies   map[int64][]byte // activity bodies, bounded: fan-outs reuse one body
+	bodies   map[int64]*store.Activity // activities, bounded: fan-outs reuse one body
 	// settled maps each delivery a worker finished to the value of seq at
 	// that moment. A read of the queue that began earlier may predate the
 	// worker's commit (reads go through the reader pool), so its copy of
@@ -87,7 +87,7 @@ func newDeliverer(db *store.DB, client *http.Client, signer sig.Signer, allowPri
 		wake:     make(chan struct{}, 1),
 		inflight: make(map[int64]bool),
 		perHost:  make(map[string]int),
-		bodies:   make(map[int64][]byte),
+		bodies:   make(map[int64]*store.Activity),
 		settled:  make(map[int64]uint64),
 	}
 }
@@ -282,15 +282,16 @@ func (d *Deliverer) housekeep(ctx context.Context) {
 	}
 }
 
-// body returns an activity's JSON, read once per activity for a fan-out.
-func (d *Deliverer) body(ctx context.Context, id int64) ([]byte, error) {
+// activity returns a stored activity, read once per activity for a
+// fan-out.
+func (d *Deliverer) activity(ctx context.Context, id int64) (*store.Activity, error) {
 	d.mu.Lock()
-	b, ok := d.bodies[id]
+	a, ok := d.bodies[id]
 	d.mu.Unlock()
 	if ok {
-		return b, nil
+		return a, nil
 	}
-	act, err := d.db.ActivityByID(ctx, id)
+	a, err := d.db.ActivityByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -298,9 +299,32 @@ func (d *Deliverer) body(ctx context.Context, id int64) ([]byte, error) {
 	if len(d.bodies) >= 64 {
 		clear(d.bodies)
 	}
-	d.bodies[id] = act.Body
+	d.bodies[id] = a
 	d.mu.Unlock()
-	return act.Body, nil
+	return a, nil
+}
+
+// followUp queues, for the inbox that just took a Block, the Undo stored
+// with it (Service.ForceRemoveFollower), if there is one.
+func (d *Deliverer) followUp(ctx context.Context, act *store.Activity, del *store.Delivery) {
+	if act.Type != "Block" {
+		return
+	}
+	undo, err := d.db.ActivityByIRI(ctx, act.IRI+UndoSuffix)
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err == nil {
+		err = d.db.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.Enqueue(ctx, undo, []string{del.Inbox}, d.now())
+			return err
+		})
+	}
+	if err != nil {
+		d.log.Error("queue the undo of a block", "inbox", del.Inbox, "err", err)
+		return
+	}
+	d.Wake()
 }
 
 // outcome classifies one attempt.
@@ -314,7 +338,7 @@ const (
 
 // deliver makes one attempt and records its result.
 func (d *Deliverer) deliver(ctx context.Context, del *store.Delivery) {
-	body, err := d.body(ctx, del.ActivityID)
+	act, err := d.activity(ctx, del.ActivityID)
 	if errors.Is(err, store.ErrNotFound) {
 		d.giveUp(ctx, del, "the activity is gone")
 		return
@@ -324,7 +348,7 @@ func (d *Deliverer) deliver(ctx context.Context, del *store.Delivery) {
 		}
 		return
 	}
-	res, status, retryAfter, errText := d.post(ctx, del.Inbox, body)
+	res, status, retryAfter, errText := d.post(ctx, del.Inbox, act.Body)
 	if ctx.Err() != nil {
 		return // shutting down: the row stays due
 	}
@@ -334,6 +358,7 @@ func (d *Deliverer) deliver(ctx context.Context, del *store.Delivery) {
 		if err := d.db.DeliveryDone(ctx, del, now); err != nil {
 			d.log.Error("record delivery", "err", err)
 		}
+		d.followUp(ctx, act, del)
 	case drop:
 		d.giveUp(ctx, del, errText)
 		if status == http.StatusGone {

@@ -90,25 +90,33 @@ func (s *Service) Unfollow(ctx context.Context, target string) (*store.Actor, er
 		return nil, err
 	}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
-		f, err := tx.RemoveFollowing(ctx, a.IRI)
+		err := s.endFollowing(ctx, tx, a)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("you do not follow %s", a.Handle())
-		} else if err != nil {
-			return err
 		}
-		if err := tx.RemoveFromHome(ctx, a.IRI); err != nil {
-			return err
-		}
-		if f.State == store.Rejected {
-			return nil
-		}
-		return s.queueUndoFollow(ctx, tx, a, f.FollowIRI)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.deliverer.Wake()
 	return a, nil
+}
+
+// endFollowing forgets our follow of a, takes their posts off the home
+// timeline and queues the Undo; store.ErrNotFound when we do not follow a.
+func (s *Service) endFollowing(ctx context.Context, tx *store.Tx, a *store.Actor) error {
+	f, err := tx.RemoveFollowing(ctx, a.IRI)
+	if err != nil {
+		return err
+	}
+	if err := tx.RemoveFromHome(ctx, a.IRI); err != nil {
+		return err
+	}
+	if f.State == store.Rejected {
+		return nil
+	}
+	return s.queueUndoFollow(ctx, tx, a, f.FollowIRI)
 }
 
 // queueUndoFollow queues an Undo of our Follow with id followIRI of a.
@@ -158,6 +166,26 @@ func (s *Service) AcceptFollower(ctx context.Context, actorIRI string) (*store.F
 // is also how Mastodon removes a follower. An actor that is not a
 // follower is store.ErrNotFound. It returns the relation as it was before.
 func (s *Service) RejectFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
+	return s.removeFollower(ctx, actorIRI, false)
+}
+
+// ForceRemoveFollower removes a follower as RejectFollower does and also
+// makes their server forget the follow where a Reject is not enough
+// (GoToSocial ignores a Reject of an accepted Follow): it sends a Block,
+// and an Undo of it once the Block is delivered (see UndoSuffix). A Block
+// ends follows both ways on Mastodon and GoToSocial, so our own follow of
+// them, if any, is undone too rather than silently lost.
+func (s *Service) ForceRemoveFollower(ctx context.Context, actorIRI string) (*store.Follow, error) {
+	return s.removeFollower(ctx, actorIRI, true)
+}
+
+// UndoSuffix ends the IRI of an Undo stored with the activity it undoes
+// (IRI without the suffix), which the deliverer sends to an inbox only
+// after that activity was delivered there: a block lifted before it
+// arrived would stay.
+const UndoSuffix = "/undo"
+
+func (s *Service) removeFollower(ctx context.Context, actorIRI string, force bool) (*store.Follow, error) {
 	var f *store.Follow
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -167,18 +195,40 @@ func (s *Service) RejectFollower(ctx context.Context, actorIRI string) (*store.F
 		if _, err := tx.RemoveFollower(ctx, actorIRI); err != nil {
 			return err
 		}
-		return s.queueAnswer(ctx, tx, "Reject", &f.Actor, f.FollowIRI)
+		if err := s.queueAnswer(ctx, tx, "Reject", &f.Actor, f.FollowIRI); err != nil || !force {
+			return err
+		}
+		if err := s.endFollowing(ctx, tx, &f.Actor); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.queueBlockAndLift(ctx, tx, &f.Actor)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.deliverer.Wake()
-	if f.State == store.Pending {
+	switch {
+	case f.State == store.Pending:
 		s.log.Info("follow request turned down", "actor", f.Actor.Handle())
-	} else {
+	case force:
+		s.log.Info("follower removed, with a block lifted at once", "actor", f.Actor.Handle())
+	default:
 		s.log.Info("follower removed", "actor", f.Actor.Handle())
 	}
 	return f, nil
+}
+
+// queueBlockAndLift queues a Block of a and stores its Undo, which the
+// deliverer sends once the Block is through.
+func (s *Service) queueBlockAndLift(ctx context.Context, tx *store.Tx, a *store.Actor) error {
+	id := s.urls.Activity("blocks", s.newID(s.now()))
+	block := jsonActivity{ID: id, Type: "Block", Actor: s.urls.Actor(), To: []string{a.IRI}, Cc: []string{}, Object: a.IRI}
+	undo := jsonUndo{Context: activityStreams, ID: id + UndoSuffix, Type: "Undo", Actor: s.urls.Actor(), Object: block}
+	block.Context = activityStreams
+	if err := s.enqueue(ctx, tx, id, "Block", a.IRI, block, []string{a.Inbox}); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, undo.ID, "Undo", id, undo, nil)
 }
 
 func (s *Service) acceptFollower(ctx context.Context, tx *store.Tx, f *store.Follow) error {

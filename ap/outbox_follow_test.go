@@ -3,8 +3,12 @@ package ap_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"slices"
 	"testing"
+	"time"
 
+	"kith/ap"
 	"kith/ap/aptest"
 	"kith/store"
 )
@@ -117,4 +121,92 @@ func TestFollowRequests(t *testing.T) {
 	if len(types) != 2 || !(types[0] == "Accept" && types[1] == "Update" || types[0] == "Update" && types[1] == "Accept") {
 		t.Errorf("after unlocking cat's server got %v; want an Accept and an Update", types)
 	}
+}
+
+// TestForceRemoveFollower: "remove and make them unfollow" sends the
+// Reject, undoes our own follow of them (their server drops it on the
+// Block anyway), and sends a Block whose Undo leaves only once the Block
+// was delivered: a failing Block holds the Undo back, since an Undo that
+// overtook its Block would leave them blocked.
+func TestForceRemoveFollower(t *testing.T) {
+	ctx := context.Background()
+	clock := aptest.NewClock(time.Now()) // the remote checks signatures against the real time
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{Now: clock.Now})
+	remote := aptest.NewRemote(t, false)
+	dan := remote.AddActor("dan", aptest.Key(t, "remote"))
+	dan.Post(t, remote.Client, inst.URLs.Inbox(), aptest.JSON(t, follow(dan, inst, "1")))
+	inst.Service.ProcessInbox(ctx)
+	if _, err := inst.Service.Follow(ctx, dan.IRI); err != nil {
+		t.Fatal(err)
+	}
+	inst.Service.Deliverer().RunOnce(ctx) // Accept and Follow
+	seen := len(remote.Received())
+
+	failBlocks := true
+	remote.SetInboxStatus(func(req *http.Request) int {
+		for _, rec := range remote.Received() {
+			if rec.Header.Get("Signature") == req.Header.Get("Signature") && rec.Type() == "Block" && failBlocks {
+				return http.StatusServiceUnavailable
+			}
+		}
+		return http.StatusAccepted
+	})
+	sent := func(step string, want ...string) []aptest.Received {
+		t.Helper()
+		inst.Service.Deliverer().RunOnce(ctx)
+		got := remote.Received()[seen:]
+		seen += len(got)
+		var types []string
+		for _, rec := range got {
+			if rec.VerifyErr != nil || rec.Path != "/users/dan/inbox" {
+				t.Errorf("%s: %s at %s, signature error %v", step, rec.Type(), rec.Path, rec.VerifyErr)
+			}
+			types = append(types, rec.Type())
+		}
+		slices.Sort(types)
+		if !slices.Equal(types, want) {
+			t.Fatalf("%s: sent %v; want %v", step, types, want)
+		}
+		return got
+	}
+
+	if _, err := inst.Service.ForceRemoveFollower(ctx, dan.IRI); err != nil {
+		t.Fatal(err)
+	}
+	var block map[string]any
+	for _, rec := range sent("remove", "Block", "Reject", "Undo") {
+		switch rec.Type() {
+		case "Block":
+			block = rec.Activity
+			if block["object"] != dan.IRI || block["actor"] != inst.URLs.Actor() {
+				t.Errorf("Block = %v; want us blocking dan", block)
+			}
+		case "Undo":
+			if obj, _ := rec.Activity["object"].(map[string]any); obj["type"] != "Follow" || obj["object"] != dan.IRI {
+				t.Errorf("Undo object = %v; want our Follow of dan", obj)
+			}
+		}
+	}
+	if _, err := inst.DB.Follower(ctx, dan.IRI); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("dan still a follower: %v", err)
+	}
+	if _, err := inst.DB.Following(ctx, dan.IRI); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("still following dan: %v", err)
+	}
+
+	// The Block failed, so nothing more leaves until it is retried; then
+	// the Undo follows it. Advances stay within the remote's 5 minutes.
+	sent("nothing due")
+	failBlocks = false
+	clock.Advance(2 * time.Minute)
+	got := sent("block through", "Block", "Undo")
+	if got[0].Type() != "Block" {
+		t.Fatalf("the Undo went out before its Block")
+	}
+	undo := got[1].Activity
+	obj, _ := undo["object"].(map[string]any)
+	if undo["id"] != block["id"].(string)+ap.UndoSuffix || obj["type"] != "Block" || obj["id"] != block["id"] || obj["object"] != dan.IRI {
+		t.Errorf("Undo = %v; want the Block %v embedded", undo, block["id"])
+	}
+	sent("done")
 }

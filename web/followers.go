@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -117,26 +118,29 @@ func (h *Handler) showFollowers(w http.ResponseWriter, r *http.Request) {
 			data.Flash = "Turned down: " + who + " was told, and does not follow you."
 		case "removed":
 			data.Flash = "Removed: " + who + " no longer follows you; their server was told."
+		case "forced":
+			data.Flash = "Removed: " + who + " no longer follows you, and their server was made to drop the follow."
 		}
 	}
 	h.render(w, r, http.StatusOK, "followers", data)
 }
 
 // submitFollower approves or rejects a follow request, or removes a
-// follower, as the form's action says.
+// follower (with "force", also making their server drop the follow), as
+// the form's action says.
 func (h *Handler) submitFollower(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	iri := strings.TrimSpace(r.PostFormValue("actor"))
 	action := r.PostFormValue("action")
-	if iri == "" || len(iri) > 2048 || (action != "approve" && action != "reject") {
+	if iri == "" || len(iri) > 2048 || (action != "approve" && action != "reject" && action != "force") {
 		h.showError(w, r, http.StatusBadRequest, "Nothing to do",
 			"The form did not say whom to approve or turn down. Go back to the followers page and press a button next to someone.")
 		return
 	}
-	answer := h.ap.AcceptFollower
-	if action == "reject" {
-		answer = h.ap.RejectFollower
+	answers := map[string]func(context.Context, string) (*store.Follow, error){
+		"approve": h.ap.AcceptFollower, "reject": h.ap.RejectFollower, "force": h.ap.ForceRemoveFollower,
 	}
+	answer := answers[action]
 	f, err := answer(ctx, iri)
 	if errors.Is(err, store.ErrNotFound) {
 		h.showError(w, r, http.StatusNotFound, "Not a follower",
@@ -148,6 +152,8 @@ func (h *Handler) submitFollower(w http.ResponseWriter, r *http.Request) {
 	}
 	done := "approved"
 	switch {
+	case action == "force":
+		done = "forced"
 	case action == "reject" && f.State == store.Accepted:
 		done = "removed"
 	case action == "reject":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,34 @@ func TestFollowersPage(t *testing.T) {
 		t.Fatalf("remove: status %d", rec.Code)
 	}
 	expect("remove", "Reject", "/users/ann/inbox")
+
+	// Removing with "unfollow" also blocks and lifts the block; ann
+	// follows again first.
+	ann.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": ann.IRI + "#follows/2", "type": "Follow", "actor": ann.IRI, "object": k.inst.URLs.Actor(),
+	}))
+	k.inst.Service.ProcessInbox(ctx)
+	if rec := k.post("/followers", url.Values{"actor": {ann.IRI}, "action": {"approve"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("approve again: status %d", rec.Code)
+	}
+	expect("approve again", "Accept", "/users/ann/inbox")
+	rec = k.post("/followers", url.Values{"actor": {ann.IRI}, "action": {"force"}})
+	if rec.Code != http.StatusSeeOther || !strings.Contains(location(t, rec), "done=forced") {
+		t.Fatalf("remove and unfollow: status %d", rec.Code)
+	}
+	k.inst.Service.Deliverer().RunOnce(ctx)
+	var types []string
+	for _, r := range remote.Received()[sent:] {
+		types = append(types, r.Type())
+	}
+	sent = len(remote.Received())
+	sorted := slices.Sorted(slices.Values(types))
+	if !slices.Equal(sorted, []string{"Block", "Reject", "Undo"}) || slices.Index(types, "Undo") < slices.Index(types, "Block") {
+		t.Errorf("remove and unfollow sent %v; want Reject, Block, then Undo", types)
+	}
+	if page := k.get("/followers?done=forced&who=" + url.QueryEscape("@ann@"+remote.Host)).Body.String(); !strings.Contains(page, "their server was made to drop the follow") {
+		t.Error("no notice after remove and unfollow")
+	}
 	if state(ann) != "none" || state(bob) != "none" {
 		t.Errorf("after turning down and removing: ann %s, bob %s; want both gone", state(ann), state(bob))
 	}
