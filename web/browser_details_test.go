@@ -19,11 +19,12 @@ import (
 )
 
 // serveKit serves the kit's pages and federation endpoints on one
-// address, as kith does: pages link media and the actor by absolute URL.
+// address, as kith does: pages link media and the actor by absolute URL,
+// and remote servers reach the inbox there.
 func serveKit(k *kit) string {
 	fed := k.inst.Service.Handler()
 	k.inst.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range []string{"/.well-known/", "/nodeinfo/", "/users/", "/actor"} {
+		for _, p := range []string{"/.well-known/", "/nodeinfo/", "/users/", "/actor", "/inbox"} {
 			if strings.HasPrefix(r.URL.Path, p) {
 				fed.ServeHTTP(w, r)
 				return

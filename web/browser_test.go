@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"image/color"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,18 +26,7 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Find(t)
 	k := newKit(t, aptest.InstanceOptions{})
-	// The pages and the federation endpoints on one address, as kith
-	// serves them: pages link media and the actor by absolute URL.
-	fed := k.inst.Service.Handler()
-	k.inst.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range []string{"/.well-known/", "/nodeinfo/", "/users/", "/actor"} {
-			if strings.HasPrefix(r.URL.Path, p) {
-				fed.ServeHTTP(w, r)
-				return
-			}
-		}
-		k.h.ServeHTTP(w, r)
-	}))
+	serveKit(k)
 	srv := k.inst.Server
 	dir := t.TempDir()
 	img := filepath.Join(dir, "square.png")
