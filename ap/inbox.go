@@ -68,9 +68,7 @@ func (s *Service) postInbox(w http.ResponseWriter, r *http.Request) {
 		sigError(w, err)
 		return
 	}
-	// A blocked server is not worth a key fetch. Once the signature checks
-	// out, the signer is the actor, so this one look covers it too.
-	if blocked, err := s.db.IsBlocked(ctx, string(act.Actor), hostOf(string(act.Actor)), hostOf(params.KeyID)); err != nil {
+	if blocked, err := s.fromBlocked(ctx, act, params.KeyID); err != nil {
 		s.unavailable(w, r, err)
 		return
 	} else if blocked {

@@ -120,7 +120,8 @@ func (s *Service) onAccept(ctx context.Context, it *store.InboxItem, act *Activi
 			return ignored("Accept of a Follow that is not ours")
 		}
 	}
-	return s.db.Update(ctx, func(tx *store.Tx) error {
+	accepted := false
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		ok, err := tx.AcceptFollowing(ctx, followID, string(act.Actor))
 		if err != nil {
 			return err
@@ -135,8 +136,13 @@ func (s *Service) onAccept(ctx context.Context, it *store.InboxItem, act *Activi
 		if ok {
 			s.log.Info("follow accepted", "actor", string(act.Actor))
 		}
+		accepted = ok
 		return s.done(ctx, tx, it)
 	})
+	if err == nil && accepted {
+		s.backfillAccepted(ctx, string(act.Actor))
+	}
+	return err
 }
 
 // onReject marks our Follow rejected (or our following relation: Mastodon

@@ -1,6 +1,8 @@
 package ap_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -198,5 +200,68 @@ func TestBlockMoveFlag(t *testing.T) {
 	slices.Sort(got)
 	if len(got) != 2 || !strings.HasPrefix(got[0], "admin.report "+e.bob.IRI) || got[1] != "move "+e.bob.IRI+" -> "+e.mallory.IRI {
 		t.Errorf("notifications = %v; want the report and the move", got)
+	}
+}
+
+// TestDomainBlockDropsBeforeKeyFetch: once the owner blocks a server, its
+// followed account is no longer followed, and its next activity is
+// answered 202 and dropped without fetching its key or storing anything.
+func TestDomainBlockDropsBeforeKeyFetch(t *testing.T) {
+	e := newReadEnv(t)
+	e.setFollowing(e.mallory, store.Accepted)
+	if _, err := e.inst.Service.BlockDomain(e.ctx, e.other.Host, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.inst.DB.Following(e.ctx, e.mallory.IRI); err == nil {
+		t.Error("the blocked server's account is still followed")
+	}
+	total0, _, _ := e.inst.DB.CountInbox(e.ctx)
+	gets := len(e.other.Gets())
+	e.create(e.mallory, e.note(e.mallory, "x", "hello", nil))
+	if n := len(e.other.Gets()); n != gets {
+		t.Errorf("%d fetches from the blocked server after its activity; want none", n-gets)
+	}
+	if total, _, _ := e.inst.DB.CountInbox(e.ctx); total != total0 {
+		t.Errorf("the blocked server's activity was stored")
+	}
+	if e.post(e.mallory.IRI+"/statuses/x") != nil {
+		t.Error("the blocked server's post was stored")
+	}
+}
+
+// TestAcceptBackfillsRecentPosts: when an account accepts the owner's
+// Follow, the recent posts of its outbox (GoToSocial's real page, which
+// names each post by IRI) are fetched and join the home timeline.
+func TestAcceptBackfillsRecentPosts(t *testing.T) {
+	e := newReadEnv(t)
+	if _, err := e.inst.Service.Follow(e.ctx, e.bob.IRI); err != nil {
+		t.Fatal(err)
+	}
+	page := rehost(fixture(t, "gotosocial-outbox-page.json"), e.bob, "http://localhost:8080/users/admin", "http://localhost:8080")
+	var doc map[string]any
+	if err := json.Unmarshal(page, &doc); err != nil {
+		t.Fatal(err)
+	}
+	e.remote.SetDocument("/users/bob/outbox", map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": e.bob.IRI + "/outbox",
+		"type": "OrderedCollection", "totalItems": 2, "first": doc, // embedded, as Mastodon does
+	})
+	var want []string
+	for i, it := range doc["orderedItems"].([]any) {
+		iri := it.(map[string]any)["object"].(string)
+		id := iri[strings.LastIndex(iri, "/")+1:]
+		e.remote.SetDocument("/users/bob/statuses/"+id, e.note(e.bob, id, fmt.Sprintf("post %d", i), nil))
+		want = append(want, iri)
+	}
+	f, err := e.inst.DB.Following(e.ctx, e.bob.IRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.send(e.bob, aptest.JSON(t, e.activity(e.bob, "Accept", f.FollowIRI)))
+	got := e.home()
+	slices.Sort(got)
+	slices.Sort(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("home after the Accept = %v; want bob's recent posts %v", got, want)
 	}
 }
