@@ -176,21 +176,30 @@ func (h *Handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 
 // writeEntries answers with a page of timeline entries.
 func (h *Handler) writeEntries(w http.ResponseWriter, r *http.Request, entries []store.Entry) {
-	ctx := r.Context()
+	statuses, err := h.entryStatuses(r, entries)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeStatuses(w, r, statuses)
+}
+
+// entryStatuses converts timeline entries, boosts with their post
+// embedded.
+func (h *Handler) entryStatuses(r *http.Request, entries []store.Entry) ([]*Status, error) {
 	ptrs := make([]*store.Post, len(entries))
 	for i := range entries {
 		ptrs[i] = &entries[i].Post
 	}
-	v, err := h.newViews(ctx, ptrs, isOwner(r))
+	v, err := h.newViews(r.Context(), ptrs, isOwner(r))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
 	out := make([]*Status, len(entries))
 	for i := range entries {
 		out[i] = v.entry(&entries[i])
 	}
-	h.writeStatuses(w, r, out)
+	return out, nil
 }
 
 // isTrue reads a boolean query parameter.

@@ -65,12 +65,17 @@ func newKit(t testing.TB, o aptest.InstanceOptions) *kit {
 		t.Fatal(err)
 	}
 	k := &kit{t: t, inst: inst, api: api}
+	fed := inst.Service.Handler()
 	k.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/oauth/") {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/oauth/"):
 			api.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(p, "/users/"), p == "/inbox", strings.HasPrefix(p, "/.well-known/"), strings.HasPrefix(p, "/actor"):
+			fed.ServeHTTP(w, r)
+		default:
+			pages.ServeHTTP(w, r)
 		}
-		pages.ServeHTTP(w, r)
 	})
 	inst.Serve(k.h)
 	return k

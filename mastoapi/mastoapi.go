@@ -27,6 +27,7 @@
 package mastoapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -150,6 +151,36 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/statuses/{id}/source", h.user("read:statuses", h.statusSource))
 	m.HandleFunc("GET /api/v1/statuses/{id}/history", h.public("read:statuses", h.statusHistory))
 	m.HandleFunc("GET /api/v1/statuses/{id}/context", h.public("read:statuses", h.statusContext))
+
+	m.HandleFunc("POST /api/v1/statuses/{id}/favourite", h.user("write:favourites", h.interact(withIRI(h.ap.Like))))
+	m.HandleFunc("POST /api/v1/statuses/{id}/unfavourite", h.user("write:favourites", h.interact(withIRI(h.ap.Unlike))))
+	m.HandleFunc("POST /api/v1/statuses/{id}/reblog", h.user("write:statuses", h.reblog))
+	m.HandleFunc("POST /api/v1/statuses/{id}/unreblog", h.user("write:statuses", h.interact(withIRI(h.ap.Unannounce))))
+	m.HandleFunc("POST /api/v1/statuses/{id}/bookmark", h.user("write:bookmarks", h.interact(withIRI(h.ap.Bookmark))))
+	m.HandleFunc("POST /api/v1/statuses/{id}/unbookmark", h.user("write:bookmarks", h.interact(withIRI(h.ap.Unbookmark))))
+	m.HandleFunc("POST /api/v1/statuses/{id}/pin", h.user("write:accounts", h.pin(true)))
+	m.HandleFunc("POST /api/v1/statuses/{id}/unpin", h.user("write:accounts", h.pin(false)))
+	m.HandleFunc("GET /api/v1/bookmarks", h.user("read:bookmarks", h.entryList(func(ctx context.Context, pg store.Page) ([]store.Entry, error) {
+		return h.db.Bookmarks(ctx, h.urls.Actor(), pg)
+	})))
+	m.HandleFunc("GET /api/v1/favourites", h.user("read:favourites", h.entryList(func(ctx context.Context, pg store.Page) ([]store.Entry, error) {
+		return h.db.LikedBy(ctx, h.urls.Actor(), pg)
+	})))
+	m.HandleFunc("GET /api/v1/polls/{id}", h.public("read:statuses", h.getPoll))
+	m.HandleFunc("POST /api/v1/polls/{id}/votes", h.user("write:statuses", h.votePoll))
+
+	m.HandleFunc("GET /api/v1/notifications", h.user("read:notifications", h.notifications))
+	m.HandleFunc("GET /api/v1/notifications/{id}", h.user("read:notifications", h.getNotification))
+	m.HandleFunc("POST /api/v1/notifications/{id}/dismiss", h.user("write:notifications", h.dismissNotification))
+	m.HandleFunc("POST /api/v1/notifications/clear", h.user("write:notifications", h.clearNotifications))
+
+	m.HandleFunc("GET /api/v1/accounts/relationships", h.user("read:follows", h.relationships))
+	m.HandleFunc("POST /api/v1/accounts/{id}/follow", h.user("write:follows", h.accountAction(h.ap.Follow)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/unfollow", h.user("write:follows", h.accountAction(h.ap.Unfollow)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/block", h.user("write:blocks", h.accountAction(h.ap.Block)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/unblock", h.user("write:blocks", h.accountAction(h.ap.Unblock)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/mute", h.user("write:mutes", h.accountAction(h.ap.Mute)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/unmute", h.user("write:mutes", h.accountAction(h.ap.Unmute)))
 
 	m.HandleFunc("POST /api/v1/media", h.user("write:media", h.uploadMedia))
 	m.HandleFunc("POST /api/v2/media", h.user("write:media", h.uploadMedia))

@@ -359,3 +359,8 @@ func (db *DB) PostRefs(ctx context.Context, iris []string) (map[string]PostRef, 
 func (db *DB) ActorByID(ctx context.Context, id int64) (*Actor, error) {
 	return actorWhere(ctx, db.r, "id = ?", id)
 }
+
+// BoostOf returns actorIRI's boost of the post postID.
+func (db *DB) BoostOf(ctx context.Context, postID int64, actorIRI string) (*Boost, error) {
+	return boostWhere(ctx, db.r, "post_id = ? AND actor_iri = ?", postID, actorIRI)
+}

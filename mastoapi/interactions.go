@@ -1,0 +1,365 @@
+package mastoapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"kith/ap"
+	"kith/store"
+)
+
+// interact answers the POST /api/v1/statuses/:id/<action> endpoints: the
+// action goes through the ap.Service method the web pages use, and the
+// answer is the status as it is now.
+func (h *Handler) interact(action func(ctx context.Context, p *store.Post) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.visiblePost(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := action(r.Context(), p); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p, err = h.db.PostBySID(r.Context(), p.SID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeStatus(w, r, p)
+	}
+}
+
+// reblog answers POST /api/v1/statuses/:id/reblog with the new reblog
+// status, the original embedded, as Mastodon does.
+func (h *Handler) reblog(w http.ResponseWriter, r *http.Request) {
+	p, err := h.visiblePost(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := h.ap.Announce(ctx, p.IRI); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, err := h.db.BoostOf(ctx, p.ID, h.urls.Actor())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	posts := []store.Post{*p}
+	posts[0].Attachments, posts[0].Tags, posts[0].Mentions = nil, nil, nil
+	if err := h.db.LoadPostViews(ctx, posts, h.urls.Actor()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.newViews(ctx, []*store.Post{&posts[0]}, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, v.entry(&store.Entry{SID: b.SID, Post: posts[0], Boost: b}))
+}
+
+// pin answers POST /api/v1/statuses/:id/pin and unpin, for the owner's
+// own posts.
+func (h *Handler) pin(on bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.ownPost(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := h.ap.Pin(r.Context(), p.LocalID, on); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if p, err = h.db.PostBySID(r.Context(), p.SID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeStatus(w, r, p)
+	}
+}
+
+// entryList answers GET /api/v1/bookmarks and /favourites.
+func (h *Handler) entryList(list func(ctx context.Context, pg store.Page) ([]store.Entry, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		entries, err := list(r.Context(), page(r.URL.Query()))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		// The entries' ids are the bookmarks' and likes' own, which page
+		// the list; the statuses keep their ids.
+		if len(entries) > 0 {
+			h.setLink(w, r, entries[0].SID, entries[len(entries)-1].SID)
+		}
+		statuses, err := h.entryStatuses(r, entries)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeJSON(w, r, http.StatusOK, nonNilStatuses(statuses))
+	}
+}
+
+// getPoll answers GET /api/v1/polls/:id; a poll's id is its status's.
+func (h *Handler) getPoll(w http.ResponseWriter, r *http.Request) {
+	s, err := h.pollStatus(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, s.Poll)
+}
+
+func (h *Handler) pollStatus(r *http.Request) (*Status, error) {
+	p, err := h.visiblePost(r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := h.statusOf(r.Context(), r, p)
+	if err != nil {
+		return nil, err
+	}
+	if s.Poll == nil {
+		return nil, store.ErrNotFound
+	}
+	return s, nil
+}
+
+// votePoll answers POST /api/v1/polls/:id/votes with choices[].
+func (h *Handler) votePoll(w http.ResponseWriter, r *http.Request) {
+	p, err := h.visiblePost(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	params, err := readParams(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var choices []int
+	for _, c := range params.list("choices") {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: choices must be numbers")
+			return
+		}
+		choices = append(choices, n)
+	}
+	if err := h.ap.Vote(r.Context(), p.IRI, choices); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.getPoll(w, r)
+}
+
+// Notification is Mastodon's Notification entity.
+type Notification struct {
+	ID        string   `json:"id"`
+	Type      string   `json:"type"`
+	CreatedAt string   `json:"created_at"`
+	GroupKey  string   `json:"group_key"`
+	Account   *Account `json:"account"`
+	Status    *Status  `json:"status,omitempty"`
+}
+
+// notificationTypes are the types Mastodon clients know; kith's others
+// (a Pleroma-style move) are left out unless asked for by name.
+var notificationTypes = []string{"mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "admin.report", "quote"}
+
+// notifications answers GET /api/v1/notifications with types[] and
+// exclude_types[] (Ivory asks for types one by one).
+func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
+	q := params{Values: r.URL.Query()}
+	nq := store.NotificationQuery{Page: page(r.URL.Query()), Types: q.list("types"), ExcludeTypes: q.list("exclude_types"), Owner: h.urls.Actor()}
+	if len(nq.Types) == 0 {
+		nq.Types = notificationTypes
+	}
+	ns, err := h.db.Notifications(r.Context(), nq)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.notificationViews(r, ns)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(out) > 0 {
+		h.setLink(w, r, out[0].ID, out[len(out)-1].ID)
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// notificationViews converts notifications.
+func (h *Handler) notificationViews(r *http.Request, ns []store.Notification) ([]Notification, error) {
+	var posts []*store.Post
+	for i := range ns {
+		if ns[i].Post != nil {
+			posts = append(posts, ns[i].Post)
+		}
+	}
+	v, err := h.newViews(r.Context(), posts, true)
+	if err != nil {
+		return nil, err
+	}
+	out := []Notification{}
+	for i := range ns {
+		n := &ns[i]
+		nv := Notification{ID: n.ID, Type: n.Type, CreatedAt: timeJSON(n.CreatedAt), GroupKey: "ungrouped-" + n.ID, Account: v.accountOf(n.ActorIRI, n.Actor)}
+		if n.Post != nil {
+			nv.Status = v.status(n.Post)
+		}
+		out = append(out, nv)
+	}
+	return out, nil
+}
+
+// getNotification answers GET /api/v1/notifications/:id.
+func (h *Handler) getNotification(w http.ResponseWriter, r *http.Request) {
+	n, err := h.db.NotificationByID(r.Context(), r.PathValue("id"), h.urls.Actor())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.notificationViews(r, []store.Notification{*n})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, out[0])
+}
+
+// dismissNotification answers POST /api/v1/notifications/:id/dismiss.
+func (h *Handler) dismissNotification(w http.ResponseWriter, r *http.Request) {
+	if err := h.db.DismissNotification(r.Context(), r.PathValue("id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.emptyObject(w, r)
+}
+
+// clearNotifications answers POST /api/v1/notifications/clear.
+func (h *Handler) clearNotifications(w http.ResponseWriter, r *http.Request) {
+	if err := h.db.ClearNotifications(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.emptyObject(w, r)
+}
+
+// Relationship is Mastodon's Relationship entity: the owner and another
+// account.
+type Relationship struct {
+	ID                  string   `json:"id"`
+	Following           bool     `json:"following"`
+	ShowingReblogs      bool     `json:"showing_reblogs"`
+	Notifying           bool     `json:"notifying"`
+	Languages           []string `json:"languages"`
+	FollowedBy          bool     `json:"followed_by"`
+	Blocking            bool     `json:"blocking"`
+	BlockedBy           bool     `json:"blocked_by"`
+	Muting              bool     `json:"muting"`
+	MutingNotifications bool     `json:"muting_notifications"`
+	Requested           bool     `json:"requested"`
+	RequestedBy         bool     `json:"requested_by"`
+	DomainBlocking      bool     `json:"domain_blocking"`
+	Endorsed            bool     `json:"endorsed"`
+	Note                string   `json:"note"`
+}
+
+// relationship reads the owner's relationship with an actor.
+func (h *Handler) relationship(ctx context.Context, id string, a *store.Actor) (*Relationship, error) {
+	rel := &Relationship{ID: id, Languages: []string{}}
+	if a == nil {
+		return rel, nil // the owner and themselves
+	}
+	if f, err := h.db.Following(ctx, a.IRI); err == nil {
+		rel.Following = f.State == store.Accepted
+		rel.Requested = f.State == store.Pending
+		rel.ShowingReblogs = rel.Following
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if f, err := h.db.Follower(ctx, a.IRI); err == nil {
+		rel.FollowedBy = f.State == store.Accepted
+		rel.RequestedBy = f.State == store.Pending
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var err error
+	if rel.Blocking, err = h.db.IsBlocked(ctx, a.IRI); err != nil {
+		return nil, err
+	}
+	if rel.DomainBlocking, err = h.db.IsBlocked(ctx, a.Host); err != nil {
+		return nil, err
+	}
+	if rel.Muting, err = h.db.IsMuted(ctx, a.IRI); err != nil {
+		return nil, err
+	}
+	rel.MutingNotifications = rel.Muting
+	return rel, nil
+}
+
+// relationships answers GET /api/v1/accounts/relationships?id[]=.
+func (h *Handler) relationships(w http.ResponseWriter, r *http.Request) {
+	ids := params{Values: r.URL.Query()}.list("id")
+	out := []*Relationship{}
+	for _, id := range ids[:min(len(ids), 40)] {
+		_, actor, err := h.accountByID(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		rel, err := h.relationship(r.Context(), id, actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, rel)
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// accountAction answers POST /api/v1/accounts/:id/<action> (follow,
+// block, mute and their undoing) through ap.Service, with the
+// relationship afterwards.
+func (h *Handler) accountAction(action func(ctx context.Context, iri string) (*store.Actor, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		_, actor, err := h.accountByID(r.Context(), id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if actor == nil {
+			h.apiError(w, r, http.StatusForbidden, "This action is not allowed on your own account")
+			return
+		}
+		if _, err := action(r.Context(), actor.IRI); err != nil && !errors.Is(err, ap.ErrNotBlocked) && !errors.Is(err, ap.ErrNotMuted) {
+			h.fail(w, r, err)
+			return
+		}
+		rel, err := h.relationship(r.Context(), id, actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeJSON(w, r, http.StatusOK, rel)
+	}
+}
+
+// withIRI adapts an ap.Service method on a post IRI to interact.
+func withIRI(f func(ctx context.Context, iri string) error) func(ctx context.Context, p *store.Post) error {
+	return func(ctx context.Context, p *store.Post) error { return f(ctx, p.IRI) }
+}

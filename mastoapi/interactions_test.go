@@ -1,0 +1,98 @@
+package mastoapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"kith/ap/aptest"
+)
+
+// TestInteractions: a remote account followed, its post mentioning the
+// owner arrives and shows as a notification; the owner favourites,
+// boosts and bookmarks it, each through the ap.Service method the pages
+// use, and the lists and relationship say so.
+func TestInteractions(t *testing.T) {
+	ctx := context.Background()
+	k := newKit(t, aptest.InstanceOptions{})
+	tok := k.login("read write follow")
+	remote := aptest.NewRemote(t, false)
+	bob := remote.AddActor("bob", aptest.Key(t, "remote"))
+	actor, err := k.inst.Service.ResolveActor(ctx, "@bob@"+remote.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(actor.ID, 10)
+
+	rel := decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/follow", token: tok}), 200)
+	if !rel.Requested || rel.Following {
+		t.Errorf("after follow: %+v", rel)
+	}
+	rels := decode[[]Relationship](t, k.do(request{method: "GET", path: "/api/v1/accounts/relationships?id[]=" + id + "&id[]=nope", token: tok}), 200)
+	if len(rels) != 1 || !rels[0].Requested {
+		t.Errorf("relationships: %+v", rels)
+	}
+	acc := decode[Account](t, k.do(request{method: "GET", path: "/api/v1/accounts/lookup?acct=bob@" + remote.Host, token: tok}), 200)
+	if acc.ID != id || acc.Acct != "bob@"+remote.Host {
+		t.Errorf("lookup: %+v", acc)
+	}
+
+	note := bob.IRI + "/notes/1"
+	bob.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": note + "/activity", "type": "Create", "actor": bob.IRI,
+		"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{k.inst.URLs.Actor()},
+		"object": map[string]any{
+			"id": note, "type": "Note", "attributedTo": bob.IRI, "content": "<p>hi @me</p>", "published": "2026-12-06T09:00:00Z",
+			"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{k.inst.URLs.Actor()},
+			"tag": []map[string]any{{"type": "Mention", "href": k.inst.URLs.Actor(), "name": "@me@" + k.inst.URLs.Domain()}},
+		},
+	}))
+	k.inst.Service.ProcessInbox(ctx)
+	ns := decode[[]Notification](t, k.do(request{method: "GET", path: "/api/v1/notifications?types[]=mention", token: tok}), 200)
+	if len(ns) != 1 || ns[0].Type != "mention" || ns[0].Status == nil || ns[0].Account.ID != id {
+		t.Fatalf("notifications: %+v", ns)
+	}
+	sid := ns[0].Status.ID
+	if got := decode[[]Notification](t, k.do(request{method: "GET", path: "/api/v1/notifications?exclude_types[]=mention", token: tok}), 200); len(got) != 0 {
+		t.Errorf("exclude_types: %+v", got)
+	}
+
+	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/favourite", token: tok}), 200)
+	if !*st.Favourited || st.FavouritesCount != 1 {
+		t.Errorf("favourite: %v %d", *st.Favourited, st.FavouritesCount)
+	}
+	rb := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/reblog", token: tok}), 200)
+	if rb.Reblog == nil || rb.Reblog.ID != sid || !*rb.Reblog.Reblogged || rb.Account.ID != ownerID {
+		t.Errorf("reblog: %+v", rb)
+	}
+	st = decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/bookmark", token: tok}), 200)
+	if !*st.Bookmarked {
+		t.Errorf("bookmark: %+v", st)
+	}
+	for _, p := range []string{"/api/v1/bookmarks", "/api/v1/favourites"} {
+		list := decode[[]Status](t, k.do(request{method: "GET", path: p, token: tok}), 200)
+		if len(list) != 1 || list[0].ID != sid {
+			t.Errorf("%s: %+v", p, list)
+		}
+	}
+	st = decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/unfavourite", token: tok}), 200)
+	if *st.Favourited {
+		t.Errorf("unfavourite left it favourited")
+	}
+	if rec := k.do(request{method: "POST", path: "/api/v1/notifications/clear", token: tok}); rec.Code != http.StatusOK {
+		t.Errorf("clear: %d", rec.Code)
+	}
+	if got := decode[[]Notification](t, k.do(request{method: "GET", path: "/api/v1/notifications", token: tok}), 200); len(got) != 0 {
+		t.Errorf("after clear: %+v", got)
+	}
+	rel = decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/block", token: tok}), 200)
+	if !rel.Blocking {
+		t.Errorf("block: %+v", rel)
+	}
+	// A read-only token cannot favourite.
+	read := k.login("read")
+	if rec := k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/favourite", token: read}); rec.Code != 403 {
+		t.Errorf("favourite with a read token: %d", rec.Code)
+	}
+}
