@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"kith/ap"
+	"kith/store"
 	"kith/web"
 )
 
@@ -125,6 +126,53 @@ func cmdBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "kith: backup written to %s in %s\n", rest[0], time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// cmdRestore replaces the database with a backup, after checking on a
+// copy that the backup is a whole kith database this binary can run. The
+// server must be stopped: a database in use is not replaced.
+func cmdRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("restore", nil, args, getenv, stderr, "restore [flags] FILE")
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"restore needs the backup file, e.g. kith restore kith-20261206T030000Z.db"}
+	}
+	src := rest[0]
+	if fi, err := os.Stat(src); err != nil {
+		return fmt.Errorf("cannot restore %s: %w", src, err)
+	} else if fi.IsDir() {
+		return usageError{fmt.Sprintf("%s is a directory; name one backup file in it", src)}
+	}
+	dst := dbPath(cfg)
+	if same(src, dst) {
+		return usageError{fmt.Sprintf("%s is the database itself; name a backup file", src)}
+	}
+	info, before, err := store.Restore(ctx, src, dst)
+	if err != nil {
+		return fmt.Errorf("cannot restore %s: %w; nothing was changed", src, err)
+	}
+	who := "no account yet"
+	if info.Username != "" {
+		who = "@" + info.Username + "@" + info.Domain
+	}
+	fmt.Fprintf(stdout, "kith: restored %s (%d posts, %d followers, schema version %d) from %s into %s\n",
+		who, info.Posts, info.Followers, info.SchemaVersion, src, dst)
+	if before != "" {
+		fmt.Fprintf(stdout, "kith: the database it replaced is kept as %s; delete it once kith runs well\n", before)
+	}
+	if info.Domain != "" {
+		fmt.Fprintf(stdout, "kith: start the server with --domain %s --data %s\n", info.Domain, shellQuote(cfg.data))
+	}
+	return nil
+}
+
+// same reports whether two paths name one file.
+func same(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // cmdPost publishes Markdown from a file or standard input through the

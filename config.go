@@ -24,6 +24,8 @@ type config struct {
 	tlsKey       string
 	allowPrivate bool
 	logLevel     string
+	backupDir    string
+	backupKeep   string
 
 	// kith post
 	title      string
@@ -58,6 +60,8 @@ func serveFlags() []flagSpec {
 		{name: "user", env: "KITH_USER", def: "me", usage: "the account name, used at first start"},
 		{name: "tls-cert", env: "KITH_TLS_CERT", usage: "TLS certificate file (PEM); serve HTTPS directly"},
 		{name: "tls-key", env: "KITH_TLS_KEY", usage: "TLS private key file (PEM)"},
+		{name: "backup-dir", env: "KITH_BACKUP_DIR", usage: "write a backup of the database into this directory every day"},
+		{name: "backup-keep", env: "KITH_BACKUP_KEEP", def: "7", usage: "how many daily backups to keep in --backup-dir"},
 	}
 }
 
@@ -81,6 +85,7 @@ func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string)
 	targets := map[string]*string{
 		"data": &cfg.data, "log-level": &cfg.logLevel, "domain": &cfg.domain, "listen": &cfg.listen,
 		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
+		"backup-dir": &cfg.backupDir, "backup-keep": &cfg.backupKeep,
 		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
 	}
 	all := append(commonFlags(), specs...)

@@ -6,6 +6,7 @@
 //	kith post      publish Markdown from a file or standard input
 //	kith follow    follow a remote account; kith unfollow undoes it
 //	kith backup    write a consistent copy of the database
+//	kith restore   replace the database with a checked backup
 //	kith version   print version and build information
 //
 // Run "kith help" or "kith COMMAND -h" for the flags.

@@ -29,6 +29,7 @@ Usage:
   kith follow [flags] HANDLE|URL  follow @user@host or an actor URL
   kith unfollow [flags] HANDLE|URL
   kith backup [flags] FILE        write a consistent copy of the database to FILE
+  kith restore [flags] FILE       replace the database with a backup (stop the server first)
   kith version                    print version and build information
 
 Every flag has an environment twin (--domain and KITH_DOMAIN); the flag wins.
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdFollow(ctx, cmd, args, getenv, stdout, stderr)
 	case "backup":
 		err = cmdBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionText())
 	case "help":

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ type app struct {
 	web     *web.Handler
 	handler http.Handler
 	log     *slog.Logger
+
+	backupKeep int // daily backups kept in --backup-dir
 }
 
 // appOptions lets tests replace what production takes from the
@@ -285,6 +288,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		// listener would not answer.
 		return usageError{fmt.Sprintf("the domain %s is local, and kith serves it over plain HTTP: leave out --tls-cert and --tls-key, or use the real domain", cfg.domain)}
 	}
+	keep, err := strconv.Atoi(cfg.backupKeep)
+	if err != nil || keep < 1 {
+		return usageError{fmt.Sprintf("--backup-keep %q: want how many backups to keep, 1 or more", cfg.backupKeep)}
+	}
 	log, err := newLogger(stderr, cfg.logLevel)
 	if err != nil {
 		return err
@@ -305,6 +312,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another kith or web server running there? choose another address with --listen)", cfg.listen, err)
 	}
+	a.backupKeep = keep
 	return a.serve(ctx, ln, cfg, stdout)
 }
 
@@ -323,6 +331,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.ap.Run(workCtx) })
+	if cfg.backupDir != "" {
+		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
+	}
 
 	urls := a.ap.URLs()
 	scheme := "http"
@@ -362,4 +373,43 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 		return serveErr
 	}
 	return nil
+}
+
+// backups writes a backup into dir once a day while ctx lasts, keeping
+// the newest keep. The schedule follows the newest backup already in dir,
+// so restarts (even a crash loop) add none: the first comes a moment after
+// start when the newest is a day old or there is none, else a day after
+// the newest. A failed backup is logged and tried again an hour later.
+func (a *app) backups(ctx context.Context, dir string, keep int) {
+	const day, retry = 24 * time.Hour, time.Hour
+	next := time.Now().Add(time.Second) // after the listener is up
+	if last, ok := store.LatestBackup(dir); ok && last.Add(day).After(next) {
+		next = last.Add(day)
+	}
+	a.log.Info("daily backups on", "dir", dir, "keep", keep, "next", next.Round(time.Second).Format(time.RFC3339))
+	for {
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		path, removed, err := a.db.BackupInto(ctx, dir, keep, start)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.log.Error("the daily backup failed; is the disk full, or the directory not writable? kith tries again in an hour", "dir", dir, "err", err)
+			next = start.Add(retry)
+			continue
+		}
+		size := int64(0)
+		if fi, err := os.Stat(path); err == nil {
+			size = fi.Size()
+		}
+		a.log.Info("backup written", "file", path, "bytes", size, "took", time.Since(start).Round(time.Millisecond), "removed", len(removed))
+		next = start.Add(day)
+	}
 }
