@@ -155,6 +155,16 @@ func TestHotPathQueryPlans(t *testing.T) {
 			}
 			e.settle(t)
 		}},
+		{"inbox: a Block arriving", func(t *testing.T) {
+			if _, err := e.alice.app.ap.Follow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+			if _, err := e.bob.app.ap.Block(ctx, "@alice@"+e.alice.urls.Domain()); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+		}},
 	}
 	for _, s := range steps {
 		e.rec.Step(s.name)
