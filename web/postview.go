@@ -65,6 +65,7 @@ type boostView struct {
 // the exact time in a <time> element.
 type timeView struct {
 	At    time.Time
+	ISO   string // for <time datetime>, formatted once here rather than by a template function
 	Ago   string // "5 min", "3 h", "2 d", or a date
 	Title string // the full date, for the tooltip
 }
@@ -104,8 +105,9 @@ type pollOptionView struct {
 
 // cardActions is what the owner's buttons need.
 type cardActions struct {
-	CSRF string
-	Back string // where a form sends the owner back to
+	CSRF    string
+	Back    string // where a form sends the owner back to
+	Buttons []cardButton
 }
 
 // moderateView is what the reply controls need.
@@ -208,7 +210,13 @@ func (h *Handler) card(c cardContext, p *store.Post) cardView {
 		v.Quote = &q
 	}
 	if c.owner && c.csrf != "" && p.DeletedAt.IsZero() {
-		v.Actions = &cardActions{CSRF: c.csrf, Back: c.back}
+		a := &cardActions{CSRF: c.csrf, Back: c.back}
+		a.Buttons = append(a.Buttons, cardButton{Do: "like", Undo: "unlike", On: p.Own.Liked, Label: "Like", Done: "Liked", Count: p.Counts.Likes})
+		if p.Visibility == store.Public || p.Visibility == store.Unlisted {
+			a.Buttons = append(a.Buttons, cardButton{Do: "boost", Undo: "unboost", On: p.Own.Boosted, Label: "Boost", Done: "Boosted", Count: p.Counts.Boosts})
+		}
+		a.Buttons = append(a.Buttons, cardButton{Do: "bookmark", Undo: "unbookmark", On: p.Own.Bookmarked, Label: "Bookmark", Done: "Bookmarked"})
+		v.Actions = a
 	}
 	return v
 }
@@ -305,7 +313,7 @@ func proxyMAC(acct *store.Account, remote string) string {
 
 // timeView shows t relative to the page's time.
 func (c cardContext) timeView(t time.Time) timeView {
-	return timeView{At: t, Ago: relativeTime(c.now, t), Title: humanDate(t)}
+	return timeView{At: t, ISO: t.UTC().Format(time.RFC3339), Ago: relativeTime(c.now, t), Title: humanDate(t)}
 }
 
 // relativeTime says how long ago t was, briefly, the way timelines do;
@@ -388,16 +396,11 @@ func pollOf(v any) pollData {
 }
 
 // cardButton is one toggle of the owner's actions: a form posting to Do,
-// or to Undo when On.
+// or to Undo when On. The buttons are made here rather than by a template
+// function: a timeline page has sixty of them.
 type cardButton struct {
-	Card        *cardView
 	Do, Undo    string
 	On          bool
 	Label, Done string
 	Count       int
-}
-
-// newCardButton is the template function that builds a cardButton.
-func newCardButton(card any, do, undo string, on bool, label, done string, count int) cardButton {
-	return cardButton{Card: cardOf(card), Do: do, Undo: undo, On: on, Label: label, Done: done, Count: count}
 }

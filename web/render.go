@@ -37,8 +37,7 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
 		// The postcard partial's helpers (postview.go).
-		"pollOf":     pollOf,
-		"cardButton": newCardButton,
+		"pollOf": pollOf,
 	}
 	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html")
 	if err != nil {
