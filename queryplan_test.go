@@ -21,6 +21,8 @@ import (
 var boundedTables = map[string]string{
 	"account":           "one row, the owner's",
 	"local_post_counts": "one row per visibility, four at most",
+	"thread_up":         "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
+	"thread_down":       "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
 }
 
 // boundedStatement says why a statement that scans may: it reads a bounded
@@ -121,6 +123,7 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.bob, "/@bob")
 			e.ownerGet(t, e.bob, "/@bob/"+post.LocalID)
 			e.ownerGet(t, e.bob, "/followers")
+			e.ownerGet(t, e.alice, "/thread?iri="+url.QueryEscape(post.IRI))
 		}},
 		{"remote profile page", func(t *testing.T) {
 			e.ownerGet(t, e.alice, "/people?acct=bob@"+e.bob.urls.Domain())

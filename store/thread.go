@@ -17,7 +17,9 @@ type ThreadQuery struct {
 	// posts are read in all. Zero means 100, 50 and 500.
 	Ancestors, Depth, Limit int
 	// Public keeps to what a visitor may see: public and unlisted posts,
-	// and replies the owner shows under their posts.
+	// and replies the owner shows under their posts. Without it, every
+	// reply is there, waiting and hidden ones too, for the owner to
+	// moderate.
 	Public bool
 }
 
@@ -46,27 +48,27 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 	}
 	var root string
 	err := db.r.QueryRowContext(ctx, `
-		WITH RECURSIVE up(iri, parent, n) AS (
+		WITH RECURSIVE thread_up(iri, parent, n) AS (
 			SELECT iri, in_reply_to, 0 FROM posts WHERE iri = ?
 			UNION ALL
-			SELECT p.iri, p.in_reply_to, up.n + 1 FROM up JOIN posts p ON p.iri = up.parent
-			WHERE up.parent != '' AND up.n < ?
+			SELECT p.iri, p.in_reply_to, thread_up.n + 1 FROM thread_up JOIN posts p ON p.iri = thread_up.parent
+			WHERE thread_up.parent != '' AND thread_up.n < ?
 		)
-		SELECT iri FROM up ORDER BY n DESC LIMIT 1`, q.IRI, up).Scan(&root)
+		SELECT iri FROM thread_up ORDER BY n DESC LIMIT 1`, q.IRI, up).Scan(&root)
 	if err != nil {
 		return nil, noRow(err, "thread root")
 	}
 	// A reply chain that loops has no true root; the walk up stops at its
 	// bound and the loop is read from wherever it ended.
 	rows, err := db.r.QueryContext(ctx, `
-		WITH RECURSIVE down(id, iri, depth) AS (
+		WITH RECURSIVE thread_down(id, iri, depth) AS (
 			SELECT id, iri, 0 FROM posts WHERE iri = ?
 			UNION
-			SELECT p.id, p.iri, down.depth + 1 FROM down JOIN posts p ON p.in_reply_to = down.iri AND p.in_reply_to != ''
-			WHERE down.depth < ?
+			SELECT p.id, p.iri, thread_down.depth + 1 FROM thread_down JOIN posts p ON p.in_reply_to = thread_down.iri AND p.in_reply_to != ''
+			WHERE thread_down.depth < ?
 			LIMIT ?
 		)
-		SELECT DISTINCT `+postColumns+` FROM down JOIN posts p ON p.id = down.id`, root, depth, limit*2)
+		SELECT DISTINCT `+postColumns+` FROM thread_down JOIN posts p ON p.id = thread_down.id`, root, depth, limit*2)
 	if err != nil {
 		return nil, fmt.Errorf("store: thread: %w", err)
 	}
@@ -83,23 +85,30 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 
 // threadOrder arranges posts as a conversation reads: each post followed
 // by its replies, oldest first. Deleted posts are left out, and with
-// public, what a visitor may not see, and the replies below it.
+// public, what a visitor may not see, and the replies below it, except on
+// the way from the root to the focus: the post asked for is always there.
 func threadOrder(posts []Post, root, focus string, public bool) []ThreadPost {
 	children := make(map[string][]*Post, len(posts))
+	byIRI := make(map[string]*Post, len(posts))
 	var top *Post
 	for i := range posts {
 		p := &posts[i]
+		byIRI[p.IRI] = p
 		if p.IRI == root {
 			top = p
 			continue
 		}
 		children[p.InReplyTo] = append(children[p.InReplyTo], p)
 	}
+	onPath := map[string]bool{}
+	for p := byIRI[focus]; p != nil && !onPath[p.IRI]; p = byIRI[p.InReplyTo] {
+		onPath[p.IRI] = true
+	}
 	for _, c := range children {
 		slices.SortStableFunc(c, func(a, b *Post) int { return a.Published.Compare(b.Published) })
 	}
 	visible := func(p *Post) bool {
-		if !p.DeletedAt.IsZero() || p.Approval == Hidden {
+		if !p.DeletedAt.IsZero() {
 			return false
 		}
 		return !public || (p.Approval == Shown && (p.Visibility == Public || p.Visibility == Unlisted))
@@ -112,10 +121,12 @@ func threadOrder(posts []Post, root, focus string, public bool) []ThreadPost {
 			return
 		}
 		seen[p.IRI] = true
-		if !visible(p) {
+		switch {
+		case p.IRI == focus && p.DeletedAt.IsZero(), visible(p):
+			out = append(out, ThreadPost{Post: *p, Depth: depth, Focus: p.IRI == focus})
+		case !onPath[p.IRI]:
 			return
 		}
-		out = append(out, ThreadPost{Post: *p, Depth: depth, Focus: p.IRI == focus})
 		for _, c := range children[p.IRI] {
 			walk(c, depth+1)
 		}

@@ -181,7 +181,9 @@ func TestBrowserPageDetails(t *testing.T) {
 		b.Eval(`(() => { const r = document.querySelector(".replies article.post"), a = r.querySelector(".author"), h = a.nextElementSibling;
 			return {TagLinks: document.querySelector("main article.post").querySelectorAll("a[href$='/tags/single']").length,
 				Isolated: !!a.querySelector("bdi"),
-				InOrder: h.getBoundingClientRect().left >= a.getBoundingClientRect().right - 1 || h.getBoundingClientRect().top >= a.getBoundingClientRect().bottom - 1,
+				// After it: to its right, or below it as the card sets it.
+				InOrder: h.getBoundingClientRect().left >= a.getBoundingClientRect().right - 1 ||
+					h.getBoundingClientRect().top >= a.getBoundingClientRect().bottom - 1,
 				HandleTxt: h.textContent} })()`, &post)
 		if post.TagLinks != 1 {
 			t.Errorf("%s: the hashtag is linked %d times on the post; want once", where, post.TagLinks)

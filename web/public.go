@@ -304,8 +304,9 @@ type postPage struct {
 	page
 	Post     postView
 	Parent   string
-	Replies  []cardView
-	Pinnable bool // the owner may pin or unpin it
+	Before   []threadItem // the conversation before the post: what it answers, and earlier branches
+	Replies  []threadItem // after it: its replies and later branches
+	Pinnable bool         // the owner may pin or unpin it
 }
 
 // showPost serves a post and the replies we know of. Posts that are not
@@ -367,9 +368,27 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	if data.Replies, err = h.replyCards(r, &p, acct, post); err != nil {
+	if p.Owner && post.InReplyTo != "" {
+		// Our reply to a remote post: its ancestors are fetched for the
+		// owner, never because a visitor asked (a visitor's request must
+		// not make kith fetch from other servers).
+		h.ap.RefreshThread(ctx, post.IRI, threadWait)
+	}
+	thread, err := h.db.Thread(ctx, store.ThreadQuery{IRI: post.IRI, Public: !p.Owner})
+	if err != nil {
 		h.serverError(w, r, err)
 		return
+	}
+	items, err := h.threadItems(r, h.cardContext(acct, &p, r.URL.Path), thread)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for i, it := range items {
+		if it.Focus {
+			data.Before, data.Replies = items[:i], items[i+1:]
+			break
+		}
 	}
 	w.Header().Set("Link", "<"+post.IRI+`>; rel="alternate"; type="application/activity+json"`)
 	h.render(w, r, http.StatusOK, "post", data)

@@ -22,6 +22,7 @@ var pageNames = []string{
 	"people", "following",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "notifications", "replies",
+	"thread",
 }
 
 // pageTemplate is one parsed page.

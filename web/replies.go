@@ -11,38 +11,6 @@ import (
 // policy), the replies held for approval, and the owner's controls to
 // show, hide or remove any of them. Visitors see only the shown ones.
 
-// maxRepliesShown bounds the replies a post page shows.
-const maxRepliesShown = 100
-
-// replyCards are the replies under one of our posts as cards: the shown
-// ones for visitors; for the owner every stored reply, each with the
-// controls to show, hide or remove it.
-func (h *Handler) replyCards(r *http.Request, p *page, acct *store.Account, post *store.Post) ([]cardView, error) {
-	ctx := r.Context()
-	var replies []store.Post
-	var err error
-	if p.Owner {
-		replies, err = h.db.RepliesForOwner(ctx, post.IRI, h.urls.Actor(), maxRepliesShown)
-	} else {
-		if replies, err = h.db.Replies(ctx, post.IRI, maxRepliesShown); err == nil {
-			err = h.db.LoadPostViews(ctx, replies, "")
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	c := h.cardContext(acct, p, r.URL.Path)
-	cards := make([]cardView, 0, len(replies))
-	for i := range replies {
-		v := h.card(c, &replies[i])
-		if p.Owner && replies[i].LocalID == "" {
-			v.Moderate = &moderateView{CSRF: p.CSRF, Back: r.URL.Path, Approval: replies[i].Approval}
-		}
-		cards = append(cards, v)
-	}
-	return cards, nil
-}
-
 // replyPolicies are the choices of who may appear under the owner's posts.
 var replyPolicies = []struct{ Value, Label, Hint string }{
 	{store.RepliesEveryone, "Everyone", "Any reply shows under your post at once."},

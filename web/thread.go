@@ -1,0 +1,113 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"kith/store"
+)
+
+// threadWait is how long a page waits for a thread being fetched before it
+// shows what is stored; the fetch goes on in the background and the next
+// visit shows the rest.
+const threadWait = 2 * time.Second
+
+// maxIndent is how many levels a thread indents; deeper replies stay at
+// this level and say whom they answer.
+const maxIndent = 5
+
+// threadItem is one post of a conversation as the thread page shows it.
+type threadItem struct {
+	Card       cardView
+	Indent     int
+	Focus      bool
+	ReplyingTo string // the name of the author answered, when the indent no longer shows it
+}
+
+// threadPage is the data of thread.html.
+type threadPage struct {
+	page
+	Items   []threadItem
+	Partial bool // the fetch was still running when the page was made
+}
+
+// threadItems converts a stored thread for a page: one LoadPostViews for
+// all its posts, so that a thread of 200 costs what a thread of 2 does.
+func (h *Handler) threadItems(r *http.Request, c cardContext, thread []store.ThreadPost) ([]threadItem, error) {
+	posts := make([]store.Post, len(thread))
+	for i := range thread {
+		posts[i] = thread[i].Post
+	}
+	owner := ""
+	if c.owner {
+		owner = h.urls.Actor()
+	}
+	if err := h.db.LoadPostViews(r.Context(), posts, owner); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(posts))
+	items := make([]threadItem, len(posts))
+	for i := range posts {
+		it := threadItem{Card: h.card(c, &posts[i]), Indent: min(thread[i].Depth, maxIndent), Focus: thread[i].Focus}
+		if c.owner && c.csrf != "" && posts[i].LocalID == "" && h.urls.IsLocal(posts[i].InReplyTo) {
+			// A reply under one of our posts: the owner shows, hides or
+			// removes it here.
+			it.Card.Moderate = &moderateView{CSRF: c.csrf, Back: c.back, Approval: posts[i].Approval}
+		}
+		names[posts[i].IRI] = it.Card.Author.Name
+		if thread[i].Depth > maxIndent {
+			it.ReplyingTo = names[posts[i].InReplyTo]
+		}
+		items[i] = it
+	}
+	return items, nil
+}
+
+// showThread serves /thread?iri=IRI to the owner: the whole conversation
+// around any post, fetched from the servers that hold it when it is not
+// cached or is stale, the post asked for highlighted.
+func (h *Handler) showThread(w http.ResponseWriter, r *http.Request) {
+	iri := strings.TrimSpace(r.URL.Query().Get("iri"))
+	if u, err := url.Parse(iri); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(iri) > 2048 {
+		h.showError(w, r, http.StatusBadRequest, "Not a post address", "The thread page needs the address of a post, starting with https://.")
+		return
+	}
+	if id, ok := h.urls.LocalPostID(iri); ok {
+		http.Redirect(w, r, h.urls.PostPage(id), http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	done := h.ap.RefreshThread(ctx, iri, threadWait)
+	thread, err := h.db.Thread(ctx, store.ThreadQuery{IRI: iri})
+	if errors.Is(err, store.ErrNotFound) {
+		msg := "That post could not be fetched: its server did not answer with a public post."
+		if !done {
+			msg = "Its server has not answered yet. Reload the page in a moment."
+		}
+		h.showError(w, r, http.StatusNotFound, "Post not found", msg)
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p, err := h.basePage(r, "Thread")
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := &threadPage{page: p, Partial: !done}
+	data.NoIndex = true
+	if data.Items, err = h.threadItems(r, h.cardContext(acct, &p, r.URL.RequestURI()), thread); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "thread", data)
+}
