@@ -86,19 +86,82 @@ func cmdFollow(ctx context.Context, cmd string, args []string, getenv func(strin
 		return err
 	}
 	defer closeDB()
-	if cmd == "follow" {
-		a, err := svc.Follow(ctx, rest[0])
+	return changeFollow(ctx, svc, cmd, rest[0], stdout)
+}
+
+// changeFollow follows (cmd "follow") or unfollows target and prints the
+// state the follow is in now.
+func changeFollow(ctx context.Context, svc *ap.Service, cmd, target string, stdout io.Writer) error {
+	if cmd == "unfollow" {
+		before, _ := svc.FollowState(ctx, target)
+		a, err := svc.Unfollow(ctx, target)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "kith: follow request queued for %s; the running server sends it\n", a.Handle())
+		if before == store.Rejected {
+			fmt.Fprintf(stdout, "kith: forgot your follow request to %s, which they had turned down; now: not following\n", a.Handle())
+			return nil
+		}
+		fmt.Fprintf(stdout, "kith: unfollowed %s; now: not following (the running server tells theirs)\n", a.Handle())
 		return nil
 	}
-	a, err := svc.Unfollow(ctx, rest[0])
+	a, err := svc.Follow(ctx, target)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "kith: unfollowed %s\n", a.Handle())
+	state, err := svc.FollowState(ctx, a.IRI)
+	if err != nil {
+		return err
+	}
+	switch {
+	case state == store.Accepted:
+		fmt.Fprintf(stdout, "kith: you already follow %s; now: following\n", a.Handle())
+	case a.Locked:
+		fmt.Fprintf(stdout, "kith: follow request queued for %s, who approves followers by hand; now: requested (the running server sends it)\n", a.Handle())
+	default:
+		fmt.Fprintf(stdout, "kith: follow request queued for %s; now: requested until their server accepts (the running server sends it)\n", a.Handle())
+	}
+	return nil
+}
+
+// cmdImportBlocks imports a domain blocklist file: Mastodon's CSV export
+// or one domain per line.
+func cmdImportBlocks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags("import-blocks", nil, args, getenv, stderr, "import-blocks [flags] FILE")
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"import-blocks needs the blocklist file: a CSV exported from Mastodon, or one domain per line"}
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	entries, skips, err := ap.ParseBlocklist(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rest[0], err)
+	}
+	svc, closeDB, err := openService(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	res, err := svc.ImportBlocklist(ctx, entries)
+	if err != nil {
+		return err
+	}
+	for _, d := range res.Blocked {
+		fmt.Fprintf(stdout, "blocked %s\n", d)
+	}
+	for _, d := range res.Muted {
+		fmt.Fprintf(stdout, "muted   %s\n", d)
+	}
+	for _, s := range skips {
+		fmt.Fprintf(stderr, "kith: %s line %d: %s (%s)\n", rest[0], s.Line, s.Text, s.Reason)
+	}
+	fmt.Fprintln(stdout, "kith: "+web.BlocklistSummary(res, len(skips)))
 	return nil
 }
 

@@ -5,6 +5,7 @@
 //	kith passwd    set the owner's password
 //	kith post      publish Markdown from a file or standard input
 //	kith follow    follow a remote account; kith unfollow undoes it
+//	kith import-blocks  import a domain blocklist
 //	kith backup    write a consistent copy of the database
 //	kith restore   replace the database with a checked backup
 //	kith version   print version and build information

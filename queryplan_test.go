@@ -129,6 +129,7 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.alice, "/people?acct=bob@"+e.bob.urls.Domain())
 			e.ownerGet(t, e.alice, "/people?actor="+url.QueryEscape(e.bob.urls.Actor()))
 			e.ownerGet(t, e.alice, "/following")
+			e.ownerGet(t, e.alice, "/settings/blocks")
 		}},
 		{"home timeline and the owner's interactions", func(t *testing.T) {
 			svc := e.alice.app.ap

@@ -28,6 +28,7 @@ Usage:
   kith post [flags] [FILE|-]      publish Markdown; --title makes it an article
   kith follow [flags] HANDLE|URL  follow @user@host or an actor URL
   kith unfollow [flags] HANDLE|URL
+  kith import-blocks [flags] FILE import a domain blocklist (Mastodon CSV export, or one domain a line)
   kith backup [flags] FILE        write a consistent copy of the database to FILE
   kith restore [flags] FILE       replace the database with a backup (stop the server first)
   kith version                    print version and build information
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdPost(ctx, args, getenv, stdin, stdout, stderr)
 	case "follow", "unfollow":
 		err = cmdFollow(ctx, cmd, args, getenv, stdout, stderr)
+	case "import-blocks":
+		err = cmdImportBlocks(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		err = cmdBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":

@@ -140,7 +140,7 @@ func TestImportBlocklist(t *testing.T) {
 		!slices.Equal(res.Muted, []string{"loud.example"}) || res.Ignored != 1 || res.Unchanged != 0 {
 		t.Errorf("import = %+v", res)
 	}
-	blocks, err := inst.DB.Blocks(ctx)
+	blocks, err := inst.DB.Blocks(ctx, true, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,3 +271,18 @@ func validHostName(name string) bool {
 	}
 	return true
 }
+
+// UnmuteDomain lifts the mute of a server; ErrNotMuted when it was not
+// muted.
+func (s *Service) UnmuteDomain(ctx context.Context, host string) error {
+	host, err := NormalizeHost(host)
+	if err != nil {
+		return err
+	}
+	if muted, err := s.db.IsMuted(ctx, host); err != nil {
+		return err
+	} else if !muted {
+		return ErrNotMuted
+	}
+	return s.db.RemoveMute(ctx, host)
+}

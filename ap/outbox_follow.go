@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"kith/store"
 )
@@ -117,6 +118,23 @@ func (s *Service) endFollowing(ctx context.Context, tx *store.Tx, a *store.Actor
 		return nil
 	}
 	return s.queueUndoFollow(ctx, tx, a, f.FollowIRI)
+}
+
+// FollowState is the state of the owner's follow of the account named by
+// target, as far as kith knows it without asking: store.Pending,
+// store.Accepted, store.Rejected, or "" when not following (or unknown).
+func (s *Service) FollowState(ctx context.Context, target string) (string, error) {
+	a, err := s.cachedActor(ctx, strings.TrimSpace(target))
+	if err != nil || a == nil {
+		return "", err
+	}
+	f, err := s.db.Following(ctx, a.IRI)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return f.State, nil
 }
 
 // queueUndoFollow queues an Undo of our Follow with id followIRI of a.

@@ -37,10 +37,11 @@ func (db *DB) IsMuted(ctx context.Context, actorIRI string) (bool, error) {
 	return n > 0, err
 }
 
-// Mutes lists the muted accounts, most recent first.
-func (db *DB) Mutes(ctx context.Context) ([]Mute, error) {
+// Mutes lists the muted accounts (domains false) or hosts (domains
+// true), most recent first, at most limit of them.
+func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT actor_iri, notifications, coalesce(expires_at, 0), created_at
-		FROM mutes ORDER BY created_at DESC`)
+		FROM mutes WHERE (instr(actor_iri, '/') = 0) = ? ORDER BY created_at DESC LIMIT ?`, domains, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: mutes: %w", err)
 	}
@@ -92,9 +93,11 @@ func (b BlockEntry) IsDomain() bool { return !strings.Contains(b.Target, "/") }
 // by a blocklist import) rather than one account.
 func (m Mute) IsDomain() bool { return !strings.Contains(m.ActorIRI, "/") }
 
-// Blocks lists the block list, most recent first.
-func (db *DB) Blocks(ctx context.Context) ([]BlockEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT target, comment, created_at FROM blocks ORDER BY created_at DESC, target`)
+// Blocks lists the blocked accounts (domains false) or hosts (domains
+// true), most recent first, at most limit of them.
+func (db *DB) Blocks(ctx context.Context, domains bool, limit int) ([]BlockEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT target, comment, activity_iri, created_at FROM blocks
+		WHERE (instr(target, '/') = 0) = ? ORDER BY created_at DESC LIMIT ?`, domains, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: blocks: %w", err)
 	}
@@ -104,7 +107,7 @@ func (db *DB) Blocks(ctx context.Context) ([]BlockEntry, error) {
 	for rows.Next() {
 		var b BlockEntry
 		var created int64
-		if err := rows.Scan(&b.Target, &b.Comment, &created); err != nil {
+		if err := rows.Scan(&b.Target, &b.Comment, &b.ActivityIRI, &created); err != nil {
 			return nil, fmt.Errorf("store: blocks: %w", err)
 		}
 		b.CreatedAt = fromMillis(created)

@@ -80,6 +80,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		{URL: "/followers", Title: "Followers", About: "Approve follow requests and remove followers.", Status: followStatus(p.FollowRequests)},
 		{URL: "/following", Title: "Following", About: "The accounts you follow, your requests still waiting for an answer, and those turned down.", Status: following},
 		{URL: "/replies", Title: "Replies to your posts", About: "Who may appear under your posts, the replies waiting for your approval, and those you hid.", Status: plural(held, "reply", "replies") + " waiting."},
+		{URL: "/settings/blocks", Title: "Blocks and mutes", About: "The accounts and servers you blocked or muted; block a server, import a blocklist, lift a block."},
 		{URL: "/settings/deliveries", Title: "Deliveries", About: "How sending your posts to other servers goes, and which servers keep failing.", Status: queueStatus(queue)},
 	}
 	h.render(w, r, http.StatusOK, "settings-index", data)
