@@ -42,7 +42,15 @@ const (
 //   - the Digest header, when signed or merely present, to match body
 //     (SHA-256 or SHA-512). snac signs a Digest on GETs too; that one is
 //     checked against the empty body.
+//
+// A request with a Signature-Input header is an RFC 9421 one: the same
+// rules apply to its covered components (@method; @target-uri, or
+// @authority with @path and @query or @request-target; content-digest
+// with a body), its created time, and Content-Digest (RFC 9530).
 func Check(r *http.Request, body []byte, now time.Time) (Params, error) {
+	if len(r.Header.Values("Signature-Input")) > 0 {
+		return checkMessage(r, body, now)
+	}
 	p, err := FromRequest(r)
 	if err != nil {
 		return p, err

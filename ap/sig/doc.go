@@ -1,5 +1,7 @@
 // Package sig signs and verifies HTTP Signatures (draft-cavage-http-signatures-12)
-// the way the fediverse uses them, on top of github.com/go-fed/httpsig v1.1.0.
+// the way the fediverse uses them, on top of github.com/go-fed/httpsig v1.1.0,
+// and verifies HTTP Message Signatures (RFC 9421) with the same Check and
+// Verify (message.go).
 //
 // go-fed/httpsig builds and checks the signing string, but leaves out most of
 // what makes a signature meaningful between servers, so this package adds it:

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Params is a parsed Signature header.
+// Params is a parsed Signature header, or the chosen signature of an RFC
+// 9421 request (then Headers lists the covered components).
 type Params struct {
 	KeyID     string
 	Algorithm string   // lower-cased, "" when absent
@@ -15,6 +16,8 @@ type Params struct {
 	Signature []byte   // base64-decoded
 	Created   int64    // (created), 0 when absent
 	Expires   int64    // (expires), 0 when absent
+
+	msg *message // an RFC 9421 signature, checked by Check
 }
 
 // Bits for the parameters ParseHeader knows, to reject duplicates.

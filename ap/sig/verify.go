@@ -32,7 +32,13 @@ import (
 //
 // go-fed itself also refuses a (created) more than 10 s ahead of the wall
 // clock and an (expires) more than 10 s behind it.
+//
+// For an RFC 9421 signature (Params from Check), Verify checks the base
+// Check built: rsa-v1_5-sha256, rsa-pss-sha512 or ed25519.
 func Verify(r *http.Request, p Params, pub crypto.PublicKey) error {
+	if p.msg != nil {
+		return verifyMessage(p.msg, pub)
+	}
 	var algs []httpsig.Algorithm
 	switch pub.(type) {
 	case *rsa.PublicKey:
