@@ -103,6 +103,24 @@ func TestBrowserPageDetails(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// A followed account's posts on the home timeline, in the shapes the
+	// card must lay out on a phone: a long handle and link, a content
+	// warning over an image, a poll with a vote form, and a quote.
+	_, _, ann := k.followed("ann-with-a-rather-long-name")
+	k.remotePost(ann, 1, time.Now().Add(-3*time.Hour), func(p *store.Post) {
+		p.ContentHTML = `<p>A long link <a href="https://example.org/a/very/long/path/that/does/not/break/easily/on/small/screens">https://example.org/a/very/long/path/that/does/not/break/easily/on/small/screens</a></p>`
+		p.Summary, p.Sensitive = "a cat picture", true
+		p.Attachments = []store.Attachment{{URL: "https://img.example/cat.jpg", MediaType: "image/jpeg", Description: "a cat", Width: 1200, Height: 800}}
+	})
+	poll := k.remotePost(ann, 2, time.Now().Add(-2*time.Hour), func(p *store.Post) {
+		p.Type, p.ContentHTML, p.QuoteIRI = "Question", "<p>Tea or coffee?</p>", ann.IRI+"/statuses/1"
+	})
+	if err := k.inst.DB.Update(ctx, func(tx *store.Tx) error {
+		return tx.PutPoll(ctx, poll.ID, &store.Poll{ExpiresAt: time.Now().Add(time.Hour), VotersCount: 3, UpdatedAt: time.Now(),
+			Options: []store.PollOption{{Title: "Tea", Votes: 2}, {Title: "Coffee", Votes: 1}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var long strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&long, "Paragraph %d of a long article, which goes on for a while to fill a page. ", i)
@@ -136,7 +154,7 @@ func TestBrowserPageDetails(t *testing.T) {
 		b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": size.width, "height": size.height, "deviceScaleFactor": 1, "mobile": size.mobile}, nil)
 		for _, scheme := range []string{"light", "dark"} {
 			b.Call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}}}, nil)
-			for _, p := range []string{"/@me", "/@me/" + note, "/compose", "/followers", "/settings", "/settings/profile", "/settings/password", "/settings/sessions", "/feeds", "/tags/single"} {
+			for _, p := range []string{"/@me", "/@me/" + note, "/compose", "/followers", "/settings", "/settings/profile", "/settings/password", "/settings/sessions", "/feeds", "/tags/single", "/home", "/notifications", "/replies"} {
 				b.Navigate(base + p)
 				var problems []string
 				b.Eval(pageChecks, &problems)

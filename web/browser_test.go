@@ -148,7 +148,7 @@ func TestBrowserWriteAndPublish(t *testing.T) {
 	k.addFollower()
 	for _, scheme := range []string{"light", "dark"} {
 		b.Call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}}}, nil)
-		for _, p := range []string{"/compose", "/settings", "/settings/password", "/settings/sessions", "/settings/profile", "/settings/deliveries", "/followers", "/@me", "/@me/" + id, "/edit/" + id, "/delete/" + id} {
+		for _, p := range []string{"/compose", "/settings", "/settings/password", "/settings/sessions", "/settings/profile", "/settings/deliveries", "/followers", "/@me", "/@me/" + id, "/edit/" + id, "/delete/" + id, "/home", "/notifications", "/replies"} {
 			b.Navigate(srv.URL + p)
 			var wide []string
 			b.Eval(`(() => { const w = document.documentElement.clientWidth, out = [];

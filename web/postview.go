@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kith/ap"
+	"kith/ap/sanitize"
 	"kith/store"
 )
 
@@ -19,17 +20,22 @@ import (
 // profiles and under our posts. Everything a card needs is in it, because a
 // template partial gets one value.
 type cardView struct {
-	SID        string
-	IRI        string
-	Local      bool
-	Thread     string // the page of its conversation on kith
-	Original   string // the post on its own server, for remote posts
-	InReplyTo  string // the thread page of the post it answers, or ""
-	Boost      *boostView
-	Author     authorView
-	Title      string
-	Summary    string // content warning
-	Content    template.HTML
+	SID       string
+	IRI       string
+	Local     bool
+	Thread    string // the page of its conversation on kith
+	Original  string // the post on its own server, for remote posts
+	InReplyTo string // the thread page of the post it answers, or ""
+	Boost     *boostView
+	Author    authorView
+	Title     string
+	Summary   string // content warning
+	Content   template.HTML
+	// Excerpt, when set, stands for the content: an article in a list
+	// shows its title and the start of its text, with a link to the rest,
+	// so that one long article does not fill the timeline. A page that
+	// shows the whole article clears it.
+	Excerpt    string
 	Sensitive  bool // media hidden until opened
 	Lang       string
 	Visibility string
@@ -173,6 +179,9 @@ func (h *Handler) card(c cardContext, p *store.Post) cardView {
 		Published:  c.timeView(p.Published),
 		Counts:     p.Counts,
 		Own:        p.Own,
+	}
+	if p.Title != "" {
+		v.Excerpt = orDefault(sanitize.Excerpt(p.ContentHTML, excerptLength), "…")
 	}
 	if !p.Updated.IsZero() && p.Updated.After(p.Published) {
 		t := c.timeView(p.Updated)

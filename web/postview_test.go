@@ -135,3 +135,25 @@ func TestRelativeTime(t *testing.T) {
 		}
 	}
 }
+
+// TestPostcardArticleExcerpt: an article in a list shows its title and
+// the start of its text with a link to the rest, not the whole text.
+func TestPostcardArticleExcerpt(t *testing.T) {
+	k := newKit(t, aptest.InstanceOptions{})
+	acct, err := k.inst.DB.Account(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := "<p>" + strings.Repeat("Many words in a long article. ", 200) + "</p><p>THE END</p>"
+	p := store.Post{SID: "x1", IRI: "https://remote.example/a/1", AuthorIRI: "https://remote.example/u/a", Title: "An article",
+		ContentHTML: long, Visibility: store.Public, Published: time.Now()}
+	html := renderCard(t, k, k.h.card(cardContext{acct: acct, owner: true, now: time.Now()}, &p))
+	for _, want := range []string{`<h2><a href="/thread?iri=`, `<p class="excerpt">Many words`, `Read more<span class="visually-hidden"> of “An article”</span>`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("missing %s in\n%s", want, html)
+		}
+	}
+	if strings.Contains(html, "THE END") {
+		t.Error("the whole article is on the card")
+	}
+}
