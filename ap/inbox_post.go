@@ -210,6 +210,11 @@ func (s *Service) replyApproval(ctx context.Context, authorIRI string, followed 
 func (s *Service) savePost(ctx context.Context, tx *store.Tx, in *incoming, notify bool) (bool, error) {
 	if old, err := tx.PostByIRI(ctx, in.post.IRI); err == nil {
 		*in.post = *old
+		if in.followed {
+			// Held already (fetched with a thread or a profile): the
+			// author's own Create still puts it on the timeline.
+			return false, tx.AddToHome(ctx, old, nil)
+		}
 		return false, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err

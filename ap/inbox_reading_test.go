@@ -442,3 +442,26 @@ func countOf(list []string, s string) int {
 	}
 	return n
 }
+
+// TestCreateOfHeldPostJoinsHome: a post already stored (fetched with a
+// thread, say) joins the home timeline when its followed author's Create
+// arrives, and keeps what is held.
+func TestCreateOfHeldPostJoinsHome(t *testing.T) {
+	e := newReadEnv(t)
+	n := e.note(e.alice, "held", "as fetched", nil)
+	err := e.inst.DB.Update(e.ctx, func(tx *store.Tx) error {
+		return tx.PutPost(e.ctx, &store.Post{IRI: n["id"].(string), AuthorIRI: e.alice.IRI, Type: "Note",
+			ContentHTML: "<p>as fetched</p>", Visibility: store.Public, Published: e.clock.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n["content"] = "<p>replayed</p>"
+	e.create(e.alice, n)
+	if h := e.home(); len(h) != 1 || h[0] != n["id"] {
+		t.Errorf("home = %v; want the held post", h)
+	}
+	if p := e.post(n["id"].(string)); p.ContentHTML != "<p>as fetched</p>" {
+		t.Errorf("content = %q; want what was held", p.ContentHTML)
+	}
+}
