@@ -66,11 +66,12 @@ type NotificationQuery struct {
 
 // notificationFilter is the condition every notification list and count
 // shares: muted accounts (that asked for their notifications to be hidden
-// too), and accounts of muted hosts, are left out. The host expression is
+// too), accounts of muted hosts, and blocked accounts are left out. The host expression is
 // sqlHost("n.actor_iri") written out, so that this stays a constant.
 const notificationFilter = `NOT EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri IN (n.actor_iri,
 	lower(substr(substr(n.actor_iri, instr(n.actor_iri, '://') + 3), 1,
-		instr(substr(n.actor_iri, instr(n.actor_iri, '://') + 3) || '/', '/') - 1))) AND m.notifications)`
+		instr(substr(n.actor_iri, instr(n.actor_iri, '://') + 3) || '/', '/') - 1))) AND m.notifications)
+	AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = n.actor_iri)`
 
 // Notifications returns a page of the owner's notifications, newest first,
 // with their actors and posts.

@@ -35,6 +35,8 @@ type ThreadPost struct {
 // (oldest first), each with its depth. It reads two recursive queries
 // whatever the thread's size, both bounded, so that a reply chain that
 // loops or runs deep ends. A post that is not stored gives ErrNotFound.
+// Posts of blocked accounts are left out, and with them the replies below
+// them.
 func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 	up, depth, limit := q.Ancestors, q.Depth, q.Limit
 	if up <= 0 {
@@ -68,7 +70,8 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 			WHERE thread_down.depth < ?
 			LIMIT ?
 		)
-		SELECT DISTINCT `+postColumns+` FROM thread_down JOIN posts p ON p.id = thread_down.id`, root, depth, limit*2)
+		SELECT DISTINCT `+postColumns+` FROM thread_down JOIN posts p ON p.id = thread_down.id
+		WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = p.author_iri)`, root, depth, limit*2)
 	if err != nil {
 		return nil, fmt.Errorf("store: thread: %w", err)
 	}

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"image/color"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -233,4 +236,47 @@ func gets(remote *aptest.Remote, path string) int {
 		}
 	}
 	return n
+}
+
+// TestRemoteProfileHeaderImage: the header image comes through kith's
+// proxy like the avatar (/avatars?image=header), as an image only, and an
+// account without one gets a 404 rather than its avatar.
+func TestRemoteProfileHeaderImage(t *testing.T) {
+	ctx := context.Background()
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	remote, alice := fakeAccount(t)
+	k.get("/people?acct=alice@" + remote.Host)
+	png := pngImage(t, 4, 2, color.RGBA{G: 200, A: 255})
+	images := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		if r.URL.Path == "/header.png" {
+			w.Write(png)
+			return
+		}
+		w.Write([]byte("<svg onload=alert(1)>"))
+	}))
+	t.Cleanup(images.Close)
+	a, err := k.inst.DB.ActorByIRI(ctx, alice.IRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ImageURL, a.IconURL = images.URL+"/header.png", images.URL+"/avatar.svg"
+	if err := k.inst.DB.PutActor(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	rec := k.get("/avatars?image=header&actor=" + url.QueryEscape(alice.IRI))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/png" || !bytes.Equal(rec.Body.Bytes(), png) {
+		t.Errorf("header: status %d, type %q; want the PNG", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if rec := k.get("/avatars?actor=" + url.QueryEscape(alice.IRI)); rec.Code != http.StatusNotFound {
+		t.Errorf("an SVG avatar: status %d; want 404", rec.Code)
+	}
+	a.ImageURL = ""
+	if err := k.inst.DB.PutActor(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if rec := k.get("/avatars?image=header&actor=" + url.QueryEscape(alice.IRI)); rec.Code != http.StatusNotFound {
+		t.Errorf("no header: status %d; want 404", rec.Code)
+	}
 }
