@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
 	"time"
 
 	"kith/store"
@@ -53,7 +57,7 @@ func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
 	n := 0
 	var after int64
 	for {
-		items, err := s.db.PendingInbox(ctx, after, 100)
+		items, err := s.db.PendingInbox(ctx, after, 100, s.now())
 		if err != nil {
 			return n, err
 		}
@@ -71,11 +75,26 @@ func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
 	}
 }
 
-// processOne handles one activity in its own transaction and marks it
-// processed, recording why when it was not acted on.
+// Retries of an activity whose processing failed for a passing reason: the
+// first after inboxRetryFirst, each next one inboxRetryFactor times later,
+// at most inboxAttempts attempts in all (30 s, 2 min, 8 min, 32 min, about
+// 2 h: some six hours before giving up, as long as a peer's own restart or
+// a stuck database takes to mend).
+const (
+	inboxRetryFirst  = 30 * time.Second
+	inboxRetryFactor = 4
+	inboxAttempts    = 6
+)
+
+// processOne handles one activity in its own transaction. On success, or
+// when the activity is invalid or deliberately ignored, it is marked
+// processed (with the reason); a transient failure leaves it pending for a
+// retry with backoff, until inboxAttempts.
 func (s *Service) processOne(ctx context.Context, it *store.InboxItem) {
 	act, err := DecodeActivity(it.Body)
-	if err == nil {
+	if err != nil {
+		err = unusable(err)
+	} else {
 		err = s.handle(ctx, it, act)
 	}
 	switch {
@@ -85,12 +104,60 @@ func (s *Service) processOne(ctx context.Context, it *store.InboxItem) {
 		return // shutting down: it stays pending for the next start
 	case errors.Is(err, errIgnored):
 		s.log.Debug("activity ignored", "id", it.DedupKey, "type", it.Type, "reason", err)
+	case !transient(err):
+		s.log.Warn("activity dropped: invalid", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI, "err", err)
+	case it.Attempts+1 < inboxAttempts:
+		wait := inboxRetryFirst
+		for range it.Attempts {
+			wait *= inboxRetryFactor
+		}
+		s.log.Warn("activity not processed; will retry", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI,
+			"attempt", it.Attempts+1, "retry_in", wait, "err", err)
+		if rerr := s.db.RetryInbox(ctx, it.ID, err.Error(), s.now().Add(wait)); rerr != nil {
+			s.log.Error("inbox worker", "err", rerr)
+		}
+		return
 	default:
-		s.log.Warn("activity not processed", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI, "err", err)
+		s.log.Warn("activity dropped after its last attempt", "id", it.DedupKey, "type", it.Type, "actor", it.ActorIRI,
+			"attempts", it.Attempts+1, "err", err)
 	}
 	if merr := s.db.MarkInboxProcessed(ctx, it.ID, err.Error(), s.now()); merr != nil {
 		s.log.Error("inbox worker", "err", merr)
 	}
+}
+
+// errUnusable marks an activity that can never be processed as it is:
+// trying again would fail the same way.
+var errUnusable = errors.New("unusable")
+
+func unusable(err error) error { return fmt.Errorf("%w: %w", errUnusable, err) }
+
+// transient reports whether processing that failed with err may succeed
+// later. What is known to be final is not: an invalid or ignored
+// activity, something not found, a remote that answered 4xx or refused
+// on our side (an address we do not fetch, a document that is not what it
+// claims). Anything else, a database error above all, is retried: a wrong
+// guess costs a few bounded retries, while dropping loses the activity.
+func transient(err error) bool {
+	if errors.Is(err, errUnusable) || errors.Is(err, errIgnored) || errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	var fe *FetchError
+	if errors.As(err, &fe) {
+		switch {
+		case fe.Status >= 500, fe.Status == http.StatusRequestTimeout, fe.Status == http.StatusTooManyRequests:
+			return true
+		case fe.Status != 0:
+			return false
+		}
+		// No answer: the network or the deadline is passing; a
+		// refusal of ours or a malformed document is not.
+		var ne net.Error
+		return errors.As(fe.Err, &ne) || errors.Is(fe.Err, context.DeadlineExceeded) ||
+			errors.Is(fe.Err, io.ErrUnexpectedEOF) || errors.Is(fe.Err, syscall.ECONNREFUSED) ||
+			errors.Is(fe.Err, syscall.ECONNRESET)
+	}
+	return true
 }
 
 // handle dispatches on the activity type. Each handler marks the item

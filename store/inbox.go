@@ -36,11 +36,12 @@ func (db *DB) AddInbox(ctx context.Context, it *InboxItem) (bool, error) {
 }
 
 // PendingInbox returns up to limit unprocessed activities with an id greater
-// than after, oldest first.
-func (db *DB) PendingInbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
+// than after that are due at now (not waiting for a retry), oldest first.
+func (db *DB) PendingInbox(ctx context.Context, after int64, limit int, now time.Time) ([]InboxItem, error) {
 	rows, err := db.r.QueryContext(ctx, `
 		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts
-		FROM inbox WHERE processed_at IS NULL AND id > ? ORDER BY id LIMIT ?`, after, limit)
+		FROM inbox WHERE processed_at IS NULL AND id > ? AND next_attempt_at <= ?
+		ORDER BY id LIMIT ?`, after, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending inbox: %w", err)
 	}
@@ -56,6 +57,15 @@ func (db *DB) PendingInbox(ctx context.Context, after int64, limit int) ([]Inbox
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// RetryInbox records a failed attempt at an activity, and why, and leaves
+// it pending until next.
+func (db *DB) RetryInbox(ctx context.Context, id int64, errText string, next time.Time) error {
+	_, err := db.exec(ctx, "retry inbox", `
+		UPDATE inbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		errText, millis(next), id)
+	return err
 }
 
 // MarkInboxProcessed records that the activity was handled; errText is
@@ -74,22 +84,6 @@ func (tx *Tx) MarkInboxProcessed(ctx context.Context, id int64, errText string, 
 // when handling failed and its transaction was rolled back.
 func (db *DB) MarkInboxProcessed(ctx context.Context, id int64, errText string, now time.Time) error {
 	return db.Update(ctx, func(tx *Tx) error { return tx.MarkInboxProcessed(ctx, id, errText, now) })
-}
-
-// InboxItemByKey returns a stored activity by its dedup key.
-func (db *DB) InboxItemByKey(ctx context.Context, key string) (*InboxItem, bool, error) {
-	var it InboxItem
-	var received int64
-	var processed *int64
-	err := db.r.QueryRowContext(ctx, `
-		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts, processed_at
-		FROM inbox WHERE dedup_key = ?`, key).Scan(
-		&it.ID, &it.DedupKey, &it.Type, &it.ActorIRI, &it.Body, &received, &it.Attempts, &processed)
-	if err != nil {
-		return nil, false, noRow(err, "read inbox item")
-	}
-	it.ReceivedAt = fromMillis(received)
-	return &it, processed != nil, nil
 }
 
 // CountInbox counts stored activities, and how many still wait.
