@@ -178,7 +178,7 @@ func TestMigrationGivesOldPostsSIDs(t *testing.T) {
 		`DROP TRIGGER home_local_insert`, `DROP TRIGGER home_local_delete`,
 		`ALTER TABLE posts DROP COLUMN sid`, `ALTER TABLE posts DROP COLUMN quote_iri`, `ALTER TABLE posts DROP COLUMN approval`,
 		`ALTER TABLE blocks DROP COLUMN activity_iri`,   // 0008
-		`ALTER TABLE inbox DROP COLUMN next_attempt_at`, // 0010
+		`ALTER TABLE inbox DROP COLUMN next_attempt_at`, // 0011
 		`ALTER TABLE blocks DROP COLUMN comment`, `ALTER TABLE account DROP COLUMN reply_policy`,
 		fmt.Sprintf(`INSERT INTO posts (iri, local_id, author_iri, type, visibility, published) VALUES
 			('https://k.example/p/a', '%s', '%s', 'Note', 'public', %d),
