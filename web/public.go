@@ -351,6 +351,10 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		data.Post.Editable = false
 		data.Pinnable = post.Visibility == store.Public || post.Visibility == store.Unlisted
 		data.Flash, data.FlashWarn = postFlash(r.URL.Query())
+		if data.Flash == "" && data.FlashWarn == "" {
+			// Back from a reply's controls or a card's button.
+			data.Flash, data.FlashWarn = interactFlash(r.URL.Query())
+		}
 	}
 	data.Title = postTitle(post, p.Site.Name)
 	data.Description = sanitize.Excerpt(post.ContentHTML, 200)

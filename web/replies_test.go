@@ -87,7 +87,10 @@ func TestRepliesUnderOwnPosts(t *testing.T) {
 	if loc := act("/replies/approval", url.Values{"iri": {pending.IRI}, "approval": {"shown"}}); !strings.HasPrefix(loc, page+"?done=reply-shown") {
 		t.Errorf("approve went to %s", loc)
 	}
-	act("/replies/approval", url.Values{"iri": {shown.IRI}, "approval": {"hidden"}})
+	loc := act("/replies/approval", url.Values{"iri": {shown.IRI}, "approval": {"hidden"}})
+	if !strings.Contains(k.get(loc).Body.String(), "The reply is hidden: visitors no longer see it.") {
+		t.Error("the post page does not say the reply was hidden")
+	}
 	body = k.visitor().get(page).Body.String()
 	if strings.Contains(body, "Remote post 1") || !strings.Contains(body, "Remote post 2") {
 		t.Errorf("after approving 2 and hiding 1, visitors see:\n%s", body)
