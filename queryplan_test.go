@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -152,6 +153,22 @@ func TestHotPathQueryPlans(t *testing.T) {
 				}
 			}
 			e.settle(t)
+		}},
+		{"client API: timelines, statuses, notifications", func(t *testing.T) {
+			tok := e.apiToken(t, e.alice)
+			stored, err := e.alice.app.db.PostByIRI(ctx, post.IRI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{
+				"/api/v1/accounts/verify_credentials", "/api/v1/timelines/home?limit=40",
+				"/api/v1/timelines/home?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz", "/api/v1/timelines/home?min_id=00000000000000000000000000",
+				"/api/v1/accounts/0/statuses?exclude_replies=true", "/api/v1/accounts/0/statuses?only_media=true&max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz",
+				"/api/v1/statuses/" + stored.SID, "/api/v1/statuses/" + stored.SID + "/context",
+				"/api/v1/notifications", "/api/v1/bookmarks", "/api/v1/favourites",
+			} {
+				e.apiGet(t, e.alice, tok, p)
+			}
 		}},
 		{"inbox: Undo of the Follow", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
@@ -308,18 +325,20 @@ func (e *planEnv) do(t *testing.T, n *node, path string, cookie *http.Cookie) st
 	return rec.Body.String()
 }
 
+// planPassword is the owner's password on the plan test's instances.
+const planPassword = "correct horse battery staple"
+
 // login sets a known password on n and logs in through the form.
 func (e *planEnv) login(t *testing.T, n *node) *http.Cookie {
 	t.Helper()
-	const password = "correct horse battery staple"
-	hash, err := web.HashPassword(password)
+	hash, err := web.HashPassword(planPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := n.app.db.SetPasswordHash(context.Background(), hash, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	form := url.Values{"password": {password}}
+	form := url.Values{"password": {planPassword}}
 	req := httptest.NewRequest(http.MethodPost, n.urls.Base()+"/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", n.urls.Base())
@@ -332,6 +351,50 @@ func (e *planEnv) login(t *testing.T, n *node) *http.Cookie {
 	}
 	t.Fatalf("login: status %d and no session cookie\n%s", rec.Code, rec.Body)
 	return nil
+}
+
+// apiToken logs in to n's client API with the password grant, as toot
+// does, and returns the token.
+func (e *planEnv) apiToken(t *testing.T, n *node) string {
+	t.Helper()
+	if e.ownerCookies[n] == nil {
+		e.ownerCookies[n] = e.login(t, n)
+	}
+	var app struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	e.apiPost(t, n, "/api/v1/apps", url.Values{"client_name": {"plan"}, "redirect_uris": {"urn:ietf:wg:oauth:2.0:oob"}, "scopes": {"read write"}}, &app)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	e.apiPost(t, n, "/oauth/token", url.Values{"grant_type": {"password"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret},
+		"username": {n.urls.Username()}, "password": {planPassword}, "scope": {"read write"}}, &tok)
+	return tok.AccessToken
+}
+
+func (e *planEnv) apiPost(t *testing.T, n *node, path string, form url.Values, v any) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, n.urls.Base()+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	n.app.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), v) != nil {
+		t.Fatalf("POST %s: status %d\n%s", path, rec.Code, rec.Body)
+	}
+}
+
+// apiGet fetches an API path with the token and fails unless it answers
+// 200.
+func (e *planEnv) apiGet(t *testing.T, n *node, token, path string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, n.urls.Base()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	n.app.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: status %d\n%s", path, rec.Code, rec.Body)
+	}
 }
 
 // goneFollower adds to n a follower whose inbox answers 410 Gone, as a
