@@ -8,6 +8,7 @@
 //	kith import-blocks  import a domain blocklist
 //	kith backup    write a consistent copy of the database
 //	kith restore   replace the database with a checked backup
+//	kith status    what the server is and how it is doing
 //	kith version   print version and build information
 //
 // Run "kith help" or "kith COMMAND -h" for the flags.

@@ -31,6 +31,7 @@ Usage:
   kith import-blocks [flags] FILE import a domain blocklist (Mastodon CSV export, or one domain a line)
   kith backup [flags] FILE        write a consistent copy of the database to FILE
   kith restore [flags] FILE       replace the database with a backup (stop the server first)
+  kith status [flags]             the server's health: followers, delivery queue, last errors
   kith version                    print version and build information
 
 Every flag has an environment twin (--domain and KITH_DOMAIN); the flag wins.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":
 		err = cmdRestore(ctx, args, getenv, stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionText())
 	case "help":
