@@ -1,6 +1,7 @@
 package ap_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -263,5 +264,36 @@ func TestAcceptBackfillsRecentPosts(t *testing.T) {
 	slices.Sort(want)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("home after the Accept = %v; want bob's recent posts %v", got, want)
+	}
+}
+
+// TestFixtureLikeAnnounceUndo: Mastodon's real Like, Undo{Like} and
+// Announce (its bytes, with the actor and the post made ours and the fake
+// server's) do what they say.
+func TestFixtureLikeAnnounceUndo(t *testing.T) {
+	e := newReadEnv(t)
+	mine := e.publish("real payloads")
+	ours := func(file, actor, base, object string) []byte {
+		b := rehost(fixture(t, file), e.bob, actor, base)
+		return bytes.ReplaceAll(b, []byte(object), []byte(mine.IRI))
+	}
+	madrid, mastodon := "https://mastodon.madrid/users/felix", "http://mastodon.example.org/users/admin"
+	e.send(e.bob, ours("mastodon-like.json", madrid, "https://mastodon.madrid", "https://ds9.lemmy.ml/post/147"))
+	e.send(e.bob, ours("mastodon-announce.json", mastodon, "http://mastodon.example.org", e.bob.IRI[:strings.Index(e.bob.IRI, "/users/")]+"/@admin/99541947525187367"))
+	got := e.notifications()
+	slices.Sort(got)
+	if want := []string{"favourite " + e.bob.IRI, "reblog " + e.bob.IRI}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("notifications = %v; want %v", got, want)
+	}
+	// The Undo names another Like (212341, not 212340): nothing goes.
+	e.send(e.bob, ours("mastodon-undo-like.json", madrid, "https://mastodon.madrid", "https://ds9.lemmy.ml/post/147"))
+	if likes, _ := e.inst.DB.Likes(e.ctx, mine.ID, store.Page{}); len(likes) != 1 {
+		t.Errorf("likes after an Undo of another Like: %d; want 1", len(likes))
+	}
+	undo := bytes.ReplaceAll(ours("mastodon-undo-like.json", madrid, "https://mastodon.madrid", "https://ds9.lemmy.ml/post/147"),
+		[]byte("likes/212341"), []byte("likes/212340"))
+	e.send(e.bob, undo)
+	if likes, _ := e.inst.DB.Likes(e.ctx, mine.ID, store.Page{}); len(likes) != 0 {
+		t.Errorf("likes after its Undo: %d; want 0", len(likes))
 	}
 }
