@@ -184,11 +184,13 @@ func (h *Handler) submitBlocks(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ap.ErrNotBlocked), errors.Is(err, ap.ErrNotMuted):
 		// Lifted already, perhaps in another tab: the page shows how it is.
 		done = ""
-	case err != nil && action == "block-domain":
-		h.showError(w, r, http.StatusBadRequest, "Not a server", "That is not the name of a server kith can block: write it as example.com.")
+	case err != nil && strings.HasSuffix(action, "-domain"):
+		h.log.Info("domain change refused", "action", action, "target", target, "err", err)
+		h.showError(w, r, http.StatusBadRequest, "Not a server", "That is not the name of a server kith can block or mute: write it as example.com.")
 		return
 	case err != nil:
-		h.serverError(w, r, err)
+		h.log.Info("relation change refused", "action", action, "target", target, "err", err)
+		h.showError(w, r, http.StatusConflict, "Not done", "That did not work: the account could not be found.")
 		return
 	}
 	q := url.Values{}

@@ -29,6 +29,14 @@ func FuzzRequests(f *testing.F) {
 		{"GET", "/settings/deliveries?retried=x&n=-1", ""},
 		{"POST", "/pin/zzz", "pin=1"},
 		{"GET", "/feed.atom", ""},
+		{"GET", "/people?acct=%40a%40b%40c", ""},
+		{"GET", "/people?actor=https%3A%2F%2F127.0.0.1%3A1%2Fx", ""},
+		{"POST", "/people", "actor=x&action=block"},
+		{"GET", "/following?page=-1", ""},
+		{"POST", "/following", "actor=%40x%40y"},
+		{"GET", "/settings/blocks?done=unblock&who=%3Cb%3E", ""},
+		{"POST", "/settings/blocks", "target=x&action=unblock-domain"},
+		{"POST", "/settings/blocks", "target=https%3A%2F%2Fnowhere.invalid%2Fu&action=unblock"},
 	} {
 		f.Add(seed.method, seed.target, seed.body)
 	}

@@ -103,12 +103,7 @@ func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
 			"The address names no account. Use /people?acct=user@example.com, or the account's address as ?actor=.")
 		return
 	}
-	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		if u, err := url.Parse(target); err != nil || u.Host == "" {
-			h.showError(w, r, http.StatusBadRequest, "Not an account address", "That is not a web address an account could have.")
-			return
-		}
-	} else if _, _, ok := ap.SplitHandle(target); !ok {
+	if !accountLike(target) {
 		h.showError(w, r, http.StatusBadRequest, "Not an account address",
 			"Accounts are written @user@example.com, or given by the address of their profile.")
 		return
@@ -238,7 +233,7 @@ func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	iri := strings.TrimSpace(r.PostFormValue("actor"))
 	action := r.PostFormValue("action")
-	if iri == "" || len(iri) > maxTargetLen {
+	if iri == "" || len(iri) > maxTargetLen || !accountLike(iri) {
 		h.showError(w, r, http.StatusBadRequest, "Whom?", "The form did not say which account. Go back to the profile and press a button there.")
 		return
 	}
@@ -270,14 +265,11 @@ func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ap.ErrNotBlocked), errors.Is(err, ap.ErrNotMuted):
 		done = ""
-	case err != nil && (action == "unfollow" || action == "follow"):
-		// Follow refuses a blocked account and Unfollow one not
-		// followed; both say so in words meant for the owner.
-		h.log.Info("follow change refused", "action", action, "actor", iri, "err", err)
-		h.showError(w, r, http.StatusConflict, "Not done", "That did not work: "+friendlyFollowError(err))
-		return
 	case err != nil:
-		h.serverError(w, r, err)
+		// Follow refuses a blocked account and Unfollow one not
+		// followed; an account that cannot be found cannot be changed.
+		h.log.Info("relation change refused", "action", action, "actor", iri, "err", err)
+		h.showError(w, r, http.StatusConflict, "Not done", "That did not work: "+friendlyFollowError(err))
 		return
 	}
 	target := iri
@@ -289,6 +281,17 @@ func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
 		q.Set("done", done)
 	}
 	http.Redirect(w, r, "/people?"+q.Encode(), http.StatusSeeOther)
+}
+
+// accountLike reports whether target could name an account: an http(s)
+// URL with a host, or @user@host.
+func accountLike(target string) bool {
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		u, err := url.Parse(target)
+		return err == nil && u.Host != ""
+	}
+	_, _, ok := ap.SplitHandle(target)
+	return ok
 }
 
 // friendlyFollowError words a refused follow change for the owner, without
