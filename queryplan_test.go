@@ -125,6 +125,8 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.bob, "/@bob/"+post.LocalID)
 			e.ownerGet(t, e.bob, "/followers")
 			e.ownerGet(t, e.alice, "/thread?iri="+url.QueryEscape(post.IRI))
+			e.ownerGet(t, e.alice, "/search?q=tag")
+			e.ownerGet(t, e.alice, "/search?q=a+post")
 		}},
 		{"remote profile page", func(t *testing.T) {
 			e.ownerGet(t, e.alice, "/people?acct=bob@"+e.bob.urls.Domain())

@@ -22,7 +22,7 @@ var pageNames = []string{
 	"people", "following", "blocks",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "notifications", "replies",
-	"thread",
+	"thread", "search",
 }
 
 // pageTemplate is one parsed page.

@@ -49,6 +49,7 @@ func (h *Handler) routes() {
 		m.HandleFunc("POST /"+action, h.form(smallFormLimit, h.owner(h.submitInteraction(action))))
 	}
 	m.HandleFunc("GET /thread", h.owner(h.showThread))
+	m.HandleFunc("GET /search", h.owner(h.showSearch))
 	m.HandleFunc("GET /settings", h.owner(h.showSettings))
 	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"kith/ap/aptest"
+	"kith/store"
+)
+
+// TestSearch: a word of a received post and of our own is found and
+// marked; HTML in a post or in the query never survives the highlighting;
+// hashtags and known accounts are listed; a handle resolves through
+// WebFinger to the account's page and a post URL to its thread.
+func TestSearch(t *testing.T) {
+	ctx := context.Background()
+	k := newKit(t, aptest.InstanceOptions{})
+	remote := aptest.NewRemote(t, true)
+	ann := remote.AddActor("ann", aptest.Key(t, "remote"))
+	err := k.inst.DB.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.PutActor(ctx, &store.Actor{IRI: ann.IRI, Type: "Person", Username: "ann", Host: remote.Host,
+			Inbox: ann.IRI + "/inbox", FetchedAt: time.Now()}); err != nil {
+			return err
+		}
+		for _, p := range []*store.Post{
+			{IRI: remote.Base + "/notes/1", AuthorIRI: ann.IRI, Type: "Note", Visibility: store.Public, Published: time.Now(),
+				ContentHTML: "<p>A walk by the riverbank today</p>", Tags: []string{"rivers"}},
+			{IRI: remote.Base + "/notes/2", AuthorIRI: ann.IRI, Type: "Note", Visibility: store.Public, Published: time.Now(),
+				ContentHTML: `<p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; hostile riverbank</p>`},
+		} {
+			if err := tx.PutPost(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := k.get("/search?q=river"); rec.Code != http.StatusSeeOther {
+		t.Errorf("visitor: status %d; want 303 to the login", rec.Code)
+	}
+	k.login()
+	k.publish("Our own note about a riverbank picnic", "public")
+
+	body := k.get("/search?q=riverbank").Body.String()
+	for _, want := range []string{"A walk by the <mark>riverbank</mark> today", "Our own note about a <mark>riverbank</mark> picnic",
+		"&lt;script&gt;alert(1)&lt;/script&gt;", "hostile <mark>riverbank</mark>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("results lack %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>alert", "<img src=x"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("%q reached the page", bad)
+		}
+	}
+	// A prefix finds the word; the hashtag and the account are listed.
+	body = k.get("/search?q=river").Body.String()
+	if !strings.Contains(body, "<mark>river</mark>bank") || !strings.Contains(body, "#rivers") {
+		t.Errorf("a prefix search lacks the post or the hashtag:\n%s", body)
+	}
+	if body := k.get("/search?q=an").Body.String(); !strings.Contains(body, "@ann@"+remote.Host) {
+		t.Error("the known account is not listed")
+	}
+	// FTS syntax and markup in the query are only words.
+	body = k.get("/search?q=" + url.QueryEscape(`"<b>x</b>" NEAR( OR * riverbank`)).Body.String()
+	if strings.Contains(body, "<b>x</b>") {
+		t.Error("the query's markup reached the page")
+	}
+	if rec := k.get("/search?q=" + strings.Repeat("a", 501)); rec.Code != http.StatusBadRequest {
+		t.Errorf("a long query: status %d; want 400", rec.Code)
+	}
+
+	// A handle: WebFinger, then the account's page.
+	rec := k.get("/search?q=" + url.QueryEscape("@ann@"+remote.Host))
+	if got := rec.Header().Get("Location"); got != "/people?actor="+url.QueryEscape(ann.IRI) {
+		t.Errorf("handle: %d to %q; want the account's page", rec.Code, got)
+	}
+	rec = k.get("/search?q=" + url.QueryEscape("@nobody@"+remote.Host))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "No account") {
+		t.Errorf("unknown handle: status %d, no notice", rec.Code)
+	}
+	// A post URL: fetched, then its thread.
+	remote.SetDocument("/notes/3", map[string]any{"id": remote.Base + "/notes/3", "type": "Note", "attributedTo": ann.IRI,
+		"content": "<p>fetched</p>", "to": []string{"https://www.w3.org/ns/activitystreams#Public"}})
+	rec = k.get("/search?q=" + url.QueryEscape(remote.Base+"/notes/3"))
+	if got := rec.Header().Get("Location"); got != "/thread?iri="+url.QueryEscape(remote.Base+"/notes/3") {
+		t.Errorf("post URL: %d to %q; want its thread", rec.Code, got)
+	}
+}
