@@ -61,9 +61,6 @@ func (e *FetchError) Error() string {
 
 func (e *FetchError) Unwrap() error { return e.Err }
 
-// Gone reports whether the remote answered 410: the thing is deleted.
-func (e *FetchError) Gone() bool { return e.Status == http.StatusGone }
-
 // maxFetchRedirects is how many redirects a fetch follows, as Mastodon.
 const maxFetchRedirects = 2
 

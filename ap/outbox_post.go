@@ -71,12 +71,6 @@ type Published struct {
 // renderer is the Markdown renderer, built once in New and shared.
 func (s *Service) renderer() *markdown.Renderer { return s.md }
 
-// RenderMarkdown renders Markdown the way a post is rendered, linking
-// hashtags but leaving mentions as text, for previews and the bio.
-func (s *Service) RenderMarkdown(src string) (string, error) {
-	return s.renderer().Render(src, s.links(nil))
-}
-
 // links is how our Markdown links: hashtags to our tag pages, relative
 // URLs made absolute on our site, and mentions through mention (nil
 // leaves them as text).

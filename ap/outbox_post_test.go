@@ -1,9 +1,13 @@
 package ap_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"net/http"
 	"sort"
 	"strings"
@@ -267,12 +271,24 @@ func TestMentionsAndHashtags(t *testing.T) {
 func TestPublishRejectsBadDrafts(t *testing.T) {
 	ctx := context.Background()
 	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	// One more valid image than a post takes, so that only the cap can
+	// refuse the draft that carries them all.
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 8, 8)))
+	images := make([]ap.DraftMedia, ap.MaxAttachments+1)
+	for i := range images {
+		m, err := inst.Service.StoreUpload(ctx, bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[i] = ap.DraftMedia{ID: m.ID, Description: "a square"}
+	}
 	tests := map[string]ap.Draft{
 		"empty":                {Source: "  \n "},
 		"bad visibility":       {Source: "x", Visibility: "everyone"},
 		"too long":             {Source: strings.Repeat("a", ap.MaxPostRunes+1)},
 		"title too long":       {Source: "x", Title: strings.Repeat("t", ap.MaxTitleRunes+1)},
-		"too many images":      {Source: "x", Media: make([]ap.DraftMedia, 5)},
+		"too many images":      {Source: "x", Media: images},
 		"missing upload":       {Source: "x", Media: []ap.DraftMedia{{ID: "nope"}}},
 		"bad language":         {Source: "x", Language: "<script>"},
 		"language as a name":   {Source: "x", Language: "English"},
@@ -286,10 +302,17 @@ func TestPublishRejectsBadDrafts(t *testing.T) {
 			if !errors.Is(err, ap.ErrInvalid) {
 				t.Errorf("err = %v; want ErrInvalid", err)
 			}
+			if want := fmt.Sprintf("at most %d fit", ap.MaxAttachments); name == "too many images" && !strings.Contains(fmt.Sprint(err), want) {
+				t.Errorf("err = %v; want the attachment cap's (%q)", err, want)
+			}
 		})
 	}
 	if n, _ := inst.DB.CountLocalPosts(ctx); n != 0 {
 		t.Errorf("%d posts stored from bad drafts", n)
+	}
+	// The same images, as many as fit, make a post.
+	if _, err := inst.Service.Publish(ctx, ap.Draft{Source: "x", Media: images[:ap.MaxAttachments]}); err != nil {
+		t.Errorf("%d valid images: %v", ap.MaxAttachments, err)
 	}
 }
 

@@ -261,15 +261,6 @@ func (m *Many[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// First returns the first element, or the zero T.
-func (m Many[T]) First() T {
-	var zero T
-	if len(m) == 0 {
-		return zero
-	}
-	return m[0]
-}
-
 // Text is a string property that some servers send as null or omit; both
 // become "".
 type Text string

@@ -12,12 +12,6 @@ func (db *DB) Block(ctx context.Context, target string, now time.Time) error {
 	return err
 }
 
-// Unblock removes target from the block list.
-func (db *DB) Unblock(ctx context.Context, target string) error {
-	_, err := db.exec(ctx, "unblock", `DELETE FROM blocks WHERE target = ?`, target)
-	return err
-}
-
 // IsBlocked reports whether any of the targets (actor IRIs and host
 // names) is on the block list.
 func (db *DB) IsBlocked(ctx context.Context, targets ...string) (bool, error) {

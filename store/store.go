@@ -160,9 +160,10 @@ func (db *DB) Close() error {
 // Path reports the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// InTx runs fn inside one write transaction, committing if fn returns nil and
-// rolling back otherwise.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// inTx runs fn inside one write transaction, committing if fn returns nil and
+// rolling back otherwise. It stays inside the package: callers get a *Tx,
+// whose methods are the writes the store offers (Update).
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -241,7 +242,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
-		err = db.InTx(ctx, func(tx *sql.Tx) error {
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}

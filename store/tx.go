@@ -24,7 +24,7 @@ type Tx struct {
 // Update runs fn in one write transaction (BEGIN IMMEDIATE), committing when
 // fn returns nil.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
 // exec runs one statement on the writer connection outside any explicit
