@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,51 +13,6 @@ import (
 	"kith/store/storetest"
 	"kith/web"
 )
-
-// seedHome stores n remote posts by the actors, oldest first, each on the
-// home timeline, as a year of following leaves them. It returns their sids.
-func seedHome(b *testing.B, path string, actors []string, n int) []string {
-	b.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Rollback()
-	post, err := tx.Prepare(`INSERT INTO posts (iri, author_iri, type, content_html, visibility, url, published, sid)
-		VALUES (?, ?, 'Note', ?, 'public', ?, ?, ?) RETURNING id`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	home, err := tx.Prepare(`INSERT INTO home (sid, post_id, actor_iri) VALUES (?, ?, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now().Add(-365 * 24 * time.Hour)
-	sids := make([]string, n)
-	for i := range n {
-		author := actors[i%len(actors)]
-		at := start.Add(time.Duration(i) * 5 * time.Minute)
-		iri := fmt.Sprintf("%s/statuses/%d", author, i)
-		sids[i] = store.NewID(at)
-		var id int64
-		if err := post.QueryRow(iri, author, benchContent, iri, at.UnixMilli(), sids[i]).Scan(&id); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := home.Exec(sids[i], id, author); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	return sids
-}
 
 // ownerCookie logs in through the form and returns the session cookie.
 func ownerCookie(b *testing.B, db *store.DB, h http.Handler, base string) *http.Cookie {
@@ -109,7 +62,7 @@ func BenchmarkHomePage(b *testing.B) {
 	inst, h := benchSite(b)
 	began := time.Now()
 	actors := storetest.SeedActors(b, inst.DB.Path(), 10_000)
-	sids := seedHome(b, inst.DB.Path(), actors, seededPosts)
+	sids := storetest.SeedHome(b, inst.DB.Path(), actors, seededPosts, benchContent)
 	b.Logf("seeded %d actors and %d posts on the timeline in %s", len(actors), len(sids), time.Since(began).Round(time.Millisecond))
 	owner := withCookie{h, ownerCookie(b, inst.DB, h, inst.URLs.Base())}
 	for _, bc := range []struct{ name, path string }{
