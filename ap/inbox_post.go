@@ -47,7 +47,7 @@ func (s *Service) objectFromOrigin(ctx context.Context, signer string, raw json.
 			return &o, raw, nil
 		}
 	}
-	if blocked, err := s.db.IsBlocked(ctx, hostOf(id)); err != nil {
+	if blocked, err := s.hostBlocked(ctx, id); err != nil {
 		return nil, nil, err
 	} else if blocked {
 		return nil, nil, ignored("object %s is on a blocked host", id)
@@ -126,7 +126,7 @@ func (s *Service) incomingPost(ctx context.Context, o *Object, raw []byte) (*inc
 	if authorIRI == "" || !sameOrigin(authorIRI, o.ID) {
 		return nil, ignored("post %s has no author on its host", o.ID)
 	}
-	if blocked, err := s.db.IsBlocked(ctx, authorIRI, hostOf(authorIRI)); err != nil {
+	if blocked, err := s.db.IsBlocked(ctx, append(blockTargets(authorIRI), authorIRI)...); err != nil {
 		return nil, err
 	} else if blocked {
 		return nil, ignored("post by %s, who is blocked", authorIRI)

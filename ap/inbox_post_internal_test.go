@@ -58,3 +58,21 @@ func FuzzRemotePost(f *testing.F) {
 		}
 	})
 }
+
+// TestBlockTargets: a host is looked up as written, without its port, and
+// under each domain above it; an address has no parents.
+func TestBlockTargets(t *testing.T) {
+	tests := []struct{ iri, want string }{
+		{"https://social.example.com/users/a", "social.example.com,example.com"},
+		{"https://a.b.example.co.uk:8443/x", "a.b.example.co.uk:8443,a.b.example.co.uk,b.example.co.uk,example.co.uk,co.uk"},
+		{"https://127.0.0.1:8080/users/a", "127.0.0.1:8080,127.0.0.1"},
+		{"https://[::1]:8080/users/a", "[::1]:8080,::1"},
+		{"https://localhost/users/a", "localhost"},
+		{"not a url", ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(blockTargets(tt.iri), ","); got != tt.want {
+			t.Errorf("blockTargets(%q) = %q; want %q", tt.iri, got, tt.want)
+		}
+	}
+}
