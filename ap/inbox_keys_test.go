@@ -172,3 +172,54 @@ func TestKeyLookupDatabaseErrorAsksToRetry(t *testing.T) {
 		t.Errorf("the retry: %+v; want 202", got)
 	}
 }
+
+// TestHostileKeyClaimChangesNothing: an actor on another server whose
+// document claims alice's keyId, resolved by the owner before or after
+// alice is known, neither takes alice's key nor keeps alice's activities
+// from being accepted and processed (issue 7, item 12).
+func TestHostileKeyClaimChangesNothing(t *testing.T) {
+	for _, order := range []string{"alice known first", "mallory resolved first"} {
+		t.Run(order, func(t *testing.T) {
+			ctx := context.Background()
+			inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+			home := aptest.NewRemote(t, false)
+			alice := home.AddActor("alice", aptest.Key(t, "remote"))
+			evil := aptest.NewRemote(t, false)
+			mallory := evil.AddActor("mallory", aptest.Key(t, "remote2"))
+			mallory.KeyID = alice.KeyID // mallory's document lists its own key under alice's keyId
+
+			resolveMallory := func() {
+				if a, err := inst.Service.ResolveActor(ctx, mallory.IRI); err == nil && a.KeyID != "" {
+					t.Errorf("mallory stored with key %q", a.KeyID)
+				}
+			}
+			if order == "mallory resolved first" {
+				resolveMallory()
+			}
+			if got := post(t, home.Client, alice, inst.URLs.Inbox(), aptest.JSON(t, follow(alice, inst, "1")), time.Now()); got.status != http.StatusAccepted {
+				t.Fatalf("alice's Follow: %+v; want 202", got)
+			}
+			if order == "alice known first" {
+				resolveMallory()
+			}
+			if got := post(t, home.Client, alice, inst.URLs.Inbox(), aptest.JSON(t, follow(alice, inst, "2")), time.Now()); got.status != http.StatusAccepted {
+				t.Fatalf("alice's second Follow: %+v; want 202", got)
+			}
+			if owner, err := inst.DB.ActorByKeyID(ctx, alice.KeyID); err != nil || owner.IRI != alice.IRI {
+				t.Errorf("alice's key belongs to %v, %v; want alice", owner, err)
+			}
+			inst.Service.ProcessInbox(ctx)
+			if f, err := inst.DB.Follower(ctx, alice.IRI); err != nil || f.State != store.Accepted {
+				t.Errorf("alice: %+v, %v; want an accepted follower", f, err)
+			}
+			// A forced refetch at most; alice's key document was not
+			// fetched once per request.
+			if n := keyGets(home, "/users/alice"); n > 2 {
+				t.Errorf("alice's document fetched %d times; want at most 2", n)
+			}
+			if keyGets(evil, "/users/mallory") == 0 {
+				t.Error("mallory's document was never fetched: the claim was not tried")
+			}
+		})
+	}
+}
