@@ -3,7 +3,9 @@ package mastoapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"kith/ap/aptest"
@@ -89,6 +91,22 @@ func TestInteractions(t *testing.T) {
 	rel = decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/block", token: tok}), 200)
 	if !rel.Blocking {
 		t.Errorf("block: %+v", rel)
+	}
+	if got := decode[[]Account](t, k.do(request{method: "GET", path: "/api/v1/blocks", token: tok}), 200); len(got) != 1 || got[0].ID != id {
+		t.Errorf("blocks: %+v", got)
+	}
+	found := decode[map[string][]Account](t, k.do(request{method: "GET", path: "/api/v2/search?resolve=true&q=" + url.QueryEscape("@bob@"+remote.Host), token: tok}), 200)
+	if len(found["accounts"]) != 1 || found["accounts"][0].ID != id {
+		t.Errorf("search: %+v", found)
+	}
+	marks := decode[map[string]map[string]any](t, k.do(request{method: "POST", path: "/api/v1/markers", token: tok, form: url.Values{"home[last_read_id]": {sid}}}), 200)
+	if marks["home"]["last_read_id"] != sid {
+		t.Errorf("markers: %v", marks)
+	}
+	for _, p := range []string{"/api/v1/accounts/0/followers", "/api/v1/accounts/0/following", "/api/v1/follow_requests", "/api/v1/mutes", "/api/v1/domain_blocks", "/api/v1/timelines/tag/kith"} {
+		if rec := k.do(request{method: "GET", path: p, token: tok}); rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), "[") {
+			t.Errorf("%s: %d %s", p, rec.Code, rec.Body)
+		}
 	}
 	// A read-only token cannot favourite.
 	read := k.login("read")

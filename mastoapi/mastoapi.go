@@ -202,7 +202,24 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/instance/peers", h.emptyList)
 	m.HandleFunc("GET /api/v1/instance/activity", h.emptyList)
 	m.HandleFunc("GET /api/v1/instance/rules", h.emptyList)
-	m.HandleFunc("GET /api/v1/markers", h.user("read:statuses", h.emptyObject))
+	m.HandleFunc("GET /api/v1/markers", h.user("read:statuses", h.markers))
+	m.HandleFunc("POST /api/v1/markers", h.user("write:statuses", h.saveMarkers))
+	m.HandleFunc("GET /api/v1/timelines/tag/{tag}", h.public("read:statuses", h.tagTimeline))
+	m.HandleFunc("GET /api/v2/search", h.user("read:search", h.search))
+	m.HandleFunc("GET /api/v1/accounts/{id}/followers", h.user("read:accounts", h.ownerOnly(h.followAccounts(func(r *http.Request, offset, limit int) ([]store.Follow, error) {
+		return h.db.Followers(r.Context(), store.Accepted, offset, limit)
+	}))))
+	m.HandleFunc("GET /api/v1/accounts/{id}/following", h.user("read:accounts", h.ownerOnly(h.followAccounts(func(r *http.Request, offset, limit int) ([]store.Follow, error) {
+		return h.db.Followings(r.Context(), store.Accepted, offset, limit)
+	}))))
+	m.HandleFunc("GET /api/v1/follow_requests", h.user("read:follows", h.followAccounts(func(r *http.Request, offset, limit int) ([]store.Follow, error) {
+		return h.db.Followers(r.Context(), store.Pending, offset, limit)
+	})))
+	m.HandleFunc("POST /api/v1/follow_requests/{id}/authorize", h.user("write:follows", h.followRequestAction(true)))
+	m.HandleFunc("POST /api/v1/follow_requests/{id}/reject", h.user("write:follows", h.followRequestAction(false)))
+	m.HandleFunc("GET /api/v1/blocks", h.user("read:blocks", h.blockedAccounts(false)))
+	m.HandleFunc("GET /api/v1/domain_blocks", h.user("read:blocks", h.blockedAccounts(true)))
+	m.HandleFunc("GET /api/v1/mutes", h.user("read:mutes", h.mutedAccounts))
 
 	m.HandleFunc("/api/", h.noRoute)
 	m.HandleFunc("/oauth/", h.noRoute)

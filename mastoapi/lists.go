@@ -1,0 +1,252 @@
+package mastoapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"kith/store"
+)
+
+// markers answers GET /api/v1/markers?timeline[]=home&timeline[]=notifications.
+func (h *Handler) markers(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{}
+	for _, tl := range (params{Values: r.URL.Query()}).list("timeline") {
+		if tl != "home" && tl != "notifications" {
+			continue
+		}
+		m, err := h.db.MarkerOf(r.Context(), tl)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if m.LastReadID == "" {
+			continue
+		}
+		out[tl] = map[string]any{"last_read_id": m.LastReadID, "version": m.UpdatedAt.UnixMilli(), "updated_at": timeJSON(m.UpdatedAt)}
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// saveMarkers answers POST /api/v1/markers with home[last_read_id] and
+// notifications[last_read_id].
+func (h *Handler) saveMarkers(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, tl := range []string{"home", "notifications"} {
+		id := p.Get(tl + "[last_read_id]")
+		if id == "" {
+			continue
+		}
+		if len(id) > 64 {
+			h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: last_read_id is too long")
+			return
+		}
+		if err := h.db.SetMarker(r.Context(), tl, id, h.now()); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	r.URL.RawQuery = "timeline[]=home&timeline[]=notifications"
+	h.markers(w, r)
+}
+
+// followAccounts answers the lists of accounts that follow the owner or
+// that the owner follows, newest first; offset paging (the store's) is
+// carried in max_id as a count.
+func (h *Handler) followAccounts(list func(r *http.Request, offset, limit int) ([]store.Follow, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit := listLimit(r)
+		offset, _ := strconv.Atoi(r.URL.Query().Get("max_id"))
+		offset = max(offset, 0)
+		follows, err := list(r, offset, limit)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out := []*Account{}
+		for i := range follows {
+			out = append(out, h.remoteAccount(&follows[i].Actor))
+		}
+		if len(follows) == limit {
+			next := h.urls.Base() + r.URL.Path + "?limit=" + strconv.Itoa(limit) + "&max_id=" + strconv.Itoa(offset+limit)
+			w.Header().Set("Link", `<`+next+`>; rel="next"`)
+		}
+		h.writeJSON(w, r, http.StatusOK, out)
+	}
+}
+
+// ownerOnly lists the owner's followers or follows: kith keeps no lists of
+// remote accounts' followers.
+func (h *Handler) ownerOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != ownerID {
+			if _, _, err := h.accountByID(r.Context(), r.PathValue("id")); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.emptyList(w, r)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// followRequestAction answers POST /api/v1/follow_requests/:id/authorize
+// and /reject through ap.Service, with the relationship afterwards.
+func (h *Handler) followRequestAction(accept bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		_, actor, err := h.accountByID(r.Context(), id)
+		if err == nil && actor == nil {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if accept {
+			_, err = h.ap.AcceptFollower(r.Context(), actor.IRI)
+		} else {
+			_, err = h.ap.RejectFollower(r.Context(), actor.IRI)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		rel, err := h.relationship(r.Context(), id, actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeJSON(w, r, http.StatusOK, rel)
+	}
+}
+
+// blockedAccounts answers GET /api/v1/blocks and /api/v1/domain_blocks.
+func (h *Handler) blockedAccounts(domains bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		blocks, err := h.db.Blocks(r.Context(), domains, listLimit(r))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		accounts, hosts := []*Account{}, []string{}
+		for _, b := range blocks {
+			if domains {
+				hosts = append(hosts, b.Target)
+			} else if b.Actor != nil {
+				accounts = append(accounts, h.remoteAccount(b.Actor))
+			}
+		}
+		if domains {
+			h.writeJSON(w, r, http.StatusOK, hosts)
+			return
+		}
+		h.writeJSON(w, r, http.StatusOK, accounts)
+	}
+}
+
+// listLimit reads limit for the account lists: 40 by default, 80 at most.
+func listLimit(r *http.Request) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 {
+		return min(n, 80)
+	}
+	return 40
+}
+
+// mutedAccounts answers GET /api/v1/mutes.
+func (h *Handler) mutedAccounts(w http.ResponseWriter, r *http.Request) {
+	mutes, err := h.db.Mutes(r.Context(), false, listLimit(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := []*Account{}
+	for _, m := range mutes {
+		if m.Actor != nil {
+			out = append(out, h.remoteAccount(m.Actor))
+		}
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// tagTimeline answers GET /api/v1/timelines/tag/:tag with the owner's
+// public posts that carry it.
+func (h *Handler) tagTimeline(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	pg := page(q)
+	posts, err := h.db.LocalPosts(r.Context(), store.PostQuery{
+		Visibilities: []string{store.Public}, Tag: r.PathValue("tag"), Before: pg.MaxID, After: pg.MinID, Limit: pg.Limit,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	statuses, err := h.statusViews(r.Context(), r, posts)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeStatuses(w, r, statuses)
+}
+
+// search answers GET /api/v2/search for accounts: a handle or an actor
+// URL, looked up through WebFinger when resolve=true, and statuses by URL
+// (fetched from their server when resolve=true).
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	term := strings.TrimSpace(q.Get("q"))
+	resolve := isTrue(q.Get("resolve"))
+	typ := q.Get("type")
+	out := map[string]any{"accounts": []*Account{}, "statuses": []*Status{}, "hashtags": []Tag{}}
+	ctx := r.Context()
+	if term == "" || len(term) > 2000 {
+		h.writeJSON(w, r, http.StatusOK, out)
+		return
+	}
+	isURL := strings.HasPrefix(term, "https://") || strings.HasPrefix(term, "http://")
+	if (typ == "" || typ == "accounts") && (isURL || strings.Count(strings.TrimPrefix(term, "@"), "@") == 1) {
+		name := strings.TrimPrefix(term, "@")
+		if user, host, _ := strings.Cut(name, "@"); !isURL && strings.EqualFold(user, h.urls.Username()) && strings.EqualFold(host, h.urls.Domain()) {
+			a, err := h.ownerAccount(ctx, false)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			out["accounts"] = []*Account{a}
+		} else if resolve {
+			if actor, err := h.ap.ResolveActor(ctx, term); err == nil {
+				out["accounts"] = []*Account{h.remoteAccount(actor)}
+			}
+		} else if user, host, ok := strings.Cut(name, "@"); ok {
+			if actor, err := h.db.ActorByHandle(ctx, user, host); err == nil {
+				out["accounts"] = []*Account{h.remoteAccount(actor)}
+			}
+		}
+	}
+	if (typ == "" || typ == "statuses") && isURL {
+		var p *store.Post
+		var err error
+		if resolve {
+			p, err = h.ap.FetchPost(ctx, term)
+		} else {
+			p, err = h.db.PostByIRI(ctx, term)
+		}
+		if err == nil && p.DeletedAt.IsZero() {
+			s, err := h.statusOf(ctx, r, p)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			out["statuses"] = []*Status{s}
+		}
+	}
+	if (typ == "" || typ == "hashtags") && strings.HasPrefix(term, "#") && len(term) > 1 {
+		out["hashtags"] = []Tag{{Name: strings.ToLower(term[1:]), URL: h.urls.Tag(term[1:])}}
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
