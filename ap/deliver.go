@@ -348,7 +348,7 @@ func (d *Deliverer) deliver(ctx context.Context, del *store.Delivery) {
 		}
 		return
 	}
-	res, status, retryAfter, errText := d.post(ctx, del.Inbox, act.Body)
+	res, status, retryAfter, errText := d.post(ctx, del.Host, del.Inbox, act.Body)
 	if ctx.Err() != nil {
 		return // shutting down: the row stays due
 	}
@@ -413,7 +413,12 @@ func (d *Deliverer) backoff(tries int, retryAfter time.Duration) time.Duration {
 // 2xx is delivered; 408, 429, 401 (often a key fetch that failed on their
 // side), 5xx other than 501, and network, DNS and TLS errors are retried;
 // any other answer is final.
-func (d *Deliverer) post(ctx context.Context, inbox string, body []byte) (res outcome, status int, retryAfter time.Duration, errText string) {
+//
+// The signature is the "double knock": a host not known to want cavage
+// signatures first gets an RFC 9421 one, and on a 400, 401 or 403 the same
+// POST again with a cavage signature; the scheme that got a 2xx is
+// remembered for the host, so the knock happens once per host.
+func (d *Deliverer) post(ctx context.Context, host, inbox string, body []byte) (res outcome, status int, retryAfter time.Duration, errText string) {
 	u, err := url.Parse(inbox)
 	if err != nil {
 		return drop, 0, 0, "bad inbox URL: " + err.Error()
@@ -423,25 +428,31 @@ func (d *Deliverer) post(ctx context.Context, inbox string, body []byte) (res ou
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
+	known, err := d.db.HostSignature(ctx, host)
 	if err != nil {
-		return drop, 0, 0, err.Error()
+		d.log.Error("read host signature scheme", "host", host, "err", err)
 	}
-	req.Header.Set("Content-Type", "application/activity+json")
-	req.Header.Set("Accept", "application/activity+json")
-	req.Header.Set("User-Agent", d.userAgent)
-	// Signed now, not when queued: receivers reject a Date more than a few
-	// minutes old, and each retry needs a fresh one.
-	if err := d.signer.Sign(req, body, d.now()); err != nil {
-		return retry, 0, 0, "sign: " + err.Error()
+	scheme := known
+	if scheme == store.SignatureUnknown {
+		scheme = store.SignatureRFC9421
 	}
-	resp, err := d.client.Do(req)
+	resp, err := d.send(ctx, inbox, body, scheme)
+	if err == nil && scheme == store.SignatureRFC9421 && refusesSignature(resp.StatusCode) {
+		discard(resp)
+		scheme = store.SignatureCavage
+		resp, err = d.send(ctx, inbox, body, scheme)
+	}
 	if err != nil {
 		var blocked *safenet.BlockedError
 		if errors.As(err, &blocked) {
 			return drop, 0, 0, blocked.Error()
 		}
 		return retry, 0, 0, err.Error()
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && scheme != known {
+		if err := d.db.SetHostSignature(ctx, host, scheme); err != nil {
+			d.log.Error("record host signature scheme", "host", host, "err", err)
+		}
 	}
 	discard(resp)
 
@@ -459,6 +470,37 @@ func (d *Deliverer) post(ctx context.Context, inbox string, body []byte) (res ou
 	default:
 		return drop, status, 0, text
 	}
+}
+
+// refusesSignature reports whether an answer may mean that the receiver
+// did not take the signature scheme: a 401, or the 400 or 403 some servers
+// give to a Signature header they cannot parse.
+func refusesSignature(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden
+}
+
+// send makes one signed POST of body to inbox with the signature scheme.
+func (d *Deliverer) send(ctx context.Context, inbox string, body []byte, scheme string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/activity+json")
+	req.Header.Set("Accept", "application/activity+json")
+	req.Header.Set("User-Agent", d.userAgent)
+	// Signed now, not when queued: receivers reject a Date more than a few
+	// minutes old, and each retry needs a fresh one. Date goes on RFC 9421
+	// requests too, for receivers that log it.
+	req.Header.Set("Date", d.now().UTC().Format(http.TimeFormat))
+	if scheme == store.SignatureRFC9421 {
+		err = d.signer.SignMessage(req, body, d.now())
+	} else {
+		err = d.signer.Sign(req, body, d.now())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return d.client.Do(req)
 }
 
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.

@@ -298,3 +298,40 @@ func TestDeliveryExpiresOldWork(t *testing.T) {
 		t.Errorf("failures = %+v; want one record", f)
 	}
 }
+
+// TestDeliveryDoubleKnock: a server that takes only cavage signatures
+// answers kith's first RFC 9421 POST with 401 and gets the same POST again
+// signed the cavage way; one that takes RFC 9421 gets it at once. Each
+// host's scheme is remembered, so later deliveries knock once.
+func TestDeliveryDoubleKnock(t *testing.T) {
+	ctx := context.Background()
+	for _, modern := range []bool{false, true} {
+		inst, remote, _ := followerSetup(t, aptest.InstanceOptions{})
+		remote.AcceptRFC9421(modern)
+		want, knocks := store.SignatureCavage, 1
+		if modern {
+			want, knocks = store.SignatureRFC9421, 0
+		}
+		d := inst.Service.Deliverer()
+		d.RunOnce(ctx) // the Accept
+		if _, err := inst.Service.Publish(ctx, ap.Draft{Source: "Second delivery."}); err != nil {
+			t.Fatal(err)
+		}
+		d.RunOnce(ctx)
+		got := remote.Received()
+		if len(got) != 2 || remote.Knocks() != knocks {
+			t.Fatalf("modern=%v: %d delivered after %d refused; want 2 after %d", modern, len(got), remote.Knocks(), knocks)
+		}
+		for _, rec := range got {
+			if rec.VerifyErr != nil {
+				t.Errorf("modern=%v: %s rejected: %v", modern, rec.Type(), rec.VerifyErr)
+			}
+			if is9421 := rec.Header.Get("Signature-Input") != ""; is9421 != modern {
+				t.Errorf("modern=%v: %s sent with RFC 9421 = %v", modern, rec.Type(), is9421)
+			}
+		}
+		if s, err := inst.DB.HostSignature(ctx, remote.Host); err != nil || s != want {
+			t.Errorf("modern=%v: remembered %q (%v); want %q", modern, s, err, want)
+		}
+	}
+}

@@ -247,6 +247,8 @@ type Remote struct {
 	received []Received
 	gets     []string // paths of every GET, in order
 	status   func(r *http.Request) int
+	rfc9421  bool                      // takes RFC 9421 signatures; else answers them 401
+	knocks   int                       // RFC 9421 POSTs refused
 	header   http.Header               // added to every inbox answer
 	docs     map[string]any            // path -> document served as activity+json
 	keys     map[string]*rsa.PublicKey // keyId -> key, fetched once
@@ -270,6 +272,21 @@ func (r *Remote) SetInboxStatus(f func(*http.Request) int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status = f
+}
+
+// AcceptRFC9421 makes the inboxes take RFC 9421 signatures (checked with
+// kith's sig package) instead of answering them 401.
+func (r *Remote) AcceptRFC9421(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rfc9421 = on
+}
+
+// Knocks counts the RFC 9421 POSTs the inboxes refused.
+func (r *Remote) Knocks() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.knocks
 }
 
 // SetInboxHeader adds a header to every inbox answer (Retry-After, say).
@@ -379,6 +396,20 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 		json.NewEncoder(w).Encode(a.Document())
 	case req.Method == http.MethodPost && (req.URL.Path == "/inbox" || strings.HasSuffix(req.URL.Path, "/inbox")):
 		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		if req.Header.Get("Signature-Input") != "" {
+			// Like most servers today, a remote takes only cavage
+			// signatures unless told otherwise: kith knocks again.
+			r.mu.Lock()
+			accept := r.rfc9421
+			if !accept {
+				r.knocks++
+			}
+			r.mu.Unlock()
+			if !accept {
+				http.Error(w, "unsupported signature", http.StatusUnauthorized)
+				return
+			}
+		}
 		rec := Received{Path: req.URL.Path, Header: req.Header.Clone(), Body: body}
 		json.Unmarshal(body, &rec.Activity)
 		rec.KeyID, rec.VerifyErr = r.verify(req, body)
@@ -420,6 +451,17 @@ func (r *Remote) Received() []Received {
 // signed, the Digest must match, and the RSA signature must verify against
 // the key fetched from the keyId URL.
 func (r *Remote) verify(req *http.Request, body []byte) (string, error) {
+	if req.Header.Get("Signature-Input") != "" {
+		p, err := sig.Check(req, body, time.Now())
+		if err != nil {
+			return p.KeyID, err
+		}
+		pub, err := r.publicKey(p.KeyID)
+		if err != nil {
+			return p.KeyID, err
+		}
+		return p.KeyID, sig.Verify(req, p, pub)
+	}
 	params := map[string]string{}
 	for _, part := range strings.Split(req.Header.Get("Signature"), ",") {
 		k, v, ok := strings.Cut(part, "=")

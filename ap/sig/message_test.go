@@ -193,3 +193,50 @@ func TestCheckRFC9421(t *testing.T) {
 		}
 	}
 }
+
+// TestSignMessageRoundTrip: what SignMessage writes passes Check and
+// Verify as a server receives it, with and without a body, and a request
+// sent elsewhere or with another body does not.
+func TestSignMessageRoundTrip(t *testing.T) {
+	key := testKey(t)
+	s := Signer{KeyID: "https://kith.example/users/me#main-key", Key: key}
+	now := time.Unix(1_800_000_000, 0)
+	for _, body := range [][]byte{nil, []byte(`{"type":"Follow"}`)} {
+		method := http.MethodGet
+		if body != nil {
+			method = http.MethodPost
+		}
+		out, _ := http.NewRequest(method, "https://Remote.Example/users/a/inbox?x=1", nil)
+		out.Header.Set("Digest", "SHA-256=stale")
+		if err := s.SignMessage(out, body, now); err != nil {
+			t.Fatal(err)
+		}
+		if out.Header.Get("Digest") != "" {
+			t.Error("a cavage Digest was left")
+		}
+		// As the server sees it.
+		in := func(host, query string) *http.Request {
+			return &http.Request{Method: method, Host: host, URL: &url.URL{Path: "/users/a/inbox", RawQuery: query}, Header: out.Header.Clone()}
+		}
+		p, err := Check(in("remote.example", "x=1"), body, now)
+		if err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+		if p.KeyID != s.KeyID {
+			t.Errorf("keyid = %q", p.KeyID)
+		}
+		if err := Verify(in("remote.example", "x=1"), p, &key.PublicKey); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		for name, r := range map[string]*http.Request{"other host": in("other.example", "x=1"), "other query": in("remote.example", "x=2")} {
+			if p, err := Check(r, body, now); err == nil && Verify(r, p, &key.PublicKey) == nil {
+				t.Errorf("%s: still verifies", name)
+			}
+		}
+		if body != nil {
+			if _, err := Check(in("remote.example", "x=1"), []byte(`{"type":"Undo"}`), now); err == nil {
+				t.Error("another body passes Check")
+			}
+		}
+	}
+}

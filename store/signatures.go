@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Signature schemes a host may be known to accept (hosts.signature).
+const (
+	SignatureUnknown = ""
+	SignatureRFC9421 = "rfc9421"
+	SignatureCavage  = "cavage"
+)
+
+// HostSignature returns the signature scheme host is known to accept, or
+// SignatureUnknown.
+func (db *DB) HostSignature(ctx context.Context, host string) (string, error) {
+	var s string
+	err := db.r.QueryRowContext(ctx, `SELECT signature FROM hosts WHERE host = ?`, strings.ToLower(host)).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SignatureUnknown, nil
+	} else if err != nil {
+		return "", fmt.Errorf("store: read host signature: %w", err)
+	}
+	return s, nil
+}
+
+// SetHostSignature records the signature scheme host accepted.
+func (db *DB) SetHostSignature(ctx context.Context, host, scheme string) error {
+	_, err := db.w.ExecContext(ctx, `
+		INSERT INTO hosts (host, signature) VALUES (?, ?)
+		ON CONFLICT (host) DO UPDATE SET signature = excluded.signature`, strings.ToLower(host), scheme)
+	if err != nil {
+		return fmt.Errorf("store: record host signature: %w", err)
+	}
+	return nil
+}
