@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Signature schemes a host may be known to accept (hosts.signature).
+// Signature schemes a host may be known to accept (host_signatures).
 const (
 	SignatureUnknown = ""
 	SignatureRFC9421 = "rfc9421"
@@ -19,7 +19,7 @@ const (
 // SignatureUnknown.
 func (db *DB) HostSignature(ctx context.Context, host string) (string, error) {
 	var s string
-	err := db.r.QueryRowContext(ctx, `SELECT signature FROM hosts WHERE host = ?`, strings.ToLower(host)).Scan(&s)
+	err := db.r.QueryRowContext(ctx, `SELECT scheme FROM host_signatures WHERE host = ?`, strings.ToLower(host)).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SignatureUnknown, nil
 	} else if err != nil {
@@ -31,8 +31,8 @@ func (db *DB) HostSignature(ctx context.Context, host string) (string, error) {
 // SetHostSignature records the signature scheme host accepted.
 func (db *DB) SetHostSignature(ctx context.Context, host, scheme string) error {
 	_, err := db.w.ExecContext(ctx, `
-		INSERT INTO hosts (host, signature) VALUES (?, ?)
-		ON CONFLICT (host) DO UPDATE SET signature = excluded.signature`, strings.ToLower(host), scheme)
+		INSERT INTO host_signatures (host, scheme) VALUES (?, ?)
+		ON CONFLICT (host) DO UPDATE SET scheme = excluded.scheme`, strings.ToLower(host), scheme)
 	if err != nil {
 		return fmt.Errorf("store: record host signature: %w", err)
 	}

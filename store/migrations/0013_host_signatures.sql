@@ -1,3 +1,6 @@
 -- Which HTTP signature scheme each host accepts, learnt by the deliverer's
--- "double knock": '' not known yet, 'rfc9421' or 'cavage'.
-ALTER TABLE hosts ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+-- "double knock": 'rfc9421' or 'cavage'; no row while not known.
+CREATE TABLE IF NOT EXISTS host_signatures (
+	host   TEXT PRIMARY KEY,
+	scheme TEXT NOT NULL
+) WITHOUT ROWID;
