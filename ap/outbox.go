@@ -3,6 +3,7 @@ package ap
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"kith/store"
 )
@@ -22,20 +23,22 @@ func (s *Service) enqueue(ctx context.Context, tx *store.Tx, id, typ, object str
 	return err
 }
 
-// unblockedInboxes drops the inboxes on blocked domains: nothing of ours
-// goes to a server the owner blocked, whatever addressed it.
+// unblockedInboxes drops the inboxes on blocked domains (and their
+// subdomains): nothing of ours goes to a server the owner blocked,
+// whatever addressed it.
 func (s *Service) unblockedInboxes(ctx context.Context, tx *store.Tx, inboxes []string) ([]string, error) {
-	hosts := make([]string, 0, len(inboxes))
+	var candidates []string
 	for _, in := range inboxes {
-		hosts = append(hosts, hostOf(in))
+		candidates = append(candidates, blockTargets(in)...)
 	}
-	blocked, err := tx.BlockedHosts(ctx, hosts)
+	slices.Sort(candidates)
+	blocked, err := tx.BlockedHosts(ctx, slices.Compact(candidates))
 	if err != nil || len(blocked) == 0 {
 		return inboxes, err
 	}
 	out := inboxes[:0:0]
-	for i, in := range inboxes {
-		if !blocked[hosts[i]] {
+	for _, in := range inboxes {
+		if !slices.ContainsFunc(blockTargets(in), func(h string) bool { return blocked[h] }) {
 			out = append(out, in)
 		}
 	}

@@ -286,3 +286,9 @@ func (s *Service) UnmuteDomain(ctx context.Context, host string) error {
 	}
 	return s.db.RemoveMute(ctx, host)
 }
+
+// IsDomainBlocked reports whether host, or a domain it is part of, is
+// blocked.
+func (s *Service) IsDomainBlocked(ctx context.Context, host string) (bool, error) {
+	return s.db.IsBlocked(ctx, blockTargets("https://"+strings.ToLower(host)+"/")...)
+}

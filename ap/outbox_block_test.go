@@ -201,6 +201,15 @@ func TestBlockDomain(t *testing.T) {
 	if _, err := inst.Service.BlockDomain(ctx, inst.URLs.Domain(), ""); err == nil {
 		t.Error("kith blocked its own domain")
 	}
+	// Subdomains of a blocked domain are blocked too, as on Mastodon.
+	if _, err := inst.Service.BlockDomain(ctx, "spam.example", ""); err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{"media.spam.example": true, "spam.example": true, "notspam.example": false, "example": false} {
+		if got, err := inst.Service.IsDomainBlocked(ctx, host); err != nil || got != want {
+			t.Errorf("IsDomainBlocked(%s) = %v, %v; want %v", host, got, err, want)
+		}
+	}
 	if err := inst.Service.UnblockDomain(ctx, remote.Host); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func (s *Service) Follow(ctx context.Context, target string) (*store.Actor, erro
 	if err != nil {
 		return nil, err
 	}
-	if blocked, err := s.db.IsBlocked(ctx, a.IRI, a.Host); err != nil {
+	if blocked, err := s.db.IsBlocked(ctx, append([]string{a.IRI}, blockTargets(a.IRI)...)...); err != nil {
 		return nil, err
 	} else if blocked {
 		return nil, fmt.Errorf("you block %s (or its server); lift the block first", a.Handle())

@@ -197,7 +197,7 @@ func (h *Handler) relation(r *http.Request, a *store.Actor) (relationView, error
 	if rel.Blocked, err = h.db.IsBlocked(ctx, a.IRI); err != nil {
 		return rel, err
 	}
-	if rel.DomainBlocked, err = h.db.IsBlocked(ctx, a.Host); err != nil {
+	if rel.DomainBlocked, err = h.ap.IsDomainBlocked(ctx, a.Host); err != nil {
 		return rel, err
 	}
 	rel.Muted, err = h.db.IsMuted(ctx, a.IRI)
