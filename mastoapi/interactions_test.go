@@ -60,6 +60,17 @@ func TestInteractions(t *testing.T) {
 		t.Errorf("exclude_types: %+v", got)
 	}
 
+	grouped := decode[struct {
+		Accounts []Account           `json:"accounts"`
+		Statuses []Status            `json:"statuses"`
+		Groups   []notificationGroup `json:"notification_groups"`
+	}](t, k.do(request{method: "GET", path: "/api/v2/notifications", token: tok}), 200)
+	if len(grouped.Groups) != 1 || grouped.Groups[0].Type != "mention" || *grouped.Groups[0].StatusID != sid || len(grouped.Accounts) != 1 || len(grouped.Statuses) != 1 {
+		t.Errorf("v2 notifications: %+v", grouped)
+	}
+	if got := decode[map[string]int](t, k.do(request{method: "GET", path: "/api/v1/notifications/unread_count", token: tok}), 200); got["count"] != 1 {
+		t.Errorf("unread_count: %v", got)
+	}
 	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/favourite", token: tok}), 200)
 	if !*st.Favourited || st.FavouritesCount != 1 {
 		t.Errorf("favourite: %v %d", *st.Favourited, st.FavouritesCount)

@@ -171,6 +171,9 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET /api/v1/notifications", h.user("read:notifications", h.notifications))
 	m.HandleFunc("GET /api/v1/notifications/{id}", h.user("read:notifications", h.getNotification))
+	m.HandleFunc("GET /api/v2/notifications", h.user("read:notifications", h.groupedNotifications))
+	m.HandleFunc("GET /api/v1/notifications/unread_count", h.user("read:notifications", h.unreadNotifications))
+	m.HandleFunc("GET /api/v2/notifications/unread_count", h.user("read:notifications", h.unreadNotifications))
 	m.HandleFunc("POST /api/v1/notifications/{id}/dismiss", h.user("write:notifications", h.dismissNotification))
 	m.HandleFunc("POST /api/v1/notifications/clear", h.user("write:notifications", h.clearNotifications))
 
