@@ -27,6 +27,12 @@ type config struct {
 	backupDir    string
 	backupKeep   string
 
+	// --acme: HTTPS with certificates kith gets itself
+	acme          string
+	acmeDirectory string
+	httpsListen   string
+	httpListen    string
+
 	// kith post
 	title      string
 	cw         string
@@ -60,6 +66,10 @@ func serveFlags() []flagSpec {
 		{name: "user", env: "KITH_USER", def: "me", usage: "the account name, used at first start"},
 		{name: "tls-cert", env: "KITH_TLS_CERT", usage: "TLS certificate file (PEM); serve HTTPS directly"},
 		{name: "tls-key", env: "KITH_TLS_KEY", usage: "TLS private key file (PEM)"},
+		{name: "acme", env: "KITH_ACME", usage: "your e-mail address: serve HTTPS on --https-listen with a certificate kith gets and renews from Let's Encrypt (needs ports 443 and 80)"},
+		{name: "acme-directory", env: "KITH_ACME_DIRECTORY", def: letsEncrypt, usage: "the ACME directory URL of the CA for --acme (Let's Encrypt's staging, ZeroSSL, ...)"},
+		{name: "https-listen", env: "KITH_HTTPS_LISTEN", def: ":443", usage: "with --acme: the HTTPS address"},
+		{name: "http-listen", env: "KITH_HTTP_LISTEN", def: ":80", usage: "with --acme: the plain HTTP address (certificate checks, and a redirect to HTTPS)"},
 		{name: "backup-dir", env: "KITH_BACKUP_DIR", usage: "write a backup of the database into this directory every day"},
 		{name: "backup-keep", env: "KITH_BACKUP_KEEP", def: "7", usage: "how many daily backups to keep in --backup-dir"},
 	}
@@ -86,6 +96,7 @@ func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string)
 		"data": &cfg.data, "log-level": &cfg.logLevel, "domain": &cfg.domain, "listen": &cfg.listen,
 		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
 		"backup-dir": &cfg.backupDir, "backup-keep": &cfg.backupKeep,
+		"acme": &cfg.acme, "acme-directory": &cfg.acmeDirectory, "https-listen": &cfg.httpsListen, "http-listen": &cfg.httpListen,
 		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
 	}
 	all := append(commonFlags(), specs...)

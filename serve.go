@@ -45,6 +45,9 @@ type appOptions struct {
 	scheme   string
 	now      func() time.Time
 	delivery ap.DeliveryOptions
+	// acmeClient is the HTTP client for the ACME CA (--acme); nil is
+	// the default client.
+	acmeClient *http.Client
 }
 
 // setup opens (or, at first start, creates) the database and the account
@@ -132,7 +135,7 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 	if err != nil {
 		return nil, err
 	}
-	h := securityHeaders(routes(svc, w, api), cfg.tlsCert != "")
+	h := securityHeaders(routes(svc, w, api), cfg.tlsCert != "" || cfg.acme != "")
 	return &app{db: db, ap: svc, web: w, handler: h, log: log}, nil
 }
 
@@ -280,6 +283,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", rest)}
 	}
+	return serveConfig(ctx, cfg, stdout, stderr, appOptions{})
+}
+
+// serveConfig is kith serve once the flags are read; tests pass opt.
+func serveConfig(ctx context.Context, cfg *config, stdout, stderr io.Writer, opt appOptions) error {
+	if err := checkACME(cfg); err != nil {
+		return err
+	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
 	}
@@ -296,7 +307,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	a, err := setup(ctx, cfg, stdout, log, appOptions{})
+	a, err := setup(ctx, cfg, stdout, log, opt)
 	if err != nil {
 		return err
 	}
@@ -308,11 +319,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// the first requests, it saved less.
 	debug.FreeOSMemory()
 
+	a.backupKeep = keep
+	if cfg.acme != "" {
+		lnTLS, lnHTTP, err := listenACME(cfg)
+		if err != nil {
+			return err
+		}
+		return a.serveACME(ctx, a.certManager(cfg, opt.acmeClient), lnTLS, lnHTTP, cfg, stdout)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another kith or web server running there? choose another address with --listen)", cfg.listen, err)
 	}
-	a.backupKeep = keep
 	return a.serve(ctx, ln, cfg, stdout)
 }
 
@@ -337,14 +355,14 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 
 	urls := a.ap.URLs()
 	scheme := "http"
-	if cfg.tlsCert != "" {
+	if cfg.tlsCert != "" || cfg.acme != "" {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "kith: serving @%s at %s/ (listening on %s://%s)\n", urls.Acct(), urls.Base(), scheme, ln.Addr())
 	switch {
 	case ap.IsLocalDomain(urls.Domain()):
 		a.log.Info("the domain is local, so kith serves plain HTTP and other servers cannot reach it; for the fediverse, start with a real --domain", "domain", urls.Domain())
-	case cfg.tlsCert == "":
+	case cfg.tlsCert == "" && cfg.acme == "":
 		a.log.Info("serving plain HTTP: put a TLS reverse proxy in front of it for "+urls.Base()+", or use --tls-cert and --tls-key", "listen", ln.Addr().String())
 	}
 
