@@ -95,6 +95,16 @@ func TestTootClient(t *testing.T) {
 		t.Errorf("the local timeline does not show the post:\n%s", out)
 	}
 
+	// toot's other reading commands parse kith's entities without error.
+	if out = run("", "whoami"); !strings.Contains(out, "@me") {
+		t.Errorf("whoami:\n%s", out)
+	}
+	run("", "notifications")
+	if out = run("", "thread", id); !strings.Contains(out, "Hello from toot") {
+		t.Errorf("thread:\n%s", out)
+	}
+	run("", "instance", "--disable-https", instance)
+
 	out = run("", "delete", id)
 	if !strings.Contains(out, "deleted") {
 		t.Errorf("delete:\n%s", out)
