@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // usageError is a mistake on the command line; main exits with status 2.
@@ -26,6 +27,7 @@ type config struct {
 	logLevel     string
 	backupDir    string
 	backupKeep   string
+	retention    string
 
 	// --acme: HTTPS with certificates kith gets itself
 	acme          string
@@ -72,6 +74,7 @@ func serveFlags() []flagSpec {
 		{name: "http-listen", env: "KITH_HTTP_LISTEN", def: ":80", usage: "with --acme: the plain HTTP address (certificate checks, and a redirect to HTTPS)"},
 		{name: "backup-dir", env: "KITH_BACKUP_DIR", usage: "write a backup of the database into this directory every day"},
 		{name: "backup-keep", env: "KITH_BACKUP_KEEP", def: "7", usage: "how many daily backups to keep in --backup-dir"},
+		{name: "retention", env: "KITH_RETENTION", def: "60d", usage: "how long remote posts you never liked, boosted, replied to, bookmarked or quoted are kept, in days (60d) or hours (720h)"},
 	}
 }
 
@@ -95,7 +98,7 @@ func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string)
 	targets := map[string]*string{
 		"data": &cfg.data, "log-level": &cfg.logLevel, "domain": &cfg.domain, "listen": &cfg.listen,
 		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
-		"backup-dir": &cfg.backupDir, "backup-keep": &cfg.backupKeep,
+		"backup-dir": &cfg.backupDir, "backup-keep": &cfg.backupKeep, "retention": &cfg.retention,
 		"acme": &cfg.acme, "acme-directory": &cfg.acmeDirectory, "https-listen": &cfg.httpsListen, "http-listen": &cfg.httpListen,
 		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
 	}
@@ -134,4 +137,23 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return strconv.ParseBool(strings.ToLower(s))
+}
+
+// parseRetention reads --retention: days ("60d", or a bare number) or a
+// Go duration ("720h"), at least a day.
+func parseRetention(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if err == nil {
+		d = time.Duration(days) * 24 * time.Hour
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, usageError{fmt.Sprintf("--retention %q: want days such as 60d, or hours such as 720h", s)}
+	}
+	if d < 24*time.Hour {
+		return 0, usageError{fmt.Sprintf("--retention %q: keep remote posts at least a day", s)}
+	}
+	return d, nil
 }

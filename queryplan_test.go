@@ -22,6 +22,7 @@ import (
 var boundedTables = map[string]string{
 	"account":           "one row, the owner's",
 	"local_post_counts": "one row per visibility, four at most",
+	"prune_runs":        "the last 20 rounds of pruning, AddPruneRun forgets the rest",
 	"thread_up":         "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
 	"thread_down":       "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
 }
@@ -171,6 +172,9 @@ func TestHotPathQueryPlans(t *testing.T) {
 			} {
 				e.apiGet(t, e.alice, tok, p)
 			}
+		}},
+		{"housekeeping: pruning old remote posts", func(t *testing.T) {
+			e.alice.app.ap.PruneRemotePosts(ctx)
 		}},
 		{"inbox: Undo of the Follow", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Unfollow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {

@@ -145,7 +145,12 @@ func openExisting(ctx context.Context, cfg *config) (*store.DB, *store.Account, 
 // serve and for the commands that publish or follow.
 func newService(ctx context.Context, db *store.DB, acct *store.Account, cfg *config, log *slog.Logger, opts ...func(*ap.Config)) (*ap.Service, error) {
 	urls := ap.NewURLs(acct.Domain, acct.Username)
+	retention, err := parseRetention(cfg.retention)
+	if err != nil {
+		return nil, err
+	}
 	apc := ap.Config{
+		Retention:    retention,
 		URLs:         urls,
 		DB:           db,
 		AllowPrivate: cfg.allowPrivate,

@@ -303,6 +303,9 @@ func serveConfig(ctx context.Context, cfg *config, stdout, stderr io.Writer, opt
 	if err != nil || keep < 1 {
 		return usageError{fmt.Sprintf("--backup-keep %q: want how many backups to keep, 1 or more", cfg.backupKeep)}
 	}
+	if _, err := parseRetention(cfg.retention); err != nil {
+		return err
+	}
 	log, err := newLogger(stderr, cfg.logLevel)
 	if err != nil {
 		return err

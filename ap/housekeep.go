@@ -3,6 +3,8 @@ package ap
 import (
 	"context"
 	"time"
+
+	"kith/store"
 )
 
 // Retention of what housekeeping removes.
@@ -15,6 +17,18 @@ const (
 	// Publish keys: a form left open for days and sent twice is rare
 	// enough; a week of keys costs a few kilobytes.
 	publishKeyRetention = 7 * 24 * time.Hour
+)
+
+// DefaultRetention is how long remote posts the owner never touched are
+// kept unless --retention says otherwise.
+const DefaultRetention = 60 * 24 * time.Hour
+
+// Pruning goes in small batches with a pause between them, so that the
+// inbox and the pages never wait long for the single writer.
+const (
+	pruneBatch      = 200
+	pruneMaxBatches = 100 // per round: 20,000 posts an hour at most
+	prunePause      = 20 * time.Millisecond
 )
 
 // runHousekeeping removes, every hour, what is no longer needed: processed
@@ -55,4 +69,41 @@ func (s *Service) Housekeep(ctx context.Context) {
 	if _, err := s.db.PrunePublishKeys(ctx, now.Add(-publishKeyRetention)); err != nil && ctx.Err() == nil {
 		s.log.Error("prune publish keys", "err", err)
 	}
+	s.PruneRemotePosts(ctx)
+}
+
+// PruneRemotePosts removes remote posts older than the retention that the
+// owner has no tie to, with the media only they used, batch by batch, and
+// records the round. Our own posts are never touched.
+func (s *Service) PruneRemotePosts(ctx context.Context) store.PruneRun {
+	now := s.now()
+	run := store.PruneRun{At: now, Cutoff: now.Add(-s.retention)}
+	for range pruneMaxBatches {
+		b, err := s.db.PruneRemotePosts(ctx, s.urls.Actor(), run.Cutoff, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("prune remote posts", "err", err)
+			}
+			break
+		}
+		run.Posts += b.Posts
+		run.Media += b.Media
+		if b.Posts < pruneBatch {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(prunePause):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := s.db.AddPruneRun(context.WithoutCancel(ctx), run); err != nil {
+		s.log.Error("record pruning", "err", err)
+	}
+	if run.Posts > 0 {
+		s.log.Info("pruned old remote posts", "posts", run.Posts, "media", run.Media, "before", run.Cutoff)
+	}
+	return run
 }

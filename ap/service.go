@@ -55,6 +55,9 @@ type Config struct {
 	Version      string                 // kith's version, for NodeInfo and the User-Agent
 	Delivery     DeliveryOptions
 	Threads      ThreadLimits // zero means DefaultThreadLimits
+	// Retention is how long remote posts the owner never touched are
+	// kept; zero means DefaultRetention.
+	Retention time.Duration
 }
 
 // Service is the ActivityPub side of one kith instance.
@@ -78,6 +81,7 @@ type Service struct {
 	keys *keyGuard // limits the key fetches inbox POSTs cause
 
 	threadLimits ThreadLimits
+	retention    time.Duration
 	threadMu     sync.Mutex
 	threads      map[string]chan struct{} // thread fetches running, closed when done
 }
@@ -99,7 +103,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		md:        markdown.New(),
 
 		threadLimits: cfg.Threads,
+		retention:    cfg.Retention,
 		threads:      make(map[string]chan struct{}),
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultRetention
 	}
 	if s.threadLimits == (ThreadLimits{}) {
 		s.threadLimits = DefaultThreadLimits()

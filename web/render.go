@@ -22,7 +22,7 @@ var pageNames = []string{
 	"people", "following", "blocks",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "notifications", "replies",
-	"thread", "search",
+	"thread", "search", "status",
 }
 
 // pageTemplate is one parsed page.
@@ -37,6 +37,7 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error
 	funcs := template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
+		"bytes":    byteSize,
 		// The postcard partial's helpers (postview.go).
 		"pollOf": pollOf,
 	}

@@ -50,6 +50,7 @@ func (h *Handler) routes() {
 	}
 	m.HandleFunc("GET /thread", h.owner(h.showThread))
 	m.HandleFunc("GET /search", h.owner(h.showSearch))
+	m.HandleFunc("GET /settings/status", h.owner(h.showStatus))
 	m.HandleFunc("GET /settings", h.owner(h.showSettings))
 	m.HandleFunc("GET /settings/profile", h.owner(h.showProfileSettings))
 	m.HandleFunc("POST /settings/profile", h.form(profileFormLimit, h.owner(h.submitProfileSettings)))

@@ -82,6 +82,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 		{URL: "/replies", Title: "Replies to your posts", About: "Who may appear under your posts, the replies waiting for your approval, and those you hid.", Status: plural(held, "reply", "replies") + " waiting."},
 		{URL: "/settings/blocks", Title: "Blocks and mutes", About: "The accounts and servers you blocked or muted; block a server, import a blocklist, lift a block."},
 		{URL: "/settings/deliveries", Title: "Deliveries", About: "How sending your posts to other servers goes, and which servers keep failing.", Status: queueStatus(queue)},
+		{URL: "/settings/status", Title: "Status", About: "How big the database is, what it holds and queues, and which old posts from other servers were pruned."},
 	}
 	h.render(w, r, http.StatusOK, "settings-index", data)
 }
