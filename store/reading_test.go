@@ -175,7 +175,7 @@ func TestMigrationGivesOldPostsSIDs(t *testing.T) {
 		// 0009's tables go too, so that migrating from 5 runs it again.
 		`DROP TABLE media_notes`, `DROP TABLE auth_codes`, `DROP TABLE access_tokens`, `DROP TABLE client_apps`,
 		`DROP INDEX posts_sid`, `DROP INDEX posts_author_sid`, `DROP INDEX posts_pending_replies`,
-		`DROP INDEX posts_quote`, // 0014's, on a column this rolls back
+		`DROP INDEX posts_quote`, // 0015's, on a column this rolls back
 		`DROP TRIGGER home_local_insert`, `DROP TRIGGER home_local_delete`,
 		`ALTER TABLE posts DROP COLUMN sid`, `ALTER TABLE posts DROP COLUMN quote_iri`, `ALTER TABLE posts DROP COLUMN approval`,
 		`ALTER TABLE blocks DROP COLUMN activity_iri`,   // 0008
