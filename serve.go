@@ -131,7 +131,11 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 	if err != nil {
 		return nil, err
 	}
-	api, err := mastoapi.New(mastoapi.Config{DB: db, AP: svc, Pages: w, Version: version, Logger: log, Now: opt.now})
+	// The client API's streams hear of every committed post, edit,
+	// deletion and notification from the database itself.
+	hub := mastoapi.NewHub()
+	db.Observe(hub.Publish)
+	api, err := mastoapi.New(mastoapi.Config{DB: db, AP: svc, Pages: w, Version: version, Logger: log, Now: opt.now, Hub: hub})
 	if err != nil {
 		return nil, err
 	}

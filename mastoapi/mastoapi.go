@@ -24,6 +24,7 @@
 //	statuses.go   create, read, edit and delete statuses
 //	media.go      uploads and their descriptions
 //	stubs.go      the endpoints where kith has nothing to say yet
+//	streaming.go  live events over WebSocket and server-sent events
 package mastoapi
 
 import (
@@ -60,6 +61,7 @@ type Config struct {
 	Version string // kith's version, in the instance's version string
 	Logger  *slog.Logger
 	Now     func() time.Time // nil means time.Now
+	Hub     *Hub             // the database's changes, for streaming; nil means no streaming
 }
 
 // Handler serves the client API.
@@ -71,6 +73,7 @@ type Handler struct {
 	version string
 	log     *slog.Logger
 	now     func() time.Time
+	hub     *Hub
 
 	images defaultImages
 	mux    *http.ServeMux
@@ -89,6 +92,7 @@ func New(cfg Config) (*Handler, error) {
 		version: cfg.Version,
 		log:     cfg.Logger,
 		now:     cfg.Now,
+		hub:     cfg.Hub,
 		images:  newDefaultImages(),
 		mux:     http.NewServeMux(),
 	}
@@ -192,6 +196,8 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET /api/v1/timelines/home", h.user("read:statuses", h.homeTimeline))
 	m.HandleFunc("GET /api/v1/timelines/public", h.public("read:statuses", h.publicTimeline))
+
+	h.streamRoutes()
 
 	// Where kith has nothing to say, an empty answer of the right shape.
 	m.HandleFunc("GET /api/v1/custom_emojis", h.emptyList)

@@ -53,6 +53,7 @@ func (tx *Tx) Notify(ctx context.Context, n *Notification) error {
 	if err != nil {
 		return fmt.Errorf("store: notify: %w", err)
 	}
+	tx.changed(Change{Kind: ChangeNotification, SID: n.ID})
 	return nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -157,6 +158,7 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 			return fmt.Errorf("store: mention in %s: %w", p.IRI, err)
 		}
 	}
+	tx.changed(Change{Kind: ChangePost, PostID: p.ID, SID: p.SID, Local: p.LocalID != "", Edited: !p.Updated.IsZero()})
 	return nil
 }
 
@@ -329,12 +331,16 @@ func (db *DB) PostsBy(ctx context.Context, authorIRI string, limit int) ([]Post,
 
 // DeletePost removes a remote post for good.
 func (tx *Tx) DeletePost(ctx context.Context, iri string) (bool, error) {
-	res, err := tx.tx.ExecContext(ctx, `DELETE FROM posts WHERE iri = ? AND local_id IS NULL`, iri)
+	var sid string
+	err := tx.tx.QueryRowContext(ctx, `DELETE FROM posts WHERE iri = ? AND local_id IS NULL RETURNING sid`, iri).Scan(&sid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: delete post: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	tx.changed(Change{Kind: ChangeDelete, SID: sid})
+	return true, nil
 }
 
 // AddTombstone remembers that the remote post iri was deleted.
@@ -367,13 +373,15 @@ func (db *DB) PruneTombstones(ctx context.Context, before time.Time) (int64, err
 // and is never reused.
 func (tx *Tx) MarkPostDeleted(ctx context.Context, localID string, now time.Time) error {
 	var id int64
+	var sid string
 	err := tx.tx.QueryRowContext(ctx, `
 		UPDATE posts SET deleted_at = ?, content_html = '', source = '', summary = '', title = '',
 			pinned_at = NULL, raw = ''
-		WHERE local_id = ? AND deleted_at IS NULL RETURNING id`, millis(now), localID).Scan(&id)
+		WHERE local_id = ? AND deleted_at IS NULL RETURNING id, sid`, millis(now), localID).Scan(&id, &sid)
 	if err != nil {
 		return noRow(err, "delete post")
 	}
+	tx.changed(Change{Kind: ChangeDelete, SID: sid})
 	for _, q := range []string{`DELETE FROM attachments WHERE post_id = ?`, `DELETE FROM post_tags WHERE post_id = ?`, `DELETE FROM mentions WHERE post_id = ?`} {
 		if _, err := tx.tx.ExecContext(ctx, q, id); err != nil {
 			return fmt.Errorf("store: delete post: %w", err)

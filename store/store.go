@@ -38,6 +38,8 @@ type DB struct {
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // a pool of readers
 	path string
+
+	observer observerOf // hears of committed changes (Observe)
 }
 
 // Options tune OpenWith. The zero value is what kith runs with.

@@ -389,11 +389,15 @@ func (tx *Tx) AddToHome(ctx context.Context, p *Post, b *Boost) error {
 	if b != nil {
 		sid, actor, boostID = b.SID, b.ActorIRI, b.ID
 	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO home (sid, post_id, boost_id, actor_iri) VALUES (?, ?, ?, ?)
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO home (sid, post_id, boost_id, actor_iri) VALUES (?, ?, ?, ?)
 		ON CONFLICT (sid) DO NOTHING`, sid, p.ID, boostID, actor)
 	if err != nil {
 		return fmt.Errorf("store: add to home: %w", err)
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // already there: nothing new to tell
+	}
+	tx.changed(Change{Kind: ChangeHome, PostID: p.ID, SID: sid})
 	return nil
 }
 

@@ -18,13 +18,14 @@ type querier interface {
 // writes (a follower and the Accept that answers it, a post and its
 // deliveries) so that all happen or none do.
 type Tx struct {
-	tx *sql.Tx
+	tx      *sql.Tx
+	changes []Change // told to the DB's observer after the commit
 }
 
 // Update runs fn in one write transaction (BEGIN IMMEDIATE), committing when
 // fn returns nil.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx}) })
+	return db.update(ctx, fn)
 }
 
 // exec runs one statement on the writer connection outside any explicit
