@@ -321,7 +321,8 @@ func TestVersion(t *testing.T) {
 
 // TestDependencies keeps the binary's imports to the design's list: the
 // standard library, modernc.org/sqlite (with its runtime), go-fed/httpsig,
-// goldmark and golang.org/x. Test helpers must not leak into it.
+// goldmark, golang.org/x and coder/websocket (the agreed library for
+// streaming). Test helpers must not leak into it.
 func TestDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go tool")
@@ -330,7 +331,7 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	allowed := regexp.MustCompile(`^(kith|modernc\.org/.*|github\.com/go-fed/httpsig|github\.com/yuin/goldmark|golang\.org/x/.*|` +
+	allowed := regexp.MustCompile(`^(kith|modernc\.org/.*|github\.com/go-fed/httpsig|github\.com/yuin/goldmark|golang\.org/x/.*|github\.com/coder/websocket|` +
 		// modernc.org/sqlite's own runtime dependencies
 		`github\.com/dustin/go-humanize|github\.com/google/uuid|github\.com/mattn/go-isatty|github\.com/ncruces/go-strftime|github\.com/remyoudompheng/bigfft)$`)
 	for _, line := range strings.Fields(string(out)) {
