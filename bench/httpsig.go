@@ -87,7 +87,11 @@ func signBare(req *http.Request, body []byte, key *rsa.PrivateKey, keyID string)
 	sum := sha256.Sum256(body)
 	digest := "SHA-256=" + base64.StdEncoding.EncodeToString(sum[:])
 	date := time.Now().UTC().Format(http.TimeFormat)
-	signing := "(request-target): post " + req.URL.RequestURI() + "\nhost: " + req.URL.Host + "\ndate: " + date + "\ndigest: " + digest
+	host := req.Host // the name the server answers to, when it differs from the address dialled
+	if host == "" {
+		host = req.URL.Host
+	}
+	signing := "(request-target): post " + req.URL.RequestURI() + "\nhost: " + host + "\ndate: " + date + "\ndigest: " + digest
 	hashed := sha256.Sum256([]byte(signing))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, hashed[:])
 	if err != nil {
