@@ -238,7 +238,16 @@ func (s *Service) ServeActor(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	writeActivity(w, actorDocument(s.urls, acct, avatar, header))
+	full, ok := s.actorView(w, r)
+	if !ok {
+		return
+	}
+	doc := actorDocument(s.urls, acct, avatar, header)
+	if !full {
+		writeActivity(w, minimalActor(doc))
+		return
+	}
+	writeActivity(w, doc)
 }
 
 // MediaExt is the file extension used in media URLs.

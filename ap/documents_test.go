@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap"
 	"kith/ap/aptest"
@@ -455,5 +456,82 @@ func TestArticleForm(t *testing.T) {
 				t.Errorf("preview = %v", prev)
 			}
 		})
+	}
+}
+
+// TestAuthorizedFetch: with the owner's setting on, the ActivityPub
+// documents need a signed GET from a server that is not blocked (401
+// unsigned, 200 signed, 403 from a blocked domain); the actor document
+// stays readable unsigned with its technical fields only, as in
+// Mastodon's secure mode; the instance actor, WebFinger and NodeInfo stay
+// public, and browsers still get pages.
+func TestAuthorizedFetch(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	friendly, hostile := aptest.NewRemote(t, false), aptest.NewRemote(t, false)
+	alice := friendly.AddActor("alice", aptest.Key(t, "remote"))
+	mallory := hostile.AddActor("mallory", aptest.Key(t, "remote"))
+	if err := inst.DB.Block(ctx, hostile.Host, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := inst.Service.Publish(ctx, ap.Draft{Source: "Hello #kith", Visibility: store.Public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch := func(path string, by *aptest.RemoteActor) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, inst.Server.URL+path, nil)
+		req.Header.Set("Accept", "application/activity+json")
+		if by != nil {
+			by.Sign(t, req, nil, time.Now())
+		}
+		resp, err := inst.Server.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		json.NewDecoder(resp.Body).Decode(&doc)
+		return resp.StatusCode, doc
+	}
+	guarded := []string{"/users/me/outbox", "/users/me/followers", "/users/me/following", "/users/me/collections/featured",
+		strings.TrimPrefix(pub.Post.IRI, inst.URLs.Base()), strings.TrimPrefix(pub.Post.IRI, inst.URLs.Base()) + "/activity", "/tags/kith"}
+
+	for _, path := range guarded {
+		if code, _ := fetch(path, nil); code != http.StatusOK {
+			t.Errorf("setting off: unsigned %s = %d; want 200", path, code)
+		}
+	}
+	if err := inst.DB.SetAuthorizedFetch(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range guarded {
+		for _, tc := range []struct {
+			by   *aptest.RemoteActor
+			want int
+		}{{nil, 401}, {alice, 200}, {mallory, 403}} {
+			if code, _ := fetch(path, tc.by); code != tc.want {
+				t.Errorf("%s signed by %v = %d; want %d", path, tc.by != nil, code, tc.want)
+			}
+		}
+	}
+
+	code, doc := fetch("/users/me", nil)
+	if code != http.StatusOK || doc["publicKey"] == nil || doc["inbox"] == nil || doc["name"] != nil || doc["summary"] != nil {
+		t.Errorf("unsigned actor = %d %v; want the technical fields only", code, doc)
+	}
+	if code, doc := fetch("/users/me", alice); code != http.StatusOK || doc["name"] == nil {
+		t.Errorf("signed actor = %d %v; want the whole document", code, doc)
+	}
+	if code, _ := fetch("/users/me", mallory); code != http.StatusForbidden {
+		t.Errorf("actor signed from a blocked domain = %d; want 403", code)
+	}
+	for _, path := range []string{"/actor", "/.well-known/webfinger?resource=acct:me@" + inst.URLs.Domain(), "/.well-known/nodeinfo", "/nodeinfo/2.1"} {
+		if code, _ := fetch(path, nil); code != http.StatusOK {
+			t.Errorf("unsigned %s = %d; want 200", path, code)
+		}
+	}
+	if resp, _ := get(t, inst, "/users/me", "text/html"); resp.StatusCode != http.StatusFound {
+		t.Errorf("a browser got %d; want the redirect to the profile", resp.StatusCode)
 	}
 }

@@ -38,3 +38,31 @@ func (db *DB) SetHostSignature(ctx context.Context, host, scheme string) error {
 	}
 	return nil
 }
+
+// AuthorizedFetch reports whether the owner asked for ActivityPub
+// documents to be served only to signed requests ("authorized fetch").
+func (db *DB) AuthorizedFetch(ctx context.Context) (bool, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'authorized_fetch'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("store: read authorized fetch: %w", err)
+	}
+	return v == "1", nil
+}
+
+// SetAuthorizedFetch turns authorized fetch on or off.
+func (db *DB) SetAuthorizedFetch(ctx context.Context, on bool) error {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	_, err := db.w.ExecContext(ctx, `
+		INSERT INTO settings (name, value) VALUES ('authorized_fetch', ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, v)
+	if err != nil {
+		return fmt.Errorf("store: set authorized fetch: %w", err)
+	}
+	return nil
+}

@@ -12,12 +12,15 @@ import (
 
 // profileForm is the profile settings form as the owner filled it in.
 type profileForm struct {
-	DisplayName  string
-	Bio          string // Markdown
-	Fields       []store.Field
-	Locked       bool
-	RemoveAvatar bool
-	RemoveHeader bool
+	DisplayName string
+	Bio         string // Markdown
+	Fields      []store.Field
+	Locked      bool
+	// AuthorizedFetch serves the ActivityPub documents only to signed
+	// requests from servers that are not blocked.
+	AuthorizedFetch bool
+	RemoveAvatar    bool
+	RemoveHeader    bool
 }
 
 // settingsPage is the data of settings.html.
@@ -38,6 +41,10 @@ func (h *Handler) showProfileSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := profileForm{DisplayName: acct.DisplayName, Bio: acct.BioSource, Fields: acct.Fields, Locked: acct.Locked}
+	if f.AuthorizedFetch, err = h.db.AuthorizedFetch(r.Context()); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	flash, warn := "", ""
 	if q.Get("saved") != "" {
@@ -58,11 +65,12 @@ func (h *Handler) submitProfileSettings(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	f := profileForm{
-		DisplayName:  r.PostFormValue("display_name"),
-		Bio:          r.PostFormValue("bio"),
-		Locked:       r.PostFormValue("locked") != "",
-		RemoveAvatar: r.PostFormValue("remove_avatar") != "",
-		RemoveHeader: r.PostFormValue("remove_header") != "",
+		DisplayName:     r.PostFormValue("display_name"),
+		Bio:             r.PostFormValue("bio"),
+		Locked:          r.PostFormValue("locked") != "",
+		AuthorizedFetch: r.PostFormValue("authorized_fetch") != "",
+		RemoveAvatar:    r.PostFormValue("remove_avatar") != "",
+		RemoveHeader:    r.PostFormValue("remove_header") != "",
 	}
 	for i := range ap.MaxFields {
 		f.Fields = append(f.Fields, store.Field{
@@ -122,6 +130,10 @@ func (h *Handler) submitProfileSettings(w http.ResponseWriter, r *http.Request) 
 			h.renderSettings(w, r, http.StatusUnprocessableEntity, acct, f, msg, "", "")
 			return
 		}
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.db.SetAuthorizedFetch(ctx, f.AuthorizedFetch); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

@@ -19,13 +19,14 @@ func TestProfileSettings(t *testing.T) {
 	k := newKit(t, aptest.InstanceOptions{})
 	k.login()
 	rec := k.postMultipart("/settings/profile", url.Values{
-		"display_name":  {"Ada Lovelace"},
-		"bio":           {"Writes about **engines** and #maths."},
-		"field_name_0":  {"Website"},
-		"field_value_0": {"https://ada.example/"},
-		"field_name_1":  {"Pronouns"},
-		"field_value_1": {"she/her"},
-		"locked":        {"1"},
+		"display_name":     {"Ada Lovelace"},
+		"bio":              {"Writes about **engines** and #maths."},
+		"field_name_0":     {"Website"},
+		"field_value_0":    {"https://ada.example/"},
+		"field_name_1":     {"Pronouns"},
+		"field_value_1":    {"she/her"},
+		"locked":           {"1"},
+		"authorized_fetch": {"1"},
 	}, file{"avatar", "me.png", pngImage(t, 16, 16, color.RGBA{B: 200, A: 255})})
 	if rec.Code != http.StatusSeeOther || location(t, rec) != "/settings/profile?saved=1" {
 		t.Fatalf("save: status %d to %q; want 303 back to the form\n%s", rec.Code, rec.Header().Get("Location"), errorNotice(rec.Body.String()))
@@ -38,12 +39,22 @@ func TestProfileSettings(t *testing.T) {
 		t.Fatalf("account: name %q locked %v avatar %q fields %d; want all saved", acct.DisplayName, acct.Locked, acct.AvatarMediaID, len(acct.Fields))
 	}
 
+	if on, err := k.inst.DB.AuthorizedFetch(ctx); err != nil || !on {
+		t.Errorf("authorized fetch after saving it ticked: %v (%v)", on, err)
+	}
+
 	form := k.get("/settings/profile?saved=1").Body.String()
 	for _, want := range []string{"Saved.", `value="Ada Lovelace"`, "engines** and #maths.</textarea>", `value="https://ada.example/"`,
-		`name="locked" value="1" checked`, `name="remove_avatar"`} {
+		`name="locked" value="1" checked`, `name="authorized_fetch" value="1" checked`, `name="remove_avatar"`} {
 		if !strings.Contains(form, want) {
 			t.Errorf("settings form lacks %q", want)
 		}
+	}
+
+	// Unsigned, the actor document is now the minimal one; the rest of
+	// the test reads it whole.
+	if err := k.inst.DB.SetAuthorizedFetch(ctx, false); err != nil {
+		t.Fatal(err)
 	}
 
 	profile := k.visitor().get("/@me").Body.String()
