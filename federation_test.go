@@ -35,12 +35,19 @@ func newNode(t *testing.T, user string) *node {
 // newNodeOn is newNode on the database db.
 func newNodeOn(t *testing.T, user string, db *store.DB) *node {
 	t.Helper()
+	return newNodeWith(t, user, db, io.Discard)
+}
+
+// newNodeWith is newNodeOn writing what the first start prints (the
+// owner's password) to stdout.
+func newNodeWith(t *testing.T, user string, db *store.DB, stdout io.Writer) *node {
+	t.Helper()
 	srv, setHandler := aptest.NewLateServer()
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	cfg := &config{domain: srv.Listener.Addr().String(), user: user, allowPrivate: true, data: t.TempDir()}
 	client := safenet.NewClient(safenet.Options{AllowPrivate: true, RootCAs: aptest.CertPool(srv), UserAgent: "kith-test"})
-	a, err := setupWith(context.Background(), db, cfg, io.Discard, aptest.Logger(t), appOptions{client: client, scheme: "https"})
+	a, err := setupWith(context.Background(), db, cfg, stdout, aptest.Logger(t), appOptions{client: client, scheme: "https"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"html"
 	"io"
 	"net/http"
@@ -17,6 +18,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kith/ap/aptest"
+	"kith/store/storetest"
 )
 
 // tootBinary returns Debian's toot, the Mastodon command-line client, or
@@ -47,21 +51,7 @@ func TestTootClient(t *testing.T) {
 	}
 	password := m[1]
 	instance := strings.TrimPrefix(s.base, "http://")
-	home := t.TempDir()
-	run := func(stdin string, args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, toot, args...)
-		cmd.Env = []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "TERM=dumb", "NO_COLOR=1"}
-		cmd.Stdin = strings.NewReader(stdin)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("toot %s: %v\n%s\nkith's log:\n%s", strings.Join(args, " "), err, out.String(), s.stderr)
-		}
-		return out.String()
-	}
+	run := tootRunner(t, toot, nil, func() string { return s.stderr.String() })
 
 	out := run(password+"\n", "login_cli", "--instance", instance, "--disable-https", "--email", "me")
 	if !strings.Contains(out, "Successfully logged in") || !strings.Contains(out, "4.3.0 (compatible; kith") {
@@ -120,6 +110,101 @@ func TestTootClient(t *testing.T) {
 	out = run("", "timeline", "--once", "--count", "5")
 	if strings.Contains(out, "Hello from toot") {
 		t.Errorf("the deleted post is still in the timeline:\n%s", out)
+	}
+}
+
+// tootRunner returns a function running toot with a fresh home (its
+// config) and env added to a minimal environment; a failure of toot fails
+// the test with its output and logs(), the server's log.
+func tootRunner(t *testing.T, toot string, env []string, logs func() string) func(stdin string, args ...string) string {
+	home := t.TempDir()
+	return func(stdin string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, toot, args...)
+		cmd.Env = append([]string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "TERM=dumb", "NO_COLOR=1"}, env...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("toot %s: %v\n%s\nkith's log:\n%s", strings.Join(args, " "), err, out.String(), logs())
+		}
+		return out.String()
+	}
+}
+
+// TestTootFollowsRemote: toot, logged in over TLS to a whole kith server
+// running in the test, follows an account on a fake remote server by its
+// handle. kith resolves the handle through WebFinger (toot's search with
+// resolve=true) and the remote receives a Follow signed with the owner's
+// key. The server runs in-process because only a test's client may reach
+// loopback remotes: the kith binary's SSRF guard refuses them, as it must.
+func TestTootFollowsRemote(t *testing.T) {
+	toot := tootBinary(t)
+	var printed bytes.Buffer
+	n := newNodeWith(t, "me", storetest.Open(t), &printed)
+	m := regexp.MustCompile(`owner password \(shown only now; change it with "[^"]+"\): (\S+)`).FindStringSubmatch(printed.String())
+	if m == nil {
+		t.Fatalf("no password printed:\n%s", printed.String())
+	}
+	// toot (Python requests) trusts the httptest certificate through
+	// REQUESTS_CA_BUNDLE, as it would a private CA.
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: n.srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := tootRunner(t, toot, []string{"REQUESTS_CA_BUNDLE=" + ca}, func() string { return "(in-process)" })
+
+	remote := aptest.NewRemote(t, true)
+	alice := remote.AddActor("alice", aptest.Key(t, "remote"))
+
+	instance := n.urls.Domain()
+	if out := run(m[1]+"\n", "login_cli", "--instance", instance, "--email", "me"); !strings.Contains(out, "Successfully logged in") {
+		t.Fatalf("login_cli:\n%s", out)
+	}
+	handle := "alice@" + remote.Host
+	if out := run("", "follow", handle); !strings.Contains(out, "You are now following") {
+		t.Fatalf("follow:\n%s", out)
+	}
+	settle(t, n)
+
+	var follows []aptest.Received
+	for _, r := range remote.Received() {
+		if r.Type() == "Follow" {
+			follows = append(follows, r)
+		}
+	}
+	if len(follows) != 1 {
+		t.Fatalf("the remote received %d Follows; want 1: %+v", len(follows), remote.Received())
+	}
+	f := follows[0]
+	if f.VerifyErr != nil {
+		t.Errorf("the Follow's signature: %v", f.VerifyErr)
+	}
+	if !strings.HasPrefix(f.KeyID, n.urls.Actor()+"#") {
+		t.Errorf("signed with %s; want the owner's key %s#…", f.KeyID, n.urls.Actor())
+	}
+	if f.Activity["actor"] != n.urls.Actor() || f.Activity["object"] != remote.Base+"/users/alice" {
+		t.Errorf("Follow = %v", f.Activity)
+	}
+
+	// The remote accepts; toot reads the relationship back.
+	accept := map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       alice.IRI + "#accepts/1",
+		"type":     "Accept",
+		"actor":    alice.IRI,
+		"object":   f.Activity,
+	}
+	res := alice.Post(t, remote.Client, n.urls.Inbox(), aptest.JSON(t, accept))
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("the Accept answered %d", res.StatusCode)
+	}
+	settle(t, n)
+	if out := run("", "following", "me"); !strings.Contains(out, handle) {
+		t.Errorf("toot following me does not list %s:\n%s", handle, out)
 	}
 }
 

@@ -110,6 +110,14 @@ func TestInteractions(t *testing.T) {
 	if len(found["accounts"]) != 1 || found["accounts"][0].ID != id {
 		t.Errorf("search: %+v", found)
 	}
+	// The owner is found by bare username (toot's "following me") and by
+	// full handle; another bare name finds nobody.
+	for q, want := range map[string]int{"me": 1, "@me": 1, "me@" + k.inst.URLs.Domain(): 1, "bob": 0} {
+		found := decode[map[string][]Account](t, k.do(request{method: "GET", path: "/api/v2/search?type=accounts&q=" + url.QueryEscape(q), token: tok}), 200)
+		if len(found["accounts"]) != want || want == 1 && found["accounts"][0].Acct != "me" {
+			t.Errorf("search %q: %+v; want %d owner account", q, found, want)
+		}
+	}
 	marks := decode[map[string]map[string]any](t, k.do(request{method: "POST", path: "/api/v1/markers", token: tok, form: url.Values{"home[last_read_id]": {sid}}}), 200)
 	if marks["home"]["last_read_id"] != sid {
 		t.Errorf("markers: %v", marks)

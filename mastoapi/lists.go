@@ -209,9 +209,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	isURL := strings.HasPrefix(term, "https://") || strings.HasPrefix(term, "http://")
-	if (typ == "" || typ == "accounts") && (isURL || strings.Count(strings.TrimPrefix(term, "@"), "@") == 1) {
-		name := strings.TrimPrefix(term, "@")
-		if user, host, _ := strings.Cut(name, "@"); !isURL && strings.EqualFold(user, h.urls.Username()) && strings.EqualFold(host, h.urls.Domain()) {
+	// A bare username is the owner's when it is theirs, as Mastodon
+	// matches local accounts: toot's "following me" searches for "me".
+	name := strings.TrimPrefix(term, "@")
+	if (typ == "" || typ == "accounts") && (isURL || strings.Count(name, "@") == 1 || strings.EqualFold(name, h.urls.Username())) {
+		if user, host, found := strings.Cut(name, "@"); !isURL && strings.EqualFold(user, h.urls.Username()) && (!found || strings.EqualFold(host, h.urls.Domain())) {
 			a, err := h.ownerAccount(ctx, false)
 			if err != nil {
 				h.fail(w, r, err)
