@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -9,7 +10,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"testing"
 	"time"
+
+	"kith/store/storetest"
 )
 
 // startTarget is a server binary whose start-up footprint is measured.
@@ -19,6 +23,9 @@ type startTarget struct {
 	args   func(listen, dir string) []string
 	health string // answered 200 once the server is up
 	page   string // a real page, requested once before RSS is read
+	// seed fills the data directory, after the first start made it and
+	// with the server stopped.
+	seed func(dir string) error
 }
 
 // startResults are the figures of n starts of one target.
@@ -33,6 +40,8 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 15, "measured starts per server, after a first start that creates the data")
 	poll := fs.Duration("poll", 500*time.Microsecond, "retry interval while the server is not answering yet")
 	idle := fs.Duration("idle", time.Second, "wait after the first requests before reading RSS")
+	posts := fs.Int("posts", 100_000, "remote posts in the database (and rows in the floor's), as issue 8's targets assume")
+	actors := fs.Int("actors", 10_000, "remote actors writing those posts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,11 +87,21 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 		name: "kith", bin: filepath.Join(tmp, "kith-"+runtime.GOARCH),
 		args:   func(listen, dir string) []string { return []string{"serve", "--listen", listen, "--data", dir} },
 		health: "/.well-known/nodeinfo", page: "/@me",
+		seed: func(dir string) error {
+			if *posts == 0 {
+				return nil
+			}
+			return seed(func(tb testing.TB) {
+				path := filepath.Join(dir, "kith.db")
+				storetest.SeedHome(tb, path, storetest.SeedActors(tb, path, max(1, *actors)), *posts, seedContent)
+			})
+		},
 	}
 	floor := startTarget{
 		name: "floor", bin: floorBin,
 		args:   func(listen, dir string) []string { return []string{"-listen", listen, "-data", dir} },
 		health: "/healthz", page: "/",
+		seed: func(dir string) error { return seedFloorPosts(filepath.Join(dir, "floor.db"), *posts) },
 	}
 	results := map[string]*startResults{}
 	// Interleaved, so that a noisy neighbour hits both alike.
@@ -107,6 +126,7 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 	rss, frss := summarize(k.rss), summarize(f.rss)
 	hwm, fhwm := summarize(k.hwm), summarize(f.hwm)
 	shut := summarize(k.shutdown)
+	fmt.Fprintf(stdout, "database: %d remote posts by %d actors in kith's, %d rows in the floor's\n\n", *posts, *actors, *posts)
 	fmt.Fprintf(stdout, "cold start, exec → first 200 on %s, existing database (target ≤ 50 ms; perf.md floor 8.5 ms):\n", kith.health)
 	fmt.Fprintf(stdout, "  kith  %s\n  floor %s\n  ratio %s  %s\n\n", cold.format(1e-3, "ms", 1), fcold.format(1e-3, "ms", 1),
 		ratio(cold.median, fcold.median), verdict(cold.median, 0.050))
@@ -126,6 +146,35 @@ func (r *startResults) add(o *startResults) {
 }
 
 func (r *startResults) n() int { return len(r.cold) }
+
+// seedContent is a remote post's HTML, as long as a typical Mastodon post.
+const seedContent = `<p>Moved my little server to a Raspberry Pi 4 this weekend; it idles at a few megabytes. ` +
+	`<a href="https://remote.example/tags/selfhosting" class="mention hashtag" rel="tag">#<span>selfhosting</span></a></p>` +
+	`<p>The WAL file stays small, and backups are one file.</p>`
+
+// seedFloorPosts gives the floor's table n rows of the same content.
+func seedFloorPosts(path string, n int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ins, err := tx.Prepare(`INSERT INTO posts (content) VALUES (?)`)
+	if err != nil {
+		return err
+	}
+	for range n {
+		if _, err := ins.Exec(seedContent); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
@@ -170,6 +219,11 @@ func measureStarts(ctx context.Context, t startTarget, tmp string, n int, poll, 
 		}
 		if _, err := s.stop(10 * time.Second); err != nil {
 			return nil, fmt.Errorf("first start: %w", err)
+		}
+		if t.seed != nil {
+			if err := t.seed(dir); err != nil {
+				return nil, fmt.Errorf("seed: %w", err)
+			}
 		}
 	}
 
