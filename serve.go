@@ -356,6 +356,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.ap.Run(workCtx) })
+	wg.Go(func() { releaseWhenIdle(workCtx) })
 	if cfg.backupDir != "" {
 		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
 	}

@@ -6,6 +6,7 @@
 //	go run ./bench fanout        one post to 10,000 followers on 500 loopback TLS servers
 //	go run ./bench postlatency   `kith post` until the follower's inbox has the Create
 //	go run ./bench inbound       5,000 signed activities from 32 TLS senders to the shared inbox
+//	go run ./bench idle          idle RSS after a burst of page views and inbox POSTs
 //
 // Everything runs on loopback and stops by itself. Run "go run ./bench
 // COMMAND -h" for the flags. The micro-benchmarks (inbox, rendering) are Go
@@ -38,6 +39,7 @@ commands:
   fanout        one post to 10,000 followers on 500 TLS servers (and with 50 ms answers), with a bare-client floor
   postlatency   kith post → Create in a follower's inbox, through a running kith serve
   inbound       signed Create{Note} from concurrent TLS senders to the shared inbox, with the minimal inbox as floor
+  idle          idle RSS of kith serve before and after a burst of page views and inbox POSTs
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return postLatency(ctx, args[1:], stdout)
 	case "inbound":
 		return inbound(ctx, args[1:], stdout)
+	case "idle":
+		return idleAfter(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
