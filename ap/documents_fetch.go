@@ -14,50 +14,62 @@ import (
 // needs its key to check kith's signatures at all); the instance actor,
 // WebFinger and NodeInfo stay public.
 
-// fetchAllowed applies authorized fetch to an ActivityPub request and
-// answers it when refused: 401 unsigned or badly signed, 403 signed by a
-// blocked actor or server. Pages for browsers are not its concern. signed
-// reports whether a verified signature came with the request.
-func (s *Service) fetchAllowed(w http.ResponseWriter, r *http.Request) (ok, signed bool) {
+// access is what authorized fetch makes of a request.
+type access int
+
+const (
+	open     access = iota // setting off, or not an ActivityPub request
+	signed                 // verified signer, not blocked
+	unsigned               // no signature, or one that did not verify (err says why)
+	refused                // blocked signer, or the answer was already written
+)
+
+// fetchAccess classifies r under authorized fetch. For unsigned, err is
+// the signature failure; for refused, w has been answered (403 for a
+// blocked signer, 500 when the database failed).
+func (s *Service) fetchAccess(w http.ResponseWriter, r *http.Request) (access, error) {
 	if !WantsActivityJSON(r) {
-		return true, false
+		return open, nil
 	}
 	on, err := s.db.AuthorizedFetch(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
-		return false, false
+		return refused, nil
 	}
 	if !on {
-		return true, false
+		return open, nil
 	}
 	w.Header().Add("Vary", "Signature, Signature-Input")
 	params, err := sig.Check(r, nil, s.now())
 	if err != nil {
-		sigError(w, err)
-		return false, false
+		return unsigned, err
 	}
 	signer, err := s.verify(r.Context(), r, params)
 	if err != nil {
-		s.verifyError(w, r, err)
-		return false, false
+		return unsigned, err
 	}
 	blocked, err := s.db.IsBlocked(r.Context(), signer.IRI, signer.Host)
 	if err != nil {
 		s.serverError(w, r, err)
-		return false, false
+		return refused, nil
 	}
 	if blocked {
 		inboxError(w, http.StatusForbidden, "this server does not serve you")
-		return false, false
+		return refused, nil
 	}
-	return true, true
+	return signed, nil
 }
 
-// signedFetch wraps a handler of ActivityPub documents with fetchAllowed.
+// signedFetch wraps a handler of ActivityPub documents: under authorized
+// fetch, an unsigned or unverifiable request is answered 401 (or 503 when
+// the key could not be looked up now), a blocked signer 403.
 func (s *Service) signedFetch(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if ok, _ := s.fetchAllowed(w, r); ok {
+		switch a, err := s.fetchAccess(w, r); a {
+		case open, signed:
 			next(w, r)
+		case unsigned:
+			s.verifyError(w, r, err)
 		}
 	}
 }
@@ -82,32 +94,13 @@ func minimalActor(doc jsonActor) any {
 }
 
 // actorView decides which actor document r gets: full, minimal (unsigned
-// or not verifiable under authorized fetch), or none (a blocked signer,
-// answered 403 here).
+// or not verifiable under authorized fetch), or none (already answered).
 func (s *Service) actorView(w http.ResponseWriter, r *http.Request) (full, ok bool) {
-	on, err := s.db.AuthorizedFetch(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return false, false
-	}
-	if !on {
+	switch a, _ := s.fetchAccess(w, r); a {
+	case open, signed:
 		return true, true
-	}
-	w.Header().Add("Vary", "Signature, Signature-Input")
-	params, err := sig.Check(r, nil, s.now())
-	if err != nil {
+	case unsigned:
 		return false, true
 	}
-	signer, err := s.verify(r.Context(), r, params)
-	if err != nil {
-		return false, true
-	}
-	if blocked, err := s.db.IsBlocked(r.Context(), signer.IRI, signer.Host); err != nil {
-		s.serverError(w, r, err)
-		return false, false
-	} else if blocked {
-		inboxError(w, http.StatusForbidden, "this server does not serve you")
-		return false, false
-	}
-	return true, true
+	return false, false
 }
