@@ -22,6 +22,7 @@ import (
 var boundedTables = map[string]string{
 	"account":           "one row, the owner's",
 	"local_post_counts": "one row per visibility, four at most",
+	"search_best":       "store.SearchPosts' best matches, at most its LIMIT",
 	"prune_runs":        "the last 20 rounds of pruning, AddPruneRun forgets the rest",
 	"thread_up":         "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
 	"thread_down":       "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
