@@ -151,16 +151,22 @@ func (h *Handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	if isOwner(r) {
 		vis = nil // all of them
 	}
-	var posts []store.Post
-	if isTrue(q.Get("pinned")) {
-		if pg.MaxID == "" && pg.MinID == "" && pg.SinceID == "" {
-			posts, err = h.db.LocalPosts(ctx, store.PostQuery{Visibilities: vis, Pinned: true, Limit: pg.Limit})
-		}
-	} else {
-		posts, err = h.db.OwnPosts(ctx, store.OwnPostsQuery{
+	if !isTrue(q.Get("pinned")) {
+		// The owner's boosts are among their statuses, as on Mastodon.
+		entries, err := h.db.OwnEntries(ctx, store.OwnPostsQuery{
 			Page: pg, Owner: h.urls.Actor(), Visibilities: vis,
 			ExcludeReplies: isTrue(q.Get("exclude_replies")), OnlyMedia: isTrue(q.Get("only_media")),
-		})
+		}, isTrue(q.Get("exclude_reblogs")))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeEntries(w, r, entries)
+		return
+	}
+	var posts []store.Post
+	if pg.MaxID == "" && pg.MinID == "" && pg.SinceID == "" {
+		posts, err = h.db.LocalPosts(ctx, store.PostQuery{Visibilities: vis, Pinned: true, Limit: pg.Limit})
 	}
 	if err != nil {
 		h.fail(w, r, err)

@@ -146,6 +146,27 @@ func TestAccountStatusesPaging(t *testing.T) {
 		return out, ""
 	}()
 	eq("home", home, ids[4], ids[3], ids[2])
+
+	// The owner's boost (of their own first post here) is a status of its
+	// own among theirs, newest, with the post embedded; paging crosses it.
+	clock.Advance(time.Second)
+	rb := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + ids[0] + "/reblog", token: tok}), 200)
+	rec := k.do(request{method: "GET", path: "/api/v1/accounts/0/statuses?limit=2", token: tok})
+	page := decode[[]Status](t, rec, 200)
+	if len(page) != 2 || page[0].ID != rb.ID || page[0].Reblog == nil || page[0].Reblog.ID != ids[0] || page[1].ID != ids[4] {
+		t.Fatalf("with a boost: %+v", page)
+	}
+	if link := rec.Header().Get("Link"); !strings.Contains(link, "max_id="+ids[4]+">") || !strings.Contains(link, "min_id="+rb.ID+">") {
+		t.Errorf("Link with a boost: %s", link)
+	}
+	got, _ = list("limit=2&max_id=" + ids[4])
+	eq("after the boost", got, ids[3], ids[2])
+	got, _ = list("limit=2&min_id=" + ids[3])
+	eq("min_id up to the boost", got, rb.ID, ids[4])
+	got, _ = list("limit=2&exclude_reblogs=true")
+	eq("exclude_reblogs", got, ids[4], ids[3])
+	got, _ = list("only_media=true")
+	eq("only_media with a boost", got)
 }
 
 // TestMediaRefusals: an upload over the limit is 413, a file that is not

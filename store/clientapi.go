@@ -283,17 +283,11 @@ type OwnPostsQuery struct {
 	OnlyMedia      bool
 }
 
-// OwnPosts returns a page of the owner's posts that are not deleted,
-// newest first, without their details: the caller loads them with
-// LoadPostViews.
-func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
-	vis := q.Visibilities
-	if len(vis) == 0 {
-		vis = []string{Public, Unlisted, Followers, Direct}
-	}
-	where := []string{"p.local_id IS NOT NULL", "p.deleted_at IS NULL", "p.visibility IN (" + placeholders(len(vis)) + ")"}
+// ownPostsWhere is the condition on posts p that selects q's own posts.
+func (q OwnPostsQuery) ownPostsWhere() ([]string, []any) {
+	where := []string{"p.local_id IS NOT NULL", "p.deleted_at IS NULL", "p.visibility IN (" + placeholders(len(q.visibilities())) + ")"}
 	var args []any
-	for _, v := range vis {
+	for _, v := range q.visibilities() {
 		args = append(args, v)
 	}
 	if q.ExcludeReplies {
@@ -303,6 +297,22 @@ func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
 	if q.OnlyMedia {
 		where = append(where, "EXISTS (SELECT 1 FROM attachments a WHERE a.post_id = p.id)")
 	}
+	return where, args
+}
+
+// visibilities is q.Visibilities, all of them when empty.
+func (q OwnPostsQuery) visibilities() []string {
+	if len(q.Visibilities) == 0 {
+		return []string{Public, Unlisted, Followers, Direct}
+	}
+	return q.Visibilities
+}
+
+// OwnPosts returns a page of the owner's posts that are not deleted,
+// newest first, without their details: the caller loads them with
+// LoadPostViews.
+func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
+	where, args := q.ownPostsWhere()
 	where, args, order, reverse := q.where("p.local_id", where, args)
 	args = append(args, q.limit())
 	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+strings.Join(where, " AND ")+
@@ -318,6 +328,49 @@ func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
 		slices.Reverse(posts)
 	}
 	return posts, nil
+}
+
+// OwnEntries is OwnPosts with the owner's boosts among them, as Mastodon
+// lists an account's statuses: each boost an entry of its own, in time
+// order with the posts (a local post's sid is its local id, so one sid
+// order pages both). A media-only page has no boosts, as a boost carries
+// no media of its own; ExcludeBoosts leaves them out too. Each entry comes
+// with its details loaded.
+func (db *DB) OwnEntries(ctx context.Context, q OwnPostsQuery, excludeBoosts bool) ([]Entry, error) {
+	postsWhere, args := q.ownPostsWhere()
+	postsWhere, args, postsOrder, _ := q.where("p.local_id", postsWhere, args)
+	args = append(args, q.limit())
+	query := `SELECT * FROM (SELECT p.local_id AS sid, NULL AS boost_id, p.id AS post_id FROM posts p WHERE ` +
+		strings.Join(postsWhere, " AND ") + ` ORDER BY ` + postsOrder + ` LIMIT ?)`
+	if !excludeBoosts && !q.OnlyMedia {
+		// Each arm takes one page through its own index; the outer ORDER
+		// BY merges them.
+		vis := q.visibilities()
+		boostsWhere := []string{"actor_iri = ?", "visibility IN (" + placeholders(len(vis)) + ")"}
+		bargs := []any{q.Owner}
+		for _, v := range vis {
+			bargs = append(bargs, v)
+		}
+		boostsWhere, bargs, boostsOrder, _ := q.where("sid", boostsWhere, bargs)
+		query += ` UNION ALL SELECT * FROM (SELECT sid, id AS boost_id, post_id FROM boosts WHERE ` +
+			strings.Join(boostsWhere, " AND ") + ` ORDER BY ` + boostsOrder + ` LIMIT ?)`
+		args = append(append(args, bargs...), q.limit())
+	}
+	_, _, order, reverse := q.where("e.sid", nil, nil)
+	args = append(args, q.limit())
+	rows, err := db.r.QueryContext(ctx, `SELECT e.sid, e.boost_id, `+postColumns+` FROM (`+query+`) e
+		JOIN posts p ON p.id = e.post_id WHERE p.deleted_at IS NULL ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: own entries: %w", err)
+	}
+	entries, err := scanEntries(rows)
+	if err != nil {
+		return nil, err
+	}
+	if reverse {
+		slices.Reverse(entries)
+	}
+	return entries, db.loadEntries(ctx, entries, q.Owner)
 }
 
 // PostRef is what the client API shows of a post another one answers:
