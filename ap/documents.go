@@ -77,6 +77,7 @@ type jsonActor struct {
 	Image                     *jsonImage    `json:"image,omitempty"`
 	Attachment                []jsonField   `json:"attachment,omitempty"`
 	AlsoKnownAs               []string      `json:"alsoKnownAs,omitempty"`
+	MovedTo                   string        `json:"movedTo,omitempty"`
 	// AttributionDomains are the sites whose pages may name this account
 	// as their author (fediverse:creator); Mastodon 4.3 shows the credit
 	// only for domains listed here.
@@ -134,6 +135,7 @@ func actorDocument(u URLs, a *store.Account, avatar, header *MediaInfo) jsonActo
 		Published:                 formatTime(a.CreatedAt),
 		PublicKey:                 jsonKey{ID: u.KeyID(), Owner: u.Actor(), PublicKeyPem: a.PublicKeyPEM},
 		AlsoKnownAs:               a.AlsoKnownAs,
+		MovedTo:                   a.MovedTo,
 		AttributionDomains:        []string{u.Hostname()},
 	}
 	if avatar != nil {

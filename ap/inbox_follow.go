@@ -26,6 +26,13 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 	state := store.Accepted
 	if acct.Locked {
 		state = store.Pending
+		// Followers of an old account that just moved here come with a
+		// Follow; they followed the owner already.
+		if moved, err := s.movedInLately(ctx); err != nil {
+			return err
+		} else if moved {
+			state = store.Accepted
+		}
 	}
 	queued := false
 	err = s.db.Update(ctx, func(tx *store.Tx) error {

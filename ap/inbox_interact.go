@@ -227,6 +227,9 @@ func (s *Service) onMove(ctx context.Context, it *store.InboxItem, act *Activity
 		return ignored("Move of %s by %s", act.ObjectID(), old)
 	}
 	target := IDOf(act.Target)
+	if target == s.urls.Actor() {
+		return s.onMoveIn(ctx, it, old)
+	}
 	if target == "" || target == old || hostOf(target) == "" || s.urls.IsLocal(target) {
 		return ignored("Move to %q", target)
 	}

@@ -21,6 +21,7 @@ type Account struct {
 	HeaderMediaID string
 	Locked        bool // follow requests wait for the owner's approval
 	AlsoKnownAs   []string
+	MovedTo       string // the actor the owner moved to, or ""
 
 	PrivateKeyPEM         string
 	PublicKeyPEM          string
@@ -72,11 +73,12 @@ func readAccount(ctx context.Context, q querier) (*Account, error) {
 	err := q.QueryRowContext(ctx, `
 		SELECT domain, username, display_name, bio_source, bio_html, fields, avatar_media_id, header_media_id,
 			locked, also_known_as, private_key_pem, public_key_pem, instance_private_key_pem,
-			instance_public_key_pem, password_hash, created_at, updated_at
+			instance_public_key_pem, password_hash, created_at, updated_at,
+			coalesce((SELECT target FROM moved_out WHERE id = 1), '')
 		FROM account WHERE id = 1`).Scan(
 		&a.Domain, &a.Username, &a.DisplayName, &a.BioSource, &a.BioHTML, &fields, &avatar, &header,
 		&a.Locked, &aka, &a.PrivateKeyPEM, &a.PublicKeyPEM, &a.InstancePrivateKeyPEM,
-		&a.InstancePublicKeyPEM, &a.PasswordHash, &created, &updatedAt)
+		&a.InstancePublicKeyPEM, &a.PasswordHash, &created, &updatedAt, &a.MovedTo)
 	if err != nil {
 		return nil, noRow(err, "read account")
 	}

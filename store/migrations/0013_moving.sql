@@ -1,0 +1,19 @@
+-- Moving in and out of kith.
+--
+-- moves_in records each verified Move of one of the owner's old accounts
+-- (an alias) to this one: for a while after it, the followers who come
+-- over with a Follow are accepted even when the account is locked, as
+-- they followed the owner already.
+CREATE TABLE IF NOT EXISTS moves_in (
+	origin   TEXT    PRIMARY KEY, -- the old account's actor IRI
+	moved_at INTEGER NOT NULL
+);
+
+-- moved_out holds the account the owner moved to, shown as movedTo on the
+-- actor document and on the profile. A table of its own rather than a
+-- column of account, so the schema stays easy to roll back in tests.
+CREATE TABLE IF NOT EXISTS moved_out (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	target   TEXT    NOT NULL, -- the new account's actor IRI
+	moved_at INTEGER NOT NULL
+);
