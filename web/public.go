@@ -80,6 +80,9 @@ type accountView struct {
 	Header string
 	Locked bool
 	Fields []fieldView
+	// MovedTo is the account the owner moved to: its address when
+	// cached, else its IRI; MovedToURL links to it.
+	MovedTo, MovedToURL string
 }
 
 type fieldView struct {
@@ -275,6 +278,11 @@ func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	if u := data.Account.MovedToURL; u != "" {
+		if a, err := h.db.ActorByIRI(ctx, u); err == nil {
+			data.Account.MovedTo = a.Handle() // the address, where the IRI would be shown
+		}
+	}
 	w.Header().Set("Link", "<"+h.urls.Actor()+`>; rel="alternate"; type="application/activity+json"`)
 	h.render(w, r, http.StatusOK, "profile", data)
 }
@@ -287,6 +295,7 @@ func (h *Handler) viewAccount(acct *store.Account) accountView {
 		Avatar: h.avatarURL(acct),
 		Locked: acct.Locked,
 	}
+	v.MovedTo, v.MovedToURL = acct.MovedTo, acct.MovedTo
 	if v.Name == "" {
 		v.Name = acct.Username
 	}

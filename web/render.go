@@ -19,7 +19,7 @@ var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
-	"people", "following", "blocks",
+	"people", "following", "blocks", "moving",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "notifications", "replies",
 	"thread", "search", "status",

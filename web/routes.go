@@ -66,6 +66,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /followers", h.form(smallFormLimit, h.owner(h.submitFollower)))
 	m.HandleFunc("GET /settings/deliveries", h.owner(h.showDeliveries))
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))
+	m.HandleFunc("GET /settings/moving", h.owner(h.showMoving))
+	m.HandleFunc("POST /settings/moving", h.form(smallFormLimit, h.owner(h.submitMoving)))
 	m.HandleFunc("GET /settings/password", h.owner(h.showPassword))
 	m.HandleFunc("POST /settings/password", h.form(smallFormLimit, h.owner(h.submitPassword)))
 	m.HandleFunc("GET /settings/sessions", h.owner(h.showSessions))

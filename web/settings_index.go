@@ -74,6 +74,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Sections = []settingsSection{
 		{URL: "/settings/profile", Title: "Profile", About: "Your name, bio, avatar, header image and profile fields, and whether you approve followers.", Status: approval},
+		{URL: "/settings/moving", Title: "Moving", About: "Bring your followers from an old account, or move to a new one and take them along."},
 		{URL: "/settings/password", Title: "Password", About: "Change the password you log in with. Every other browser is logged out when you do."},
 		{URL: "/settings/sessions", Title: "Logged-in browsers", About: "Where you are logged in; log out a browser you no longer use, or everywhere at once.", Status: plural(len(sessions), "browser", "browsers") + " logged in."},
 		{URL: "/settings/apps", Title: "Apps", About: "The Mastodon apps you let use your account, such as Tusky, Ice Cubes or toot; revoke one you no longer use.", Status: plural(len(apps), "app", "apps") + " with access."},
