@@ -29,6 +29,8 @@ Usage:
   kith follow [flags] HANDLE|URL  follow @user@host or an actor URL
   kith unfollow [flags] HANDLE|URL
   kith import-blocks [flags] FILE import a domain blocklist (Mastodon CSV export, or one domain a line)
+  kith import [flags] FILE        apply a Mastodon CSV export (follows, blocks, mutes, bookmarks)
+  kith export [flags] DIR         write Mastodon's CSV exports into DIR
   kith backup [flags] FILE        write a consistent copy of the database to FILE
   kith restore [flags] FILE       replace the database with a backup (stop the server first)
   kith status [flags]             the server's health: followers, delivery queue, last errors
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdFollow(ctx, cmd, args, getenv, stdout, stderr)
 	case "import-blocks":
 		err = cmdImportBlocks(ctx, args, getenv, stdout, stderr)
+	case "import":
+		err = cmdImport(ctx, args, getenv, stdout, stderr)
+	case "export":
+		err = cmdExport(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		err = cmdBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":

@@ -15,6 +15,7 @@ type movingPage struct {
 	Aliases []aliasView
 	MovedTo string // the account the owner moved to, or ""
 	Acct    string // this account's address, to be listed on the new one
+	Exports []string
 }
 
 // aliasView is one of the owner's old accounts.
@@ -26,28 +27,10 @@ type aliasView struct {
 // showMoving shows the owner's old accounts (aliases, for moving in) and
 // the form to move out to a new account.
 func (h *Handler) showMoving(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := h.basePage(r, "Moving")
+	data, err := h.movingData(r)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	acct, err := h.account(ctx)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	data := &movingPage{page: p, MovedTo: acct.MovedTo, Acct: "@" + h.urls.Acct()}
-	data.Title = "Moving · " + p.Site.Name
-	for _, iri := range acct.AlsoKnownAs {
-		v := aliasView{IRI: iri, Handle: iri}
-		if a, err := h.db.ActorByIRI(ctx, iri); err == nil {
-			v.Handle = a.Handle()
-		} else if !errors.Is(err, store.ErrNotFound) {
-			h.serverError(w, r, err)
-			return
-		}
-		data.Aliases = append(data.Aliases, v)
 	}
 	switch r.URL.Query().Get("done") {
 	case "alias":
@@ -58,6 +41,31 @@ func (h *Handler) showMoving(w http.ResponseWriter, r *http.Request) {
 		data.Flash = "Moved. Your followers' servers are being told; they follow your new account by themselves."
 	}
 	h.render(w, r, http.StatusOK, "moving", data)
+}
+
+// movingData reads what the moving page shows.
+func (h *Handler) movingData(r *http.Request) (*movingPage, error) {
+	ctx := r.Context()
+	p, err := h.basePage(r, "Moving")
+	if err != nil {
+		return nil, err
+	}
+	acct, err := h.account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data := &movingPage{page: p, MovedTo: acct.MovedTo, Acct: "@" + h.urls.Acct(), Exports: ap.ExportNames}
+	data.Title = "Moving · " + p.Site.Name
+	for _, iri := range acct.AlsoKnownAs {
+		v := aliasView{IRI: iri, Handle: iri}
+		if a, err := h.db.ActorByIRI(ctx, iri); err == nil {
+			v.Handle = a.Handle()
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		data.Aliases = append(data.Aliases, v)
+	}
+	return data, nil
 }
 
 // submitMoving adds or removes an old account, or moves out.

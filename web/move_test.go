@@ -50,3 +50,32 @@ func TestMovingPage(t *testing.T) {
 		t.Errorf("the profile does not say where the owner went:\n%s", body)
 	}
 }
+
+// TestImportExportPages: a CSV export uploaded on the moving page is
+// applied and counted, the same upload again counts it in place, the
+// download gives it back in Mastodon's layout, and an unknown file or
+// export is refused.
+func TestImportExportPages(t *testing.T) {
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	csv := []byte("spam.example\nbad.example\n")
+	rec := k.postMultipart("/settings/import", nil, file{"file", "blocked_domains.csv", csv})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "2 rows; 2 applied") {
+		t.Fatalf("import: %d\n%s", rec.Code, rec.Body)
+	}
+	rec = k.postMultipart("/settings/import", nil, file{"file", "blocked_domains.csv", csv})
+	if !strings.Contains(rec.Body.String(), "0 applied, 2 already in place") {
+		t.Errorf("second import:\n%s", rec.Body)
+	}
+	rec = k.get("/settings/export/blocked_domains.csv")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" || len(strings.Fields(rec.Body.String())) != 2 {
+		t.Errorf("export: %d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if rec = k.get("/settings/export/passwords.csv"); rec.Code != http.StatusNotFound {
+		t.Errorf("an unknown export: %d; want 404", rec.Code)
+	}
+	rec = k.postMultipart("/settings/import", nil, file{"file", "notes.csv", []byte("a,b\n")})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "not one of Mastodon") {
+		t.Errorf("an unknown file: %d\n%s", rec.Code, rec.Body)
+	}
+}

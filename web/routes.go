@@ -68,6 +68,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /settings/deliveries/retry", h.form(smallFormLimit, h.owner(h.submitRetryHost)))
 	m.HandleFunc("GET /settings/moving", h.owner(h.showMoving))
 	m.HandleFunc("POST /settings/moving", h.form(smallFormLimit, h.owner(h.submitMoving)))
+	m.HandleFunc("GET /settings/export/{name}", h.owner(h.showExport))
+	m.HandleFunc("POST /settings/import", h.form(importFormLimit, h.owner(h.submitImport)))
 	m.HandleFunc("GET /settings/password", h.owner(h.showPassword))
 	m.HandleFunc("POST /settings/password", h.form(smallFormLimit, h.owner(h.submitPassword)))
 	m.HandleFunc("GET /settings/sessions", h.owner(h.showSessions))

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportExportCommands: kith import applies a Mastodon CSV export
+// with progress lines, a second run changes nothing, and kith export
+// writes the five CSV files, the imported domain blocks among them.
+func TestImportExportCommands(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	s.stop()
+	ctx := context.Background()
+	list := filepath.Join(t.TempDir(), "blocked_domains.csv")
+	if err := os.WriteFile(list, []byte("spam.example\nbad.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"import", "--data", data, list}, env(nil), nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "blocked_domains.csv: 2 rows; 2 applied") || !strings.Contains(errOut.String(), "kith: 2 of 2") {
+		t.Errorf("import printed:\n%s\n%s", out.String(), errOut.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"import", "--data", data, list}, env(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "0 applied, 2 already in place") {
+		t.Errorf("a second import printed:\n%s", out.String())
+	}
+	dir := filepath.Join(t.TempDir(), "export")
+	if err := run(ctx, []string{"export", "--data", data, dir}, env(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "blocked_domains.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Fields(string(got)); len(lines) != 2 {
+		t.Errorf("exported blocked_domains.csv = %q; want the two servers", got)
+	}
+	for _, name := range []string{"following_accounts.csv", "blocked_accounts.csv", "muted_accounts.csv", "bookmarks.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := run(ctx, []string{"import", "--data", data, filepath.Join(dir, "nope.csv")}, env(nil), nil, io.Discard, io.Discard); !os.IsNotExist(err) {
+		t.Errorf("a missing file: %v; want not found", err)
+	}
+}
