@@ -9,18 +9,23 @@ import (
 	"strings"
 
 	"kith/ap"
+	"kith/store/archive"
 )
 
 // cmdImport applies one of Mastodon's CSV exports (following, blocks,
-// mutes, domain blocks, bookmarks), telling its progress as it goes. A
-// second import of the same file changes nothing.
+// mutes, domain blocks, bookmarks), or a whole Mastodon archive (.zip or
+// .tar.gz: its public posts and its CSV exports), telling its progress as
+// it goes. A second import of the same file changes nothing.
 func cmdImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseFlags("import", nil, args, getenv, stderr, "import [flags] FILE")
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
-		return usageError{"import needs a file: one of Mastodon's CSV exports (" + strings.Join(ap.ExportNames, ", ") + ")"}
+		return usageError{"import needs a file: a Mastodon archive (.zip, .tar.gz) or one of its CSV exports (" + strings.Join(ap.ExportNames, ", ") + ")"}
+	}
+	if isArchive(rest[0]) {
+		return importArchive(ctx, cfg, rest[0], stdout, stderr)
 	}
 	f, err := os.Open(rest[0])
 	if err != nil {
@@ -32,13 +37,7 @@ func cmdImport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer closeDB()
-	// A line every 100 rows: enough to see it move, not a flood.
-	progress := func(done, total int) {
-		if done%100 == 0 || done == total {
-			fmt.Fprintf(stderr, "kith: %d of %d\n", done, total)
-		}
-	}
-	res, err := svc.ImportCSV(ctx, filepath.Base(rest[0]), f, progress)
+	res, err := svc.ImportCSV(ctx, filepath.Base(rest[0]), f, progressLines(stderr))
 	if err != nil {
 		return fmt.Errorf("%s: %w", rest[0], err)
 	}
@@ -47,6 +46,47 @@ func cmdImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "kith: %s: %d rows; %d applied, %d already in place, %d failed\n",
 		res.Kind, res.Rows, res.Applied, res.Unchanged, len(res.Failed))
+	return nil
+}
+
+// progressLines reports progress a line every 100 items: enough to see
+// it move, not a flood.
+func progressLines(w io.Writer) func(done, total int) {
+	return func(done, total int) {
+		if done%100 == 0 || done == total {
+			fmt.Fprintf(w, "kith: %d of %d\n", done, total)
+		}
+	}
+}
+
+// isArchive tells an archive from a CSV file by its name.
+func isArchive(name string) bool {
+	name = strings.ToLower(name)
+	return strings.HasSuffix(name, ".zip") || strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".tgz")
+}
+
+// importArchive checks a Mastodon archive whole, then imports it.
+func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr io.Writer) error {
+	a, err := archive.Open(file, archive.DefaultLimits)
+	if err != nil {
+		return fmt.Errorf("%s: %w; nothing was imported", file, err)
+	}
+	defer a.Close()
+	svc, closeDB, err := openService(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	res, err := svc.ImportArchive(ctx, a, progressLines(stderr))
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	fmt.Fprintf(stdout, "kith: %d posts imported, %d imported before, %d items skipped (boosts, replies to others, private posts)\n",
+		res.Posts, res.Unchanged, res.Skipped)
+	for _, c := range res.CSV {
+		fmt.Fprintf(stdout, "kith: %s: %d rows; %d applied, %d already in place, %d failed\n",
+			c.Kind, c.Rows, c.Applied, c.Unchanged, len(c.Failed))
+	}
 	return nil
 }
 

@@ -56,3 +56,19 @@ func TestImportExportCommands(t *testing.T) {
 		t.Errorf("a missing file: %v; want not found", err)
 	}
 }
+
+// TestImportArchiveCommand: a hostile archive is refused by kith import
+// with the reason and nothing imported.
+func TestImportArchiveCommand(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
+	s.stop()
+	bad := filepath.Join(t.TempDir(), "archive.zip")
+	if err := os.WriteFile(bad, []byte("PK\x03\x04 broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"import", "--data", data, bad}, env(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "archive refused") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Errorf("a broken archive: %v; want a refusal", err)
+	}
+}

@@ -17,3 +17,12 @@ CREATE TABLE IF NOT EXISTS moved_out (
 	target   TEXT    NOT NULL, -- the new account's actor IRI
 	moved_at INTEGER NOT NULL
 );
+
+-- Posts brought from another server's archive (kith import): the post
+-- keeps the date it had there and is never delivered. origin_iri is its id
+-- on the old server, so a second import of the same archive adds nothing.
+CREATE TABLE IF NOT EXISTS imported_posts (
+	post_id     INTEGER PRIMARY KEY REFERENCES posts(id) ON DELETE CASCADE,
+	origin_iri  TEXT    NOT NULL UNIQUE,
+	imported_at INTEGER NOT NULL
+);
