@@ -90,8 +90,9 @@ func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr
 	return nil
 }
 
-// cmdExport writes Mastodon's CSV exports into a directory, where another
-// server's import (or kith import) reads them.
+// cmdExport writes Mastodon's CSV exports and an archive in Mastodon's
+// layout into a directory, where another server's import (or kith
+// import) reads them.
 func cmdExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseFlags("export", nil, args, getenv, stderr, "export [flags] DIR")
 	if err != nil {
@@ -123,5 +124,18 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "kith: wrote %s\n", path)
 	}
+	path := filepath.Join(rest[0], "archive.zip")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = svc.ExportArchive(ctx, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "kith: wrote %s\n", path)
 	return nil
 }

@@ -47,7 +47,7 @@ func TestImportExportCommands(t *testing.T) {
 	if lines := strings.Fields(string(got)); len(lines) != 2 {
 		t.Errorf("exported blocked_domains.csv = %q; want the two servers", got)
 	}
-	for _, name := range []string{"following_accounts.csv", "blocked_accounts.csv", "muted_accounts.csv", "bookmarks.csv"} {
+	for _, name := range []string{"following_accounts.csv", "blocked_accounts.csv", "muted_accounts.csv", "bookmarks.csv", "archive.zip"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}

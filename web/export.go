@@ -18,6 +18,10 @@ const importFormLimit = ap.MaxImportBytes + 64<<10
 // showExport sends one of Mastodon's CSV exports as a download.
 func (h *Handler) showExport(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if name == "archive.zip" {
+		h.showArchiveExport(w, r)
+		return
+	}
 	if !slices.Contains(ap.ExportNames, name) {
 		h.showError(w, r, http.StatusNotFound, "No such export", "kith exports "+strings.Join(ap.ExportNames, ", ")+".")
 		return
@@ -30,6 +34,18 @@ func (h *Handler) showExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Write(buf.Bytes())
+}
+
+// showArchiveExport sends the whole account as a Mastodon-layout archive.
+func (h *Handler) showArchiveExport(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := h.ap.ExportArchive(r.Context(), &buf); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="archive.zip"`)
 	w.Write(buf.Bytes())
 }
 

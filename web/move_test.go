@@ -79,3 +79,18 @@ func TestImportExportPages(t *testing.T) {
 		t.Errorf("an unknown file: %d\n%s", rec.Code, rec.Body)
 	}
 }
+
+// TestArchiveDownload: the moving page offers the whole account as a zip
+// archive in Mastodon's layout.
+func TestArchiveDownload(t *testing.T) {
+	k := newKit(t, aptest.InstanceOptions{})
+	k.login()
+	k.publish("kept in the archive", "public")
+	rec := k.get("/settings/export/archive.zip")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/zip" || !strings.HasPrefix(rec.Body.String(), "PK") {
+		t.Fatalf("archive: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if !strings.Contains(k.get("/settings/moving").Body.String(), "/settings/export/archive.zip") {
+		t.Error("the moving page does not link the archive")
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -281,4 +282,26 @@ func (x *extractor) entry(name string, r io.Reader) error {
 	}
 	x.budget -= n
 	return nil
+}
+
+// Write writes docs (name → content: actor.json, outbox.json, the CSV
+// exports) as a .zip in Mastodon's layout, in name order so the same
+// account gives the same archive.
+func Write(w io.Writer, docs map[string][]byte) error {
+	names := make([]string, 0, len(docs))
+	for n := range docs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	zw := zip.NewWriter(w)
+	for _, n := range names {
+		fw, err := zw.Create(n)
+		if err != nil {
+			return err
+		}
+		if _, err := fw.Write(docs[n]); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }

@@ -1,0 +1,75 @@
+package ap_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"kith/ap"
+	"kith/ap/aptest"
+	"kith/store"
+	"kith/store/archive"
+)
+
+// TestExportArchiveRoundTrip: the archive one kith exports, imported by a
+// second kith, gives the same follows, blocks and posts (content and
+// dates), and a Mastodon-layout archive: actor.json and outbox.json
+// inside.
+func TestExportArchiveRoundTrip(t *testing.T) {
+	e := newReadEnv(t) // follows alice
+	ctx := context.Background()
+	if _, err := e.inst.Service.Block(ctx, e.mallory.IRI); err != nil {
+		t.Fatal(err)
+	}
+	first := e.publish("the first post")
+	second := e.publish("the second post")
+
+	var buf bytes.Buffer
+	if err := e.inst.Service.ExportArchive(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "export.zip")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(path, archive.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, doc := range []string{"actor.json", "outbox.json", "likes.json", "bookmarks.json", ap.ImportFollowing} {
+		if len(a.Docs[doc]) == 0 {
+			t.Errorf("the export lacks %s", doc)
+		}
+	}
+
+	other := aptest.NewInstance(t, aptest.InstanceOptions{Now: e.clock.Now})
+	res, err := other.Service.ImportArchive(ctx, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Posts != 2 {
+		t.Errorf("imported %+v; want 2 posts", res)
+	}
+	if _, err := other.DB.Following(ctx, e.alice.IRI); err != nil {
+		t.Errorf("alice is not followed after the import: %v", err)
+	}
+	if blocked, _ := other.DB.IsBlocked(ctx, e.mallory.IRI); !blocked {
+		t.Error("mallory is not blocked after the import")
+	}
+	posts, err := other.DB.LocalPosts(ctx, store.PostQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(posts) != 2 {
+		t.Fatalf("%d posts after the import; want 2", len(posts))
+	}
+	for i, want := range []*store.Post{second, first} { // newest first
+		got := posts[i]
+		if got.ContentHTML != want.ContentHTML || !got.Published.Equal(want.Published) {
+			t.Errorf("post %d = %q of %v; want %q of %v", i, got.ContentHTML, got.Published, want.ContentHTML, want.Published)
+		}
+	}
+}
