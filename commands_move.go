@@ -53,7 +53,10 @@ func cmdImport(ctx context.Context, args []string, getenv func(string) string, s
 // it move, not a flood.
 func progressLines(w io.Writer) func(done, total int) {
 	return func(done, total int) {
-		if done%100 == 0 || done == total {
+		switch {
+		case total <= 0:
+			fmt.Fprintf(w, "kith: %d so far\n", done)
+		case done%100 == 0 || done == total:
 			fmt.Fprintf(w, "kith: %d of %d\n", done, total)
 		}
 	}

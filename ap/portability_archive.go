@@ -1,6 +1,7 @@
 package ap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -24,26 +25,21 @@ const maxArchiveItems = 1_000_000
 // outbox.json become posts of this account under their original dates,
 // marked as imported and never delivered, and the CSV exports inside are
 // applied as ImportCSV does. A second import of the same archive finds
-// everything in place. progress, when not nil, is called as posts go in.
+// everything in place. progress, when not nil, is called as posts go in,
+// with the count so far (the total is not known until the end: 0).
 func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progress func(done, total int)) (ArchiveResult, error) {
 	var res ArchiveResult
 	if b, ok := a.Docs["outbox.json"]; ok {
-		var outbox struct {
-			OrderedItems []json.RawMessage `json:"orderedItems"`
-		}
-		if err := json.Unmarshal(b, &outbox); err != nil {
-			return res, invalid("outbox.json: %v", err)
-		}
-		if len(outbox.OrderedItems) > maxArchiveItems {
-			return res, invalid("outbox.json holds %d items; at most %d are imported", len(outbox.OrderedItems), maxArchiveItems)
-		}
-		for i, raw := range outbox.OrderedItems {
-			if err := ctx.Err(); err != nil {
-				return res, err
+		// Item by item, so that a large outbox is not held twice.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		done := 0
+		err := eachItem(dec, func(raw json.RawMessage) error {
+			if done++; done > maxArchiveItems {
+				return invalid("outbox.json holds more than %d items", maxArchiveItems)
 			}
 			switch added, err := s.importArchivePost(ctx, raw); {
 			case err != nil:
-				return res, err
+				return err
 			case added == 1:
 				res.Posts++
 			case added == 0:
@@ -51,9 +47,16 @@ func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progres
 			default:
 				res.Skipped++
 			}
-			if progress != nil && ((i+1)%100 == 0 || i+1 == len(outbox.OrderedItems)) {
-				progress(i+1, len(outbox.OrderedItems))
+			if progress != nil && done%100 == 0 {
+				progress(done, 0)
 			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return res, err
+		}
+		if progress != nil && done%100 != 0 {
+			progress(done, 0)
 		}
 	}
 	for _, name := range ExportNames {
@@ -66,6 +69,44 @@ func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progres
 		}
 	}
 	return res, nil
+}
+
+// eachItem calls fn with each element of the orderedItems of the JSON
+// object dec reads, skipping its other members.
+func eachItem(dec *json.Decoder, fn func(json.RawMessage) error) error {
+	bad := func(err error) error { return invalid("outbox.json: %v", err) }
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return invalid("outbox.json is not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return bad(err)
+		}
+		if key != "orderedItems" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return bad(err)
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return invalid("outbox.json: orderedItems is not a list")
+		}
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return bad(err)
+			}
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return bad(err)
+		}
+	}
+	return nil
 }
 
 // importArchivePost stores one item of outbox.json: 1 when it was added,

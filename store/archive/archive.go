@@ -35,12 +35,16 @@ type Limits struct {
 	Ratio   int64 // uncompressed bytes per compressed byte of the archive
 	Entries int   // entries, directories included
 	Doc     int64 // bytes of one JSON or CSV document, held in memory
+	// Slack is what any archive may expand to whatever Ratio says: JSON
+	// alone compresses far better than media, and a small text-only
+	// archive must not pass for a bomb.
+	Slack int64
 }
 
 // DefaultLimits fit the archive of an account with years of posts and
 // media, and refuse a zip bomb: real archives compress media little,
 // while a bomb expands a thousandfold.
-var DefaultLimits = Limits{Entry: 512 << 20, Total: 4 << 30, Ratio: 50, Entries: 200_000, Doc: 256 << 20}
+var DefaultLimits = Limits{Entry: 512 << 20, Total: 4 << 30, Ratio: 50, Entries: 200_000, Doc: 256 << 20, Slack: 256 << 20}
 
 // ErrRefused is wrapped by every error about the archive itself; its
 // message says what is wrong, for the owner.
@@ -80,7 +84,7 @@ func Open(file string, lim Limits) (*Archive, error) {
 		return nil, err
 	}
 	a := &Archive{Docs: map[string][]byte{}, Media: map[string]bool{}, dir: dir}
-	x := &extractor{a: a, lim: lim, budget: min(lim.Total, max(st.Size(), 1)*lim.Ratio)}
+	x := &extractor{a: a, lim: lim, budget: min(lim.Total, max(st.Size()*lim.Ratio, lim.Slack))}
 	var magic [4]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
 		a.Close()
@@ -278,7 +282,7 @@ func (x *extractor) entry(name string, r io.Reader) error {
 		if limit == x.lim.Entry {
 			return refuse("%s is larger than %d MB uncompressed", name, x.lim.Entry>>20)
 		}
-		return refuse("it expands to more than %d MB, %d times its size: a zip bomb, or larger than kith takes", x.lim.Total>>20, x.lim.Ratio)
+		return refuse("it expands to more than %d times its size (or %d MB): a zip bomb, or larger than kith takes", x.lim.Ratio, x.lim.Total>>20)
 	}
 	x.budget -= n
 	return nil
