@@ -214,6 +214,13 @@ func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity boo
 		jsonNotFound(w)
 		return
 	}
+	if p.Type == "Question" {
+		// A fetched poll carries its current counts.
+		if p.Poll, err = s.db.PollOf(r.Context(), p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+	}
 	w.Header().Set("Vary", "Accept, Signature")
 	if activity {
 		writeActivity(w, createDocument(s.urls, p))

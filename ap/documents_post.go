@@ -30,6 +30,26 @@ type jsonNote struct {
 	Tag          []jsonTag         `json:"tag"`
 	Attachment   []jsonAttachment  `json:"attachment"`
 	Preview      *jsonPreview      `json:"preview,omitempty"`
+	// A Question's options (oneOf, or anyOf when several may be picked)
+	// with their counts, and when it ends, as Mastodon reads them.
+	OneOf       []jsonPollOption `json:"oneOf,omitempty"`
+	AnyOf       []jsonPollOption `json:"anyOf,omitempty"`
+	EndTime     string           `json:"endTime,omitempty"`
+	Closed      string           `json:"closed,omitempty"`
+	VotersCount *int             `json:"votersCount,omitempty"`
+}
+
+// jsonPollOption is one option of a Question, its votes in replies.
+type jsonPollOption struct {
+	Type    string        `json:"type"`
+	Name    string        `json:"name"`
+	Replies jsonPollVotes `json:"replies"`
+}
+
+// jsonPollVotes counts an option's votes.
+type jsonPollVotes struct {
+	Type       string `json:"type"`
+	TotalItems int    `json:"totalItems"`
 }
 
 // jsonPreview is FEP-b2b8's stand-in Note for software that shows no
@@ -159,6 +179,9 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 	for _, t := range p.Tags {
 		n.Tag = append(n.Tag, jsonTag{Type: "Hashtag", Href: u.Tag(t), Name: "#" + t})
 	}
+	if pl := p.Poll; pl != nil {
+		pollForm(&n, pl)
+	}
 	for _, a := range p.Attachments {
 		url := a.URL
 		if a.MediaID != "" {
@@ -170,6 +193,29 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		})
 	}
 	return n
+}
+
+// pollForm makes n a Question with pl's options and counts.
+func pollForm(n *jsonNote, pl *store.Poll) {
+	n.Type = "Question"
+	opts := make([]jsonPollOption, 0, len(pl.Options))
+	voters := 0
+	for _, o := range pl.Options {
+		opts = append(opts, jsonPollOption{Type: "Note", Name: o.Title, Replies: jsonPollVotes{Type: "Collection", TotalItems: o.Votes}})
+		voters += o.Votes
+	}
+	if pl.Multiple {
+		n.AnyOf = opts
+		voters = pl.VotersCount // several votes may be one voter's
+	} else {
+		n.OneOf = opts
+	}
+	if voters < 0 {
+		voters = 0
+	}
+	n.VotersCount = &voters
+	n.EndTime = formatTime(pl.ExpiresAt)
+	n.Closed = formatTime(pl.ClosedAt)
 }
 
 // articleForm gives an Article the shape that reads on every peer we know

@@ -23,6 +23,11 @@ const (
 	MaxSummaryRunes = 500
 	MaxAttachments  = 4 // what Mastodon shows
 	MaxAltRunes     = 1500
+	// Polls, as Mastodon bounds them so its users can answer ours.
+	MaxPollOptions     = 4
+	MaxPollOptionRunes = 50
+	MinPollDuration    = 5 * time.Minute
+	MaxPollDuration    = 31 * 24 * time.Hour
 	// mentionTimeout bounds the WebFinger lookups of one post's mentions.
 	mentionTimeout = 15 * time.Second
 )
@@ -38,6 +43,7 @@ type Draft struct {
 	Language   string // e.g. "en"; "" for unknown
 	InReplyTo  string // IRI of the post answered, if any
 	Media      []DraftMedia
+	Poll       *DraftPoll // makes the post a Question
 	// Key, when set, makes publishing idempotent: a second Publish with
 	// the same key (a form sent twice, a client retrying) publishes
 	// nothing and returns the post the first one made.
@@ -48,6 +54,14 @@ type Draft struct {
 type DraftMedia struct {
 	ID          string
 	Description string
+}
+
+// DraftPoll is a poll the owner asks: its options, how long it takes
+// votes, and whether a voter may pick several.
+type DraftPoll struct {
+	Options  []string
+	Duration time.Duration
+	Multiple bool
 }
 
 // ErrInvalid is wrapped by errors that describe a problem with what the
@@ -149,6 +163,13 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 	if d.Title != "" {
 		p.Type = "Article"
 	}
+	if d.Poll != nil {
+		p.Type = "Question"
+		p.Poll = &store.Poll{Multiple: d.Poll.Multiple, ExpiresAt: p.Published.Add(d.Poll.Duration), UpdatedAt: now}
+		for _, o := range d.Poll.Options {
+			p.Poll.Options = append(p.Poll.Options, store.PollOption{Title: o})
+		}
+	}
 	out := &Published{Post: p, Unresolved: r.unresolved}
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		if d.Key != "" {
@@ -168,6 +189,11 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 		}
 		if err := tx.PutPost(ctx, p); err != nil {
 			return err
+		}
+		if p.Poll != nil {
+			if err := tx.PutPoll(ctx, p.ID, p.Poll); err != nil {
+				return err
+			}
 		}
 		inboxes, err := s.audience(ctx, tx, p, nil)
 		if err != nil {
@@ -224,6 +250,17 @@ func (s *Service) Edit(ctx context.Context, localID string, d Draft) (*Published
 	p.Type = "Note"
 	if d.Title != "" {
 		p.Type = "Article"
+	}
+	if old.Type == "Question" {
+		// The text of a poll may change; its options stay (votes were
+		// cast for them), and the Update carries them.
+		if d.Title != "" || len(r.attachments) > 0 {
+			return nil, invalid("a poll cannot go with images or a title")
+		}
+		p.Type = "Question"
+		if p.Poll, err = s.db.PollOf(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 	}
 	p.Attachments, p.Tags, p.Mentions = r.attachments, r.tags, r.mentions
 	p.Updated = now
@@ -383,6 +420,41 @@ func (s *Service) checkDraft(d *Draft) error {
 		if utf8.RuneCountInString(m.Description) > MaxAltRunes {
 			return invalid("an image description has more than %d characters", MaxAltRunes)
 		}
+	}
+	return checkPoll(d)
+}
+
+// checkPoll checks a draft's poll against the bounds Mastodon keeps, so
+// every server that shows polls can show ours. A poll goes in a Note of
+// its own: Mastodon drops the media of a Question, and an Article is no
+// Question.
+func checkPoll(d *Draft) error {
+	pl := d.Poll
+	if pl == nil {
+		return nil
+	}
+	if len(d.Media) > 0 || d.Title != "" {
+		return invalid("a poll cannot go with images or a title")
+	}
+	if len(pl.Options) < 2 || len(pl.Options) > MaxPollOptions {
+		return invalid("a poll has %d options; it needs 2 to %d", len(pl.Options), MaxPollOptions)
+	}
+	seen := map[string]bool{}
+	for i, o := range pl.Options {
+		o = strings.TrimSpace(o)
+		pl.Options[i] = o
+		switch {
+		case o == "" || !utf8.ValidString(o):
+			return invalid("poll option %d is empty", i+1)
+		case utf8.RuneCountInString(o) > MaxPollOptionRunes:
+			return invalid("poll option %d has more than %d characters", i+1, MaxPollOptionRunes)
+		case seen[o]:
+			return invalid("poll option %q is there twice", o)
+		}
+		seen[o] = true
+	}
+	if pl.Duration < MinPollDuration || pl.Duration > MaxPollDuration {
+		return invalid("a poll lasts from %v to %d days", MinPollDuration, MaxPollDuration/(24*time.Hour))
 	}
 	return nil
 }

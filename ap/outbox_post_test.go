@@ -88,6 +88,44 @@ func TestPublishGolden(t *testing.T) {
 	}
 }
 
+// TestPublishPollGolden pins the Create{Question} other servers receive
+// for a poll of one choice (oneOf) and of several (anyOf): the options
+// with replies.totalItems, endTime and votersCount, as Mastodon reads
+// them; and the Question served at the post's IRI. Bad polls are refused
+// before anything is stored.
+func TestPublishPollGolden(t *testing.T) {
+	ctx := context.Background()
+	clock := aptest.NewClock(goldenTime)
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{Now: clock.Now, NewID: aptest.Sequence("p")})
+	repl := []string{inst.URLs.Domain(), "kith.test"}
+	for _, multiple := range []bool{false, true} {
+		name := map[bool]string{false: "create-question-oneof.json", true: "create-question-anyof.json"}[multiple]
+		out, err := inst.Service.Publish(ctx, ap.Draft{Source: "Tea or coffee?", Language: "en",
+			Poll: &ap.DraftPoll{Options: []string{"Tea", " Coffee "}, Duration: 24 * time.Hour, Multiple: multiple}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		aptest.Golden(t, *update, name, activityBody(t, inst, inst.URLs.PostActivity(out.Post.LocalID)), repl...)
+		poll, err := inst.DB.PollOf(ctx, out.Post.ID)
+		if err != nil || len(poll.Options) != 2 || poll.Options[1].Title != "Coffee" || poll.Multiple != multiple || !poll.ExpiresAt.Equal(goldenTime.Add(24*time.Hour)) {
+			t.Errorf("stored poll: %+v, %v", poll, err)
+		}
+	}
+	for _, bad := range []ap.DraftPoll{
+		{Options: []string{"Only one"}, Duration: time.Hour},
+		{Options: []string{"a", "b", "c", "d", "e"}, Duration: time.Hour},
+		{Options: []string{"a", "a"}, Duration: time.Hour},
+		{Options: []string{"a", ""}, Duration: time.Hour},
+		{Options: []string{"a", strings.Repeat("b", ap.MaxPollOptionRunes+1)}, Duration: time.Hour},
+		{Options: []string{"a", "b"}, Duration: time.Minute},
+		{Options: []string{"a", "b"}, Duration: 40 * 24 * time.Hour},
+	} {
+		if _, err := inst.Service.Publish(ctx, ap.Draft{Source: "A bad poll", Poll: &bad}); !errors.Is(err, ap.ErrInvalid) {
+			t.Errorf("poll %+v: err = %v; want ErrInvalid", bad, err)
+		}
+	}
+}
+
 // TestAddressing checks the visibility table of protocol.md §5.1 directly.
 func TestAddressing(t *testing.T) {
 	const f = "https://k.example/users/me/followers"

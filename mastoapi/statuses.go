@@ -3,9 +3,12 @@ package mastoapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"kith/ap"
@@ -129,6 +132,23 @@ func (h *Handler) draftMedia(ctx context.Context, p params) ([]ap.DraftMedia, er
 	return out, nil
 }
 
+// draftPoll reads poll[options][], poll[expires_in] (seconds),
+// poll[multiple] and poll[hide_totals] (form names; JSON's {"poll": {…}}
+// is flattened to them), or nil without options. ap.Service checks the
+// bounds. hide_totals is accepted and not kept: kith's poll entity always
+// shows the counts.
+func draftPoll(p params) (*ap.DraftPoll, error) {
+	opts := p.list("poll[options]")
+	if len(opts) == 0 {
+		return nil, nil
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(p.Get("poll[expires_in]")), 10, 64)
+	if err != nil || secs <= 0 || secs > int64(ap.MaxPollDuration/time.Second) {
+		return nil, errors.Join(ap.ErrInvalid, fmt.Errorf("poll[expires_in] must be a number of seconds up to %d", int64(ap.MaxPollDuration/time.Second)))
+	}
+	return &ap.DraftPoll{Options: opts, Duration: time.Duration(secs) * time.Second, Multiple: p.bool("poll[multiple]")}, nil
+}
+
 // createStatus answers POST /api/v1/statuses: the draft goes through
 // ap.Service.Publish, the same path as the compose page, and the
 // Idempotency-Key becomes the draft's key, so a client that retries
@@ -144,8 +164,9 @@ func (h *Handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: kith does not schedule posts")
 		return
 	}
-	if len(p.list("poll[options]")) > 0 {
-		h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: kith does not publish polls yet")
+	poll, err := draftPoll(p)
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	vis, ok := kithVisibility(p.Get("visibility"))
@@ -160,7 +181,7 @@ func (h *Handler) createStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	d := ap.Draft{
 		Source: p.Get("status"), Summary: p.Get("spoiler_text"), Sensitive: p.bool("sensitive"),
-		Visibility: vis, Language: p.Get("language"), Media: media,
+		Visibility: vis, Language: p.Get("language"), Media: media, Poll: poll,
 	}
 	if id := p.Get("in_reply_to_id"); id != "" {
 		parent, err := h.db.PostBySID(ctx, id)

@@ -246,3 +246,49 @@ func TestEmptyAnswers(t *testing.T) {
 		t.Errorf("preferences: %v", prefs)
 	}
 }
+
+// TestCreatePoll: a poll sent as form fields (toot, Tusky) and as JSON
+// (Ice Cubes, Elk) is published as a Question and answered with its poll
+// entity; a poll Mastodon would refuse is a 422.
+func TestCreatePoll(t *testing.T) {
+	t.Parallel()
+	clock := aptest.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	k := newKit(t, aptest.InstanceOptions{Now: clock.Now})
+	tok := k.login("read write")
+	form := url.Values{"status": {"Tea or coffee?"}, "poll[options][]": {"Tea", "Coffee"}, "poll[expires_in]": {"3600"}, "poll[hide_totals]": {"false"}}
+	body := map[string]any{"status": "Which ones?", "poll": map[string]any{"options": []string{"Red", "Green", "Blue"}, "expires_in": 86400, "multiple": true}}
+	for _, tt := range []struct {
+		name     string
+		req      request
+		options  []string
+		multiple bool
+		expires  string
+	}{
+		{"form", request{form: form}, []string{"Tea", "Coffee"}, false, "2026-12-06T11:00:00.000Z"},
+		{"json", request{json: body}, []string{"Red", "Green", "Blue"}, true, "2026-12-07T10:00:00.000Z"},
+	} {
+		tt.req.method, tt.req.path, tt.req.token = "POST", "/api/v1/statuses", tok
+		st := decode[Status](t, k.do(tt.req), 200)
+		if st.Poll == nil || st.Poll.Multiple != tt.multiple || st.Poll.ExpiresAt == nil || *st.Poll.ExpiresAt != tt.expires || st.Poll.Expired {
+			t.Fatalf("%s: poll %+v", tt.name, st.Poll)
+		}
+		var titles []string
+		for _, o := range st.Poll.Options {
+			titles = append(titles, o.Title)
+		}
+		if strings.Join(titles, ",") != strings.Join(tt.options, ",") {
+			t.Errorf("%s: options %v; want %v", tt.name, titles, tt.options)
+		}
+		if p, err := k.inst.DB.PostBySID(t.Context(), st.ID); err != nil || p.Type != "Question" {
+			t.Errorf("%s: stored as %+v, %v; want a Question", tt.name, p, err)
+		}
+	}
+	for _, bad := range []url.Values{
+		{"status": {"x"}, "poll[options][]": {"Only"}, "poll[expires_in]": {"3600"}},
+		{"status": {"x"}, "poll[options][]": {"a", "b"}},
+		{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"60"}},
+		{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"soon"}},
+	} {
+		decode[map[string]string](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, form: bad}), 422)
+	}
+}
