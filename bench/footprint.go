@@ -85,7 +85,12 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 
 	kith := startTarget{
 		name: "kith", bin: filepath.Join(tmp, "kith-"+runtime.GOARCH),
-		args:   func(listen, dir string) []string { return []string{"serve", "--listen", listen, "--data", dir} },
+		// The seeded posts span a year: a retention longer than that keeps
+		// them all, as a steady state, instead of the default 60 days
+		// making every start delete a batch of them.
+		args: func(listen, dir string) []string {
+			return []string{"serve", "--listen", listen, "--data", dir, "--retention", "400d"}
+		},
 		health: "/.well-known/nodeinfo", page: "/@me",
 		seed: func(dir string) error {
 			if *posts == 0 {
