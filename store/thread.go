@@ -116,7 +116,7 @@ func threadOrder(posts []Post, root, focus string, public bool) []ThreadPost {
 		}
 		return !public || (p.Approval == Shown && (p.Visibility == Public || p.Visibility == Unlisted))
 	}
-	var out []ThreadPost
+	out := make([]ThreadPost, 0, len(posts)) // a Post is large: no regrowing copies
 	seen := make(map[string]bool, len(posts))
 	var walk func(p *Post, depth int)
 	walk = func(p *Post, depth int) {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	htmltemplate "html/template"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,20 @@ func TestPostcardArticleExcerpt(t *testing.T) {
 	}
 	if strings.Contains(html, "THE END") {
 		t.Error("the whole article is on the card")
+	}
+}
+
+// TestAttrEscapeMatchesTemplate checks that the hidden inputs made in Go
+// escape a value byte for byte as html/template would.
+func TestAttrEscapeMatchesTemplate(t *testing.T) {
+	tmpl := htmltemplate.Must(htmltemplate.New("a").Parse(`<input value="{{.}}">`))
+	for _, s := range []string{"", "01JABCDEF", `/thread?iri=https%3A%2F%2Fa.example%2F1&x=1`, `a"b'c<d>e+f&g`, "nul\x00", "bad\xffutf8 é"} {
+		var want strings.Builder
+		if err := tmpl.Execute(&want, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := `<input value="` + attrEscape(s) + `">`; got != want.String() {
+			t.Errorf("attrEscape(%q) gives %s; html/template %s", s, got, want.String())
+		}
 	}
 }
