@@ -31,6 +31,7 @@ type app struct {
 	db      *store.DB
 	ap      *ap.Service
 	web     *web.Handler
+	api     *mastoapi.Handler
 	handler http.Handler
 	log     *slog.Logger
 
@@ -135,12 +136,12 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 	// deletion and notification from the database itself.
 	hub := mastoapi.NewHub()
 	db.Observe(hub.Publish)
-	api, err := mastoapi.New(mastoapi.Config{DB: db, AP: svc, Pages: w, Version: version, Logger: log, Now: opt.now, Hub: hub})
+	api, err := mastoapi.New(mastoapi.Config{DB: db, AP: svc, Pages: w, Version: version, Logger: log, Now: opt.now, Hub: hub, PushClient: opt.client})
 	if err != nil {
 		return nil, err
 	}
 	h := securityHeaders(routes(svc, w, api), cfg.tlsCert != "" || cfg.acme != "")
-	return &app{db: db, ap: svc, web: w, handler: h, log: log}, nil
+	return &app{db: db, ap: svc, web: w, api: api, handler: h, log: log}, nil
 }
 
 // ensureAccount returns the account, creating it at first start with new
@@ -357,6 +358,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	var wg sync.WaitGroup
 	wg.Go(func() { a.ap.Run(workCtx) })
 	wg.Go(func() { releaseWhenIdle(workCtx) })
+	wg.Go(func() { a.api.RunPush(workCtx) })
 	if cfg.backupDir != "" {
 		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
 	}

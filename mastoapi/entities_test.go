@@ -27,6 +27,7 @@ func goldenKit(t *testing.T) (*kit, *aptest.Clock) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	fixedVAPIDKey(t, k)
 	return k, clock
 }
 

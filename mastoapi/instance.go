@@ -142,6 +142,11 @@ func (h *Handler) instanceV2(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	vapid, err := h.vapidPublic(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.writeJSON(w, r, http.StatusOK, map[string]any{
 		"domain":      h.urls.Domain(),
 		"title":       title,
@@ -154,7 +159,7 @@ func (h *Handler) instanceV2(w http.ResponseWriter, r *http.Request) {
 		"languages":   []string{"en"},
 		"configuration": map[string]any{
 			"urls":              map[string]any{"streaming": h.streamingURL(), "status": nil, "about": nil, "privacy_policy": nil, "terms_of_service": nil},
-			"vapid":             map[string]string{"public_key": ""},
+			"vapid":             map[string]string{"public_key": vapid},
 			"accounts":          map[string]int{"max_featured_tags": 0, "max_pinned_statuses": 5},
 			"statuses":          h.statusLimits(),
 			"media_attachments": h.mediaLimits(),

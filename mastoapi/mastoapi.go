@@ -25,6 +25,7 @@
 //	media.go      uploads and their descriptions
 //	stubs.go      the endpoints where kith has nothing to say yet
 //	streaming.go  live events over WebSocket and server-sent events
+//	push.go       Web Push subscriptions, encryption, VAPID and sending
 package mastoapi
 
 import (
@@ -35,6 +36,7 @@ import (
 	"time"
 
 	"kith/ap"
+	"kith/ap/safenet"
 	"kith/store"
 )
 
@@ -62,6 +64,9 @@ type Config struct {
 	Logger  *slog.Logger
 	Now     func() time.Time // nil means time.Now
 	Hub     *Hub             // the database's changes, for streaming; nil means no streaming
+	// PushClient sends Web Push notifications; nil means an SSRF-guarded
+	// client (ap/safenet), as push services are on the public internet.
+	PushClient *http.Client
 }
 
 // Handler serves the client API.
@@ -75,8 +80,9 @@ type Handler struct {
 	now     func() time.Time
 	hub     *Hub
 
-	images defaultImages
-	mux    *http.ServeMux
+	pushClient *http.Client
+	images     defaultImages
+	mux        *http.ServeMux
 }
 
 // New builds the handler.
@@ -93,14 +99,19 @@ func New(cfg Config) (*Handler, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		hub:     cfg.Hub,
-		images:  newDefaultImages(),
-		mux:     http.NewServeMux(),
+
+		pushClient: cfg.PushClient,
+		images:     newDefaultImages(),
+		mux:        http.NewServeMux(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.pushClient == nil {
+		h.pushClient = safenet.NewClient(safenet.Options{UserAgent: "kith/" + cfg.Version})
 	}
 	h.routes()
 	return h, nil
@@ -198,6 +209,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/timelines/public", h.public("read:statuses", h.publicTimeline))
 
 	h.streamRoutes()
+	h.pushRoutes()
 
 	// Where kith has nothing to say, an empty answer of the right shape.
 	m.HandleFunc("GET /api/v1/custom_emojis", h.emptyList)

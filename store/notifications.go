@@ -54,7 +54,7 @@ func (tx *Tx) Notify(ctx context.Context, n *Notification) error {
 		return fmt.Errorf("store: notify: %w", err)
 	}
 	tx.changed(Change{Kind: ChangeNotification, SID: n.ID})
-	return nil
+	return tx.queuePush(ctx, n.ID, n.CreatedAt)
 }
 
 // NotificationQuery selects a page of notifications.

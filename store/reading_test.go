@@ -172,6 +172,7 @@ func TestMigrationGivesOldPostsSIDs(t *testing.T) {
 		`DROP TABLE home`, `DROP TABLE likes`, `DROP TABLE bookmarks`, `DROP TABLE mutes`, `DROP TABLE notifications`,
 		`DROP TABLE markers`, `DROP TABLE post_edits`, `DROP TABLE poll_options`, `DROP TABLE polls`, `DROP TABLE reports`,
 		`DROP TABLE actor_stats`, `DROP TABLE remote_media`, `DROP TABLE boosts`,
+		`DROP TABLE push_deliveries`, `DROP TABLE push_subscriptions`, `DROP TABLE vapid_key`, // 0018's
 		// 0009's tables go too, so that migrating from 5 runs it again.
 		`DROP TABLE media_notes`, `DROP TABLE auth_codes`, `DROP TABLE access_tokens`, `DROP TABLE client_apps`,
 		`DROP INDEX posts_sid`, `DROP INDEX posts_author_sid`, `DROP INDEX posts_pending_replies`,
