@@ -20,12 +20,13 @@ import (
 
 // boundedTables may be read whole: each holds a handful of rows by design.
 var boundedTables = map[string]string{
-	"account":           "one row, the owner's",
-	"local_post_counts": "one row per visibility, four at most",
-	"search_best":       "store.SearchPosts' best matches, at most its LIMIT",
-	"prune_runs":        "the last 20 rounds of pruning, AddPruneRun forgets the rest",
-	"thread_up":         "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
-	"thread_down":       "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
+	"account":            "one row, the owner's",
+	"local_post_counts":  "one row per visibility, four at most",
+	"search_best":        "store.SearchPosts' best matches, at most its LIMIT",
+	"prune_runs":         "the last 20 rounds of pruning, AddPruneRun forgets the rest",
+	"thread_up":          "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
+	"thread_down":        "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
+	"push_subscriptions": "one per app the owner let push (a phone or two); Notify queues a push for each",
 }
 
 // boundedStatement says why a statement that scans may: it reads a bounded
