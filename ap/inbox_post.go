@@ -83,6 +83,9 @@ func (s *Service) onCreate(ctx context.Context, it *store.InboxItem, act *Activi
 	if err != nil {
 		return err
 	}
+	if vote, err := s.onVote(ctx, it, o); vote {
+		return err
+	}
 	in, err := s.incomingPost(ctx, o, raw)
 	if err != nil {
 		return err
