@@ -141,6 +141,12 @@ func (h *Handler) createApp(w http.ResponseWriter, r *http.Request) {
 	v.ClientID, v.ClientSecret = a.ClientID, secret
 	zero := 0
 	v.ClientSecretExpiresAt = &zero
+	// Apps that offer push read the server's key here rather than from
+	// the instance (Tusky and older Mastodon clients do).
+	if v.VapidKey, err = h.vapidPublic(r.Context()); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	h.writeJSON(w, r, http.StatusOK, v)
 }
 

@@ -36,6 +36,12 @@ func TestRegisterApp(t *testing.T) {
 			if got.ClientID == "" || got.ClientSecret == "" || got.ID == "" || got.RedirectURI != tt.uri || len(got.RedirectURIs) != 1 || len(got.Scopes) == 0 {
 				t.Errorf("got %+v", got)
 			}
+			// The key push-capable apps subscribe with is the instance's own.
+			inst := decode[map[string]any](t, k.do(request{method: "GET", path: "/api/v2/instance"}), http.StatusOK)
+			vapid, _ := inst["configuration"].(map[string]any)["vapid"].(map[string]any)["public_key"].(string)
+			if got.VapidKey == "" || got.VapidKey != vapid {
+				t.Errorf("vapid_key = %q, want the instance's %q", got.VapidKey, vapid)
+			}
 		})
 	}
 	for _, tt := range []struct {
