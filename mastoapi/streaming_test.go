@@ -17,7 +17,7 @@ import (
 
 // streamKit is a kit whose database tells a Hub of its changes, as main
 // wires them, served on loopback for real connections.
-func streamKit(t *testing.T) (*kit, *httptest.Server) {
+func streamKit(t testing.TB) (*kit, *httptest.Server) {
 	t.Helper()
 	k := newKit(t, aptest.InstanceOptions{})
 	hub := NewHub()
