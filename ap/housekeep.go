@@ -17,6 +17,10 @@ const (
 	// Publish keys: a form left open for days and sent twice is rare
 	// enough; a week of keys costs a few kilobytes.
 	publishKeyRetention = 7 * 24 * time.Hour
+	// Polls that ended longer ago than this get no notification: a
+	// server that was down for days, or a database from before poll
+	// notifications, must not bring a flood of stale ones.
+	pollEndLookback = 7 * 24 * time.Hour
 )
 
 // DefaultRetention is how long remote posts the owner never touched are
@@ -69,7 +73,20 @@ func (s *Service) Housekeep(ctx context.Context) {
 	if _, err := s.db.PrunePublishKeys(ctx, now.Add(-publishKeyRetention)); err != nil && ctx.Err() == nil {
 		s.log.Error("prune publish keys", "err", err)
 	}
+	s.notifyEndedPolls(ctx, now)
 	s.PruneRemotePosts(ctx)
+}
+
+// notifyEndedPolls sends the poll notifications due: the owner's polls and
+// those they voted in that have ended, each once.
+func (s *Service) notifyEndedPolls(ctx context.Context, now time.Time) {
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.NotifyEndedPolls(ctx, now.Add(-pollEndLookback), now)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("notify ended polls", "err", err)
+	}
 }
 
 // PruneRemotePosts removes remote posts older than the retention that the

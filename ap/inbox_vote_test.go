@@ -1,6 +1,8 @@
 package ap_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +87,60 @@ func TestRemoteVoteCounted(t *testing.T) {
 	voteBy(e.alice, "4", "Coffee") // a first vote, but too late
 	if _, coffee, _ := counts(); coffee != 0 {
 		t.Error("a vote after the end was counted")
+	}
+}
+
+// TestPollEndNotified: housekeeping tells the owner, once, that their own
+// poll ended and that a poll they voted in ended; a poll they did not vote
+// in, and one not yet over, bring nothing.
+func TestPollEndNotified(t *testing.T) {
+	e := newReadEnv(t)
+	if _, err := e.inst.Service.Publish(e.ctx, ap.Draft{Source: "Tea or coffee?",
+		Poll: &ap.DraftPoll{Options: []string{"Tea", "Coffee"}, Duration: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	question := func(id string, ends time.Duration) string {
+		q := e.note(e.alice, id, "Which?", map[string]any{"type": "Question",
+			"endTime": e.clock.Now().Add(ends).UTC().Format(time.RFC3339),
+			"oneOf": []any{map[string]any{"type": "Note", "name": "A", "replies": map[string]any{"type": "Collection", "totalItems": 0}},
+				map[string]any{"type": "Note", "name": "B", "replies": map[string]any{"type": "Collection", "totalItems": 0}}}})
+		e.create(e.alice, q)
+		return q["id"].(string)
+	}
+	voted := question("1", 30*time.Minute)
+	question("2", 30*time.Minute) // not voted in
+	question("3", 10*time.Hour)   // voted in, not over
+	for _, iri := range []string{voted, e.alice.IRI + "/statuses/3"} {
+		p := e.post(iri)
+		if p == nil {
+			t.Fatalf("%s not stored", iri)
+		}
+		if err := e.inst.DB.Update(e.ctx, func(tx *store.Tx) error {
+			return tx.RecordVote(e.ctx, p.ID, []int{0}, e.clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	polls := func() []string {
+		var out []string
+		for _, n := range e.notifications() {
+			if strings.HasPrefix(n, "poll ") {
+				out = append(out, n)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	e.inst.Service.Housekeep(e.ctx)
+	if got := polls(); len(got) != 0 {
+		t.Fatalf("before the ends: %v", got)
+	}
+	e.clock.Advance(2 * time.Hour)
+	e.inst.Service.Housekeep(e.ctx)
+	e.inst.Service.Housekeep(e.ctx)
+	want := []string{"poll " + e.alice.IRI, "poll " + e.inst.URLs.Actor()}
+	slices.Sort(want)
+	if got := polls(); !slices.Equal(got, want) {
+		t.Fatalf("poll notifications = %v; want %v", got, want)
 	}
 }
