@@ -40,6 +40,17 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 		if err != nil {
 			return err
 		}
+		// The owner hears of a new follower or request once; a repeated
+		// Follow (a lost Accept, a request resent) tells them nothing new.
+		if prev != state && prev != store.Accepted {
+			kind := store.NotifyFollow
+			if state == store.Pending {
+				kind = store.NotifyFollowRequest
+			}
+			if err := tx.Notify(ctx, &store.Notification{Type: kind, ActorIRI: actor.IRI, CreatedAt: s.now()}); err != nil {
+				return err
+			}
+		}
 		if prev == store.Accepted || state == store.Accepted {
 			if err := s.queueAnswer(ctx, tx, "Accept", actor, act.ID); err != nil {
 				return err
