@@ -136,6 +136,19 @@ func TestTwoInstancesFollow(t *testing.T) {
 	}
 }
 
+// followingPair starts two nodes, alice (A) and bob (B), with A following B
+// and the Accept come back.
+func followingPair(t *testing.T) (a, b *node) {
+	t.Helper()
+	a = newNode(t, "alice")
+	b = newNode(t, "bob")
+	if _, err := a.app.ap.Follow(context.Background(), "@bob@"+b.urls.Domain()); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, b)
+	return a, b
+}
+
 // pngImage is a small valid PNG for upload tests.
 func pngImage(t *testing.T, w, h int) []byte {
 	t.Helper()
@@ -158,12 +171,7 @@ func pngImage(t *testing.T, w, h int) []byte {
 // fetched from B.
 func TestTwoInstancesPublish(t *testing.T) {
 	ctx := context.Background()
-	a := newNode(t, "alice")
-	b := newNode(t, "bob")
-	if _, err := a.app.ap.Follow(ctx, "@bob@"+b.urls.Domain()); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, a, b)
+	a, b := followingPair(t)
 
 	m, err := b.app.ap.StoreUpload(ctx, bytes.NewReader(pngImage(t, 64, 48)))
 	if err != nil {

@@ -48,12 +48,7 @@ func notified(t *testing.T, n *node, kind, actorIRI string) bool {
 func TestTwoInstancesRead(t *testing.T) {
 	t.Run("follow, read, interact, edit, delete, block", func(t *testing.T) {
 		ctx := context.Background()
-		a := newNode(t, "alice")
-		b := newNode(t, "bob")
-		if _, err := a.app.ap.Follow(ctx, "@bob@"+b.urls.Domain()); err != nil {
-			t.Fatal(err)
-		}
-		settle(t, a, b)
+		a, b := followingPair(t)
 		if !notified(t, b, store.NotifyFollow, a.urls.Actor()) {
 			t.Errorf("B has no follow notification from A")
 		}
