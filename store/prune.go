@@ -19,11 +19,14 @@ type PruneBatch struct {
 // them, not a reply to one of their posts. The cached media only those
 // posts used goes with them. Our own posts are never candidates. One
 // batch is one short write transaction, so that the inbox never waits
-// long behind it.
+// long behind it. The candidates are read oldest first from
+// posts_remote_published, named here because on a fresh database without
+// statistics SQLite preferred the local_id index and sorted every remote
+// post at each start.
 func (db *DB) PruneRemotePosts(ctx context.Context, owner string, cutoff time.Time, batch int) (PruneBatch, error) {
 	var res PruneBatch
 	err := db.Update(ctx, func(tx *Tx) error {
-		rows, err := tx.tx.QueryContext(ctx, `SELECT p.id, p.iri FROM posts p
+		rows, err := tx.tx.QueryContext(ctx, `SELECT p.id, p.iri FROM posts p INDEXED BY posts_remote_published
 			WHERE p.local_id IS NULL AND p.published < ?1
 			AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_iri = ?2)
 			AND NOT EXISTS (SELECT 1 FROM boosts b WHERE b.post_id = p.id AND b.actor_iri = ?2)
