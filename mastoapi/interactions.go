@@ -178,17 +178,7 @@ var notificationTypes = []string{"mention", "status", "reblog", "follow", "follo
 // notifications answers GET /api/v1/notifications with types[] and
 // exclude_types[] (Ivory asks for types one by one).
 func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
-	q := params{Values: r.URL.Query()}
-	nq := store.NotificationQuery{Page: page(r.URL.Query()), Types: q.list("types"), ExcludeTypes: q.list("exclude_types"), Owner: h.urls.Actor()}
-	if len(nq.Types) == 0 {
-		nq.Types = notificationTypes
-	}
-	ns, err := h.db.Notifications(r.Context(), nq)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out, err := h.notificationViews(r, ns)
+	out, err := h.queriedNotifications(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -197,6 +187,21 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request) {
 		h.setLink(w, r, out[0].ID, out[len(out)-1].ID)
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// queriedNotifications reads the page of notifications a v1 or v2
+// request asks for, with types[] and exclude_types[], as entities.
+func (h *Handler) queriedNotifications(r *http.Request) ([]Notification, error) {
+	q := params{Values: r.URL.Query()}
+	nq := store.NotificationQuery{Page: page(r.URL.Query()), Types: q.list("types"), ExcludeTypes: q.list("exclude_types"), Owner: h.urls.Actor()}
+	if len(nq.Types) == 0 {
+		nq.Types = notificationTypes
+	}
+	ns, err := h.db.Notifications(r.Context(), nq)
+	if err != nil {
+		return nil, err
+	}
+	return h.notificationViews(r, ns)
 }
 
 // notificationViews converts notifications.
@@ -383,17 +388,7 @@ type notificationGroup struct {
 // Mastodon 4.3 clients ask for: the groups, and the accounts and
 // statuses they name, each once.
 func (h *Handler) groupedNotifications(w http.ResponseWriter, r *http.Request) {
-	q := params{Values: r.URL.Query()}
-	nq := store.NotificationQuery{Page: page(r.URL.Query()), Types: q.list("types"), ExcludeTypes: q.list("exclude_types"), Owner: h.urls.Actor()}
-	if len(nq.Types) == 0 {
-		nq.Types = notificationTypes
-	}
-	ns, err := h.db.Notifications(r.Context(), nq)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	views, err := h.notificationViews(r, ns)
+	views, err := h.queriedNotifications(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
