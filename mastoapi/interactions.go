@@ -281,6 +281,17 @@ type Relationship struct {
 	Note                string   `json:"note"`
 }
 
+// writeRelationship answers with the owner's relationship to actor after
+// an action on it (follow, block, authorize, ...), as Mastodon does.
+func (h *Handler) writeRelationship(w http.ResponseWriter, r *http.Request, id string, actor *store.Actor) {
+	rel, err := h.relationship(r.Context(), id, actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, rel)
+}
+
 // relationship reads the owner's relationship with an actor.
 func (h *Handler) relationship(ctx context.Context, id string, a *store.Actor) (*Relationship, error) {
 	rel := &Relationship{ID: id, Languages: []string{}}
@@ -355,12 +366,7 @@ func (h *Handler) accountAction(action func(ctx context.Context, iri string) (*s
 			h.fail(w, r, err)
 			return
 		}
-		rel, err := h.relationship(r.Context(), id, actor)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.writeJSON(w, r, http.StatusOK, rel)
+		h.writeRelationship(w, r, id, actor)
 	}
 }
 

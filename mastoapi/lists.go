@@ -117,12 +117,7 @@ func (h *Handler) followRequestAction(accept bool) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		rel, err := h.relationship(r.Context(), id, actor)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.writeJSON(w, r, http.StatusOK, rel)
+		h.writeRelationship(w, r, id, actor)
 	}
 }
 
