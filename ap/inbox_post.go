@@ -158,7 +158,7 @@ func (s *Service) incomingPost(ctx context.Context, o *Object, raw []byte) (*inc
 	in.reply = s.urls.IsLocal(in.post.InReplyTo)
 	in.quote = s.urls.IsLocal(in.post.QuoteIRI)
 	if in.reply {
-		if in.post.Approval, err = s.replyApproval(ctx, author.IRI, followed); err != nil {
+		if in.post.Approval, err = s.replyApproval(ctx, author.IRI); err != nil {
 			return nil, err
 		}
 	}
@@ -178,8 +178,10 @@ func (s *Service) follows(ctx context.Context, actorIRI string) (bool, error) {
 
 // replyApproval decides, from the owner's reply policy, whether a reply by
 // authorIRI to one of their posts shows under it at once or waits for the
-// owner (issue 7: strangers' replies must not land on public pages).
-func (s *Service) replyApproval(ctx context.Context, authorIRI string, followed bool) (string, error) {
+// owner (issue 7: strangers' replies must not land on public pages). It is
+// the one rule for such a reply however it reached kith: delivered to the
+// inbox, or fetched with a thread (threadRun.store).
+func (s *Service) replyApproval(ctx context.Context, authorIRI string) (string, error) {
 	policy, err := s.db.ReplyPolicy(ctx)
 	if err != nil {
 		return "", err
@@ -188,11 +190,11 @@ func (s *Service) replyApproval(ctx context.Context, authorIRI string, followed 
 	switch policy {
 	case store.RepliesEveryone:
 		allowed = true
-	case store.RepliesFollowing:
-		allowed = followed
-	case store.RepliesKnown:
-		allowed = followed
-		if !allowed {
+	case store.RepliesFollowing, store.RepliesKnown:
+		if allowed, err = s.follows(ctx, authorIRI); err != nil {
+			return "", err
+		}
+		if !allowed && policy == store.RepliesKnown {
 			f, err := s.db.Follower(ctx, authorIRI)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return "", err

@@ -202,6 +202,10 @@ func (t *threadRun) store(ctx context.Context, raw []byte, id string) (*store.Po
 	if !sameOrigin(author, o.ID) {
 		return nil, nil
 	}
+	// As at the inbox: nothing of a blocked account or domain is kept.
+	if blocked, err := t.s.db.IsBlocked(ctx, append(blockTargets(author), author)...); err != nil || blocked {
+		return nil, err
+	}
 	a, err := t.s.db.ActorByIRI(ctx, author)
 	if errors.Is(err, store.ErrNotFound) {
 		a = &store.Actor{IRI: author}
@@ -220,9 +224,11 @@ func (t *threadRun) store(ctx context.Context, raw []byte, id string) (*store.Po
 		return nil, nil
 	}
 	if t.s.urls.IsLocal(p.InReplyTo) {
-		// A reply to us that was never delivered waits for the owner, as
-		// the reply policy would have it wait.
-		p.Approval = store.Pending
+		// A reply to us that was never delivered shows or waits exactly
+		// as it would have, had it come to the inbox.
+		if p.Approval, err = t.s.replyApproval(ctx, a.IRI); err != nil {
+			return nil, err
+		}
 	}
 	err = t.s.db.Update(ctx, func(tx *store.Tx) error {
 		if old, err := tx.PostByIRI(ctx, p.IRI); err == nil {
