@@ -1,9 +1,15 @@
 package web
 
 import (
+	"html/template"
 	"io/fs"
+	"log/slog"
+	"maps"
+	"mime"
 	"net/http"
+	"path"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -116,6 +122,93 @@ func TestNewRefusesMissingPage(t *testing.T) {
 	}
 }
 
+// TestEveryPageParses parses every page template, as start-up no longer
+// does: an error in one fails here rather than on a visitor's request.
+func TestEveryPageParses(t *testing.T) {
+	t.Parallel()
+	k := newKit(t, aptest.InstanceOptions{})
+	for _, name := range pageNames {
+		if tpl := mustParse(t, k.h.pages[name]); tpl.Lookup("layout") == nil {
+			t.Errorf("page %s has no layout", name)
+		}
+	}
+}
+
+// TestPagesParseOnFirstUse: New reads no page template; the first request
+// for a page parses the layout, the partials and that page, once, however
+// many requests come at once; and a page that fails to parse is a clean
+// 500 for that page alone.
+func TestPagesParseOnFirstUse(t *testing.T) {
+	t.Parallel()
+	fsys := &countingFS{MapFS: fstest.MapFS{}, reads: map[string]int{}}
+	fs.WalkDir(templates.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(templates.FS, p)
+			fsys.MapFS[p] = &fstest.MapFile{Data: b}
+		}
+		return err
+	})
+	fsys.MapFS["search.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{.Unclosed`)}
+	k := newKit(t, aptest.InstanceOptions{}, func(c *Config) {
+		c.Templates = fsys
+		c.Logger = slog.New(slog.DiscardHandler) // the broken page logs an error
+	})
+	if got := fsys.count(); len(got) != 0 {
+		t.Fatalf("New read %v; want no template read before a page is asked for", got)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if rec := k.get("/@me"); rec.Code != http.StatusOK {
+				t.Errorf("GET /@me: %d; want 200", rec.Code)
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]int{"layout.html": 1, "partials.html": 1, "profile.html": 1}
+	if got := fsys.count(); !maps.Equal(got, want) {
+		t.Errorf("after four views of the profile, templates read: %v; want %v", got, want)
+	}
+	k.login()
+	rec := k.get("/search?q=x")
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "Unclosed") {
+		t.Errorf("GET /search with a broken template: %d %q; want a 500 that names nothing inside", rec.Code, rec.Body.String())
+	}
+	if rec := k.get("/@me"); rec.Code != http.StatusOK {
+		t.Errorf("GET /@me after the broken page: %d; want 200", rec.Code)
+	}
+}
+
+// countingFS counts the files read from a template file system.
+type countingFS struct {
+	fstest.MapFS
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingFS) ReadFile(name string) ([]byte, error) {
+	c.mu.Lock()
+	c.reads[name]++
+	c.mu.Unlock()
+	return c.MapFS.ReadFile(name)
+}
+
+func (c *countingFS) count() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.reads)
+}
+
+// mustParse returns the page's parsed template.
+func mustParse(tb testing.TB, pt *pageTemplate) *template.Template {
+	tb.Helper()
+	tpl, err := pt.parse()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tpl
+}
+
 // TestSmallHelpers covers the wording helpers.
 func TestSmallHelpers(t *testing.T) {
 	t.Parallel()
@@ -146,6 +239,34 @@ func TestSmallHelpers(t *testing.T) {
 	for _, tt := range mentions {
 		if got := mentionLike(tt.in); got != tt.want {
 			t.Errorf("mentionLike(%q) = %v; want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestStaticTypes: every static file kith ships is served with the media
+// type the standard table gives its extension (staticType stands in for
+// the table, which costs 400 KB of heap once read), never as an unknown
+// type that browsers, told nosniff, would refuse.
+func TestStaticTypes(t *testing.T) {
+	t.Parallel()
+	files, err := newStaticFiles(static.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files.files) == 0 {
+		t.Fatal("no static files")
+	}
+	for name, f := range files.files {
+		want, _, _ := mime.ParseMediaType(mime.TypeByExtension(path.Ext(name)))
+		got, _, _ := mime.ParseMediaType(f.contentType)
+		if got != want || got == "" || got == "application/octet-stream" {
+			t.Errorf("%s served as %q; want %q", name, f.contentType, want)
+		}
+	}
+	for _, ext := range []string{".css", ".js", ".svg", ".png"} {
+		want, _, _ := mime.ParseMediaType(mime.TypeByExtension(ext))
+		if got, _, _ := mime.ParseMediaType(staticType(ext)); want != "" && got != want {
+			t.Errorf("staticType(%q) = %q; want %q", ext, got, want)
 		}
 	}
 }

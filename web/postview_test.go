@@ -16,7 +16,7 @@ import (
 func renderCard(t *testing.T, k *kit, v cardView) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := k.h.pages["post"].t.ExecuteTemplate(&buf, "postcard", v); err != nil {
+	if err := mustParse(t, k.h.pages["post"]).ExecuteTemplate(&buf, "postcard", v); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,19 +27,31 @@ var pageNames = []string{
 	"thread", "search", "status",
 }
 
-// pageTemplate is one parsed page.
+// pageTemplate is one page, parsed on its first use.
 type pageTemplate struct {
-	t *template.Template
+	// parse parses the page once and returns the same result ever after.
+	// Parsing every page at start-up kept 5 MB of parse trees (each page
+	// a copy of the layout and partials) in an idle kith that serves
+	// mostly its profile and inbox: two thirds of its live heap (issue 7
+	// item 21). TestEveryPageParses parses them all, so an error in an
+	// embedded template still fails the tests rather than a visitor.
+	parse func() (*template.Template, error)
 	// size is the length of the page's last rendering: the next one
 	// starts with a buffer that big rather than doubling its way up (a
 	// 200-post thread is 0.5 MB, and the doubling copied 2 MB per view).
-	size *atomic.Int64
+	size atomic.Int64
 }
 
-// parsePages parses layout.html and partials.html once, then each page into
-// its own copy of them, and checks that every static asset a template asks
-// for exists.
-func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error) {
+// parsePages checks that every page's template and every static asset a
+// template asks for exists, and prepares each page to be parsed on first
+// use: layout.html and partials.html once, then the page into its own
+// copy of them.
+func parsePages(fsys fs.FS, static *staticFiles) (map[string]*pageTemplate, error) {
+	for _, name := range append([]string{"layout", "partials"}, pageNames...) {
+		if _, err := fs.Stat(fsys, name+".html"); err != nil {
+			return nil, fmt.Errorf("page %s: %w", name, err)
+		}
+	}
 	funcs := template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
@@ -46,20 +59,31 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]pageTemplate, error
 		// The postcard partial's helpers (postview.go).
 		"pollOf": pollOf,
 	}
-	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html")
-	if err != nil {
-		return nil, fmt.Errorf("layout: %w", err)
-	}
-	pages := make(map[string]pageTemplate, len(pageNames))
-	for _, name := range pageNames {
-		t, err := base.Clone()
-		if err == nil {
-			t, err = t.ParseFS(fsys, name+".html")
-		}
+	// base is never executed, only cloned: html/template refuses to clone
+	// a template that has run.
+	base := sync.OnceValues(func() (*template.Template, error) {
+		t, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html")
 		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", name, err)
+			return nil, fmt.Errorf("layout: %w", err)
 		}
-		pages[name] = pageTemplate{t: t, size: new(atomic.Int64)}
+		return t, nil
+	})
+	pages := make(map[string]*pageTemplate, len(pageNames))
+	for _, name := range pageNames {
+		pages[name] = &pageTemplate{parse: sync.OnceValues(func() (*template.Template, error) {
+			b, err := base()
+			if err != nil {
+				return nil, err
+			}
+			t, err := b.Clone()
+			if err == nil {
+				t, err = t.ParseFS(fsys, name+".html")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("page %s: %w", name, err)
+			}
+			return t, nil
+		})}
 	}
 	for _, asset := range []string{"style.css", "favicon.svg", "avatar.svg"} {
 		if _, err := static.URL(asset); err != nil {
@@ -163,9 +187,14 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		h.serverError(w, r, fmt.Errorf("no page %q", name))
 		return
 	}
+	t, err := pt.parse()
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	var buf bytes.Buffer
 	buf.Grow(int(pt.size.Load()))
-	if err := pt.t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		h.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
 		return
 	}

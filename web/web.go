@@ -53,7 +53,7 @@ type Handler struct {
 
 	passwdCommand string
 
-	pages   map[string]pageTemplate
+	pages   map[string]*pageTemplate
 	static  *staticFiles
 	md      *markdown.Renderer
 	limiter *loginLimiter
@@ -61,7 +61,7 @@ type Handler struct {
 	handler http.Handler
 }
 
-// New parses the templates (failing if a page is missing) and builds the
+// New checks the templates (failing if a page is missing) and builds the
 // routes.
 func New(cfg Config) (*Handler, error) {
 	if cfg.DB == nil || cfg.AP == nil || cfg.Templates == nil || cfg.Static == nil {
