@@ -489,16 +489,9 @@ func (d *Deliverer) send(ctx context.Context, inbox string, body []byte, scheme 
 	req.Header.Set("Accept", "application/activity+json")
 	req.Header.Set("User-Agent", d.userAgent)
 	// Signed now, not when queued: receivers reject a Date more than a few
-	// minutes old, and each retry needs a fresh one. Date goes on RFC 9421
-	// requests too, for receivers that log it.
-	req.Header.Set("Date", d.now().UTC().Format(http.TimeFormat))
-	if scheme == store.SignatureRFC9421 {
-		err = d.signer.SignMessage(req, body, d.now())
-	} else {
-		err = d.signer.Sign(req, body, d.now())
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
+	// minutes old, and each retry needs a fresh one.
+	if err := signAs(d.signer, req, body, scheme, d.now()); err != nil {
+		return nil, err
 	}
 	return d.client.Do(req)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -36,10 +37,13 @@ const accept = `application/activity+json, application/ld+json; profile="https:/
 
 // Fetcher gets remote documents: signed GETs (so servers in authorized-fetch
 // mode answer), through the SSRF-guarded client, size-capped and with a
-// deadline.
+// deadline. The signature scheme per host is the one the deliverer uses
+// and learns (host_signatures), and fetches learn it too: see knock.
 type Fetcher struct {
 	client       *http.Client
 	signer       sig.Signer
+	db           *store.DB // the per-host signature schemes; nil signs RFC 9421 first, remembering nothing
+	log          *slog.Logger
 	allowPrivate bool
 	now          func() time.Time
 	userAgent    string
@@ -99,16 +103,7 @@ func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, l
 		if err := safenet.CheckURL(u, f.allowPrivate); err != nil {
 			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
-		}
-		req.Header.Set("Accept", acceptHeader)
-		req.Header.Set("User-Agent", f.userAgent)
-		if err := f.signer.Sign(req, nil, f.now()); err != nil {
-			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
-		}
-		resp, err := f.client.Do(req)
+		resp, err := f.knock(ctx, u, acceptHeader)
 		if err != nil {
 			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
@@ -139,6 +134,106 @@ func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, l
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		return body, mt, u, nil
 	}
+}
+
+// knock sends one signed GET of u, with the double knock of deliveries
+// (Deliverer.post), sharing their memory of what each host accepts: the
+// first request is signed with the scheme remembered for the host, or RFC
+// 9421 when none is; a 401 or 403 gets the same GET once more with the
+// other scheme, and when that one is not refused its scheme is remembered,
+// so the next fetch from the host is one request. The knock goes both
+// ways, unlike a delivery's: an inbox that answers 202 before checking the
+// signature (Misskey queues first) can leave a wrong memory, which the
+// first refused fetch corrects. A first request that is not refused
+// teaches nothing (most hosts do not check signatures on GETs), and a 404
+// or 410 is an answer about the document, not the signature.
+//
+// What servers answer to a signature scheme they do not read, from their
+// code: Mastodon (app/lib/signed_request.rb, before it read RFC 9421)
+// parses any Signature header as cavage, and the "Error parsing signature
+// parameters" or missing keyId becomes its default failure code, 401
+// (SignatureVerification#signature_verification_failure_code); a signer on
+// a domain it does not allow gets 403. GoToSocial's httpsig finds no
+// keyId, headers or signature parameter in an RFC 9421 Signature header,
+// treats the request as unsigned, and AuthenticateFederatedRequest answers
+// 401 (internal/federation/authenticate.go); a malformed cavage header is
+// 401 too (internal/middleware/signaturecheck.go), a blocked domain 403.
+//
+// The retry stays inside one fetch: callers count a fetch against their
+// budgets (the thread fetch budget, the key-fetch guard of inbox POSTs) once,
+// whatever the knock cost, and a hop costs at most two requests.
+func (f *Fetcher) knock(ctx context.Context, u *url.URL, acceptHeader string) (*http.Response, error) {
+	host := strings.ToLower(u.Host)
+	known := store.SignatureUnknown
+	if f.db != nil {
+		var err error
+		if known, err = f.db.HostSignature(ctx, host); err != nil {
+			f.log.Error("read host signature scheme", "host", host, "err", err)
+		}
+	}
+	scheme := known
+	if scheme == store.SignatureUnknown {
+		scheme = store.SignatureRFC9421
+	}
+	resp, err := f.send(ctx, u, acceptHeader, scheme)
+	if err != nil || !refusesFetchSignature(resp.StatusCode) {
+		return resp, err
+	}
+	discard(resp)
+	scheme = otherScheme(scheme)
+	resp, err = f.send(ctx, u, acceptHeader, scheme)
+	if err == nil && resp.StatusCode < 400 && f.db != nil {
+		if err := f.db.SetHostSignature(ctx, host, scheme); err != nil {
+			f.log.Error("record host signature scheme", "host", host, "err", err)
+		}
+	}
+	return resp, err
+}
+
+// refusesFetchSignature reports whether the answer to a signed GET may mean
+// that the signature scheme was not read: 401 or 403 (see knock). Unlike a
+// POST's, a 400 is not one: no server cited answers a GET's signature
+// with it.
+func refusesFetchSignature(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// otherScheme is the signature scheme to knock with after scheme.
+func otherScheme(scheme string) string {
+	if scheme == store.SignatureRFC9421 {
+		return store.SignatureCavage
+	}
+	return store.SignatureRFC9421
+}
+
+// send makes one GET of u signed with scheme.
+func (f *Fetcher) send(ctx context.Context, u *url.URL, acceptHeader, scheme string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", acceptHeader)
+	req.Header.Set("User-Agent", f.userAgent)
+	if err := signAs(f.signer, req, nil, scheme, f.now()); err != nil {
+		return nil, err
+	}
+	return f.client.Do(req)
+}
+
+// signAs signs req with s in scheme: RFC 9421, else cavage. Date goes on
+// RFC 9421 requests too, for receivers that log it.
+func signAs(s sig.Signer, req *http.Request, body []byte, scheme string, now time.Time) error {
+	req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	var err error
+	if scheme == store.SignatureRFC9421 {
+		err = s.SignMessage(req, body, now)
+	} else {
+		err = s.Sign(req, body, now)
+	}
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	return nil
 }
 
 // discard drains a little of an unwanted body so the connection can be

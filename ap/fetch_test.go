@@ -2,14 +2,28 @@ package ap_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"kith/ap"
 	"kith/ap/aptest"
+	"kith/ap/sig"
+	"kith/store"
 )
+
+// signed reports whether r carries a signature of either scheme: RFC 9421
+// (Signature-Input) or cavage (a Signature with a headers list).
+func signed(r *http.Request) bool {
+	return r.Header.Get("Signature-Input") != "" ||
+		strings.Contains(r.Header.Get("Signature"), `headers="(request-target)`)
+}
 
 // TestFetchRedirects: the fetcher follows at most two redirects, signing
 // each hop itself, and a document reached through a redirect must have its
@@ -25,7 +39,7 @@ func TestFetchRedirects(t *testing.T) {
 		w.Write([]byte(`{"id":"` + id + `","type":"Note","content":"hi"}`))
 	}
 	other = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.Header.Get("Signature"), `headers="(request-target)`) {
+		if signed(r) {
 			signedHops.Add(1)
 		}
 		switch r.URL.Path {
@@ -38,7 +52,7 @@ func TestFetchRedirects(t *testing.T) {
 	defer other.Close()
 	var first *httptest.Server
 	first = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.Header.Get("Signature"), `headers="(request-target)`) {
+		if signed(r) {
 			signedHops.Add(1)
 		}
 		switch r.URL.Path {
@@ -87,6 +101,131 @@ func TestFetchRedirects(t *testing.T) {
 			}
 			if n := signedHops.Load(); n < 2 {
 				t.Errorf("%d hops carried a signature; want every hop signed", n)
+			}
+		})
+	}
+}
+
+// signedFetchServer is a fake server in authorized-fetch mode: it serves a
+// Note to GETs whose signature verifies with the kith instance key and is
+// of a scheme it takes; any other GET gets refused, the status Mastodon and
+// GoToSocial give to a signature they cannot read (see Fetcher.knock).
+// Every request is counted, with the scheme it was signed with.
+type signedFetchServer struct {
+	srv     *httptest.Server
+	rfc9421 bool // takes RFC 9421 signatures
+	cavage  bool // takes cavage signatures
+	refuse  int  // the status of a refused GET
+	status  int  // when not 0, the answer to every GET (a 404, say)
+
+	mu      sync.Mutex
+	schemes []string // the scheme of each request, in order
+}
+
+func newSignedFetchServer(tb testing.TB, rfc9421, cavage bool, refuse int) *signedFetchServer {
+	tb.Helper()
+	pub := aptest.Key(tb, "kith-instance").Public()
+	f := &signedFetchServer{rfc9421: rfc9421, cavage: cavage, refuse: refuse}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme := store.SignatureCavage
+		if r.Header.Get("Signature-Input") != "" {
+			scheme = store.SignatureRFC9421
+		}
+		f.mu.Lock()
+		f.schemes = append(f.schemes, scheme)
+		f.mu.Unlock()
+		if f.status != 0 {
+			w.WriteHeader(f.status)
+			return
+		}
+		takes := (scheme == store.SignatureRFC9421 && f.rfc9421) || (scheme == store.SignatureCavage && f.cavage)
+		p, err := sig.Check(r, nil, time.Now())
+		if err == nil {
+			err = sig.Verify(r, p, pub)
+		}
+		if !takes || err != nil {
+			http.Error(w, "signature not verified", f.refuse)
+			return
+		}
+		w.Header().Set("Content-Type", "application/activity+json")
+		w.Write([]byte(`{"id":"` + f.srv.URL + r.URL.Path + `","type":"Note","content":"hi"}`))
+	}))
+	tb.Cleanup(f.srv.Close)
+	return f
+}
+
+// take returns the schemes of the requests since the last call.
+func (f *signedFetchServer) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.schemes
+	f.schemes = nil
+	return s
+}
+
+// TestFetchDoubleKnock: fetches knock like deliveries. A host not known
+// gets an RFC 9421 GET first; on a 401 or 403 the same GET again signed the
+// cavage way, and the scheme that got in is remembered in the memory
+// deliveries share, so the next fetch is one request. A 404 is an answer
+// about the document and a refusal of both schemes teaches nothing; a
+// scheme remembered from deliveries is used first.
+func TestFetchDoubleKnock(t *testing.T) {
+	const r9421, cavage = store.SignatureRFC9421, store.SignatureCavage
+	tests := []struct {
+		name           string
+		rfc9421, cav   bool
+		refuse, status int
+		known          string   // remembered before the first fetch
+		first, second  []string // the schemes of each fetch's requests
+		remember       string
+		wantErrStatus  int // 0: both fetches succeed
+	}{
+		{name: "RFC 9421 only", rfc9421: true, refuse: 401,
+			first: []string{r9421}, second: []string{r9421}},
+		{name: "cavage only, 401", cav: true, refuse: 401,
+			first: []string{r9421, cavage}, second: []string{cavage}, remember: cavage},
+		{name: "cavage only, 403", cav: true, refuse: 403,
+			first: []string{r9421, cavage}, second: []string{cavage}, remember: cavage},
+		{name: "both", rfc9421: true, cav: true, refuse: 401,
+			first: []string{r9421}, second: []string{r9421}},
+		{name: "cavage remembered from deliveries", cav: true, refuse: 401, known: cavage,
+			first: []string{cavage}, second: []string{cavage}, remember: cavage},
+		{name: "cavage remembered, host moved to RFC 9421", rfc9421: true, refuse: 401, known: cavage,
+			first: []string{cavage, r9421}, second: []string{r9421}, remember: r9421},
+		{name: "404 is not a refusal", rfc9421: true, cav: true, status: 404,
+			first: []string{r9421}, second: []string{r9421}, wantErrStatus: 404},
+		{name: "410 is not a refusal", cav: true, status: 410,
+			first: []string{r9421}, second: []string{r9421}, wantErrStatus: 410},
+		{name: "both refused", refuse: 401,
+			first: []string{r9421, cavage}, second: []string{r9421, cavage}, wantErrStatus: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+			f := newSignedFetchServer(t, tt.rfc9421, tt.cav, tt.refuse)
+			f.status = tt.status
+			host := strings.TrimPrefix(f.srv.URL, "https://")
+			if tt.known != "" {
+				if err := inst.DB.SetHostSignature(ctx, host, tt.known); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, want := range [][]string{tt.first, tt.second} {
+				_, _, err := inst.Service.Fetcher().GetObject(ctx, f.srv.URL+"/notes/1")
+				var fe *ap.FetchError
+				switch {
+				case tt.wantErrStatus == 0 && err != nil:
+					t.Fatalf("fetch %d: %v", i+1, err)
+				case tt.wantErrStatus != 0 && (!errors.As(err, &fe) || fe.Status != tt.wantErrStatus):
+					t.Fatalf("fetch %d: err = %v; want HTTP %d", i+1, err, tt.wantErrStatus)
+				}
+				if got := f.take(); !slices.Equal(got, want) {
+					t.Errorf("fetch %d sent %v; want %v", i+1, got, want)
+				}
+			}
+			if got, err := inst.DB.HostSignature(ctx, host); err != nil || got != tt.remember {
+				t.Errorf("remembered %q (%v); want %q", got, err, tt.remember)
 			}
 		})
 	}

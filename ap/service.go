@@ -141,6 +141,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.fetch = &Fetcher{
 		client:       client,
 		signer:       s.instanceSigner,
+		db:           cfg.DB,
+		log:          s.log,
 		allowPrivate: cfg.AllowPrivate,
 		now:          s.now,
 		userAgent:    s.UserAgent(),
