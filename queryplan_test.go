@@ -27,6 +27,7 @@ var boundedTables = map[string]string{
 	"thread_up":          "store.Thread's walk up a reply chain: one row per ancestor, bounded by its depth",
 	"thread_down":        "store.Thread's walk down a conversation: bounded by its depth and LIMIT",
 	"push_subscriptions": "one per app the owner let push (a phone or two); Notify queues a push for each",
+	"scheduled_posts":    "ap.MaxScheduled (300) at most, Mastodon's bound; Schedule counts them",
 }
 
 // boundedStatement says why a statement that scans may: it reads a bounded
@@ -173,6 +174,22 @@ func TestHotPathQueryPlans(t *testing.T) {
 				"/api/v1/notifications", "/api/v1/bookmarks", "/api/v1/favourites",
 			} {
 				e.apiGet(t, e.alice, tok, p)
+			}
+		}},
+		{"scheduled posts: listed, read, and the scheduler's round", func(t *testing.T) {
+			sp, err := e.bob.app.ap.Schedule(ctx, ap.Draft{Source: "Later"}, time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := e.apiToken(t, e.bob)
+			for _, p := range []string{"/api/v1/scheduled_statuses", "/api/v1/scheduled_statuses?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz", "/api/v1/scheduled_statuses/" + sp.ID} {
+				e.apiGet(t, e.bob, tok, p)
+			}
+			if _, err := e.bob.app.ap.PublishDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.bob.app.db.NextScheduledAt(ctx); err != nil {
+				t.Fatal(err)
 			}
 		}},
 		{"housekeeping: pruning old remote posts", func(t *testing.T) {

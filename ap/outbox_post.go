@@ -57,11 +57,13 @@ type DraftMedia struct {
 }
 
 // DraftPoll is a poll the owner asks: its options, how long it takes
-// votes, and whether a voter may pick several.
+// votes, whether a voter may pick several, and whether the counts stay
+// hidden until it ends.
 type DraftPoll struct {
-	Options  []string
-	Duration time.Duration
-	Multiple bool
+	Options    []string
+	Duration   time.Duration
+	Multiple   bool
+	HideTotals bool
 }
 
 // ErrInvalid is wrapped by errors that describe a problem with what the
@@ -129,6 +131,13 @@ func checkRecipients(d *Draft, mentions []store.Mention, unresolved []string) er
 // should receive it, in one transaction: one delivery per distinct inbox,
 // followers that share a server sharing one.
 func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
+	return s.publish(ctx, d, nil)
+}
+
+// publish is Publish with also, when not nil, run in the transaction that
+// stores the post: publishing a scheduled post removes it there, so that
+// it goes out exactly once.
+func (s *Service) publish(ctx context.Context, d Draft, also func(tx *store.Tx) error) (*Published, error) {
 	r, err := s.prepare(ctx, &d)
 	if err != nil {
 		return nil, err
@@ -184,6 +193,11 @@ func (s *Service) Publish(ctx context.Context, d Draft) (*Published, error) {
 				return err
 			}
 			if err := tx.AddPublishKey(ctx, d.Key, id, now); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
 				return err
 			}
 		}

@@ -19,6 +19,7 @@
 //	outbox.go          storing an outgoing activity and its deliveries
 //	outbox_follow.go   follow, unfollow, approve and remove going out
 //	outbox_post.go     publish, edit and delete going out
+//	outbox_schedule.go posts kept to be published later, and their scheduler
 //	outbox_profile.go  profile changes, locking and pins going out
 //	deliver.go         the delivery queue's worker
 //	fetch.go, resolve.go  signed GETs; actors from handles, URLs and the cache
@@ -76,7 +77,8 @@ type Service struct {
 
 	md *markdown.Renderer
 
-	inboxWake chan struct{}
+	inboxWake    chan struct{}
+	scheduleWake chan struct{} // a post was scheduled or moved
 
 	keys *keyGuard // limits the key fetches inbox POSTs cause
 
@@ -103,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		md:        markdown.New(),
 
 		threadLimits: cfg.Threads,
+		scheduleWake: make(chan struct{}, 1),
 		retention:    cfg.Retention,
 		threads:      make(map[string]chan struct{}),
 	}
@@ -173,6 +176,7 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.runInbox(ctx) })
 	wg.Go(func() { s.deliverer.Run(ctx) })
 	wg.Go(func() { s.runHousekeeping(ctx) })
+	wg.Go(func() { s.runScheduler(ctx) })
 	wg.Wait()
 	return nil
 }

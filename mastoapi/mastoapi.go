@@ -22,6 +22,7 @@
 //	instance.go   instance v1 and v2, default images
 //	accounts.go   the owner's account and its statuses
 //	statuses.go   create, read, edit and delete statuses
+//	scheduled.go  statuses scheduled for later: ScheduledStatus and its endpoints
 //	media.go      uploads and their descriptions
 //	stubs.go      the endpoints where kith has nothing to say yet
 //	streaming.go  live events over WebSocket and server-sent events
@@ -181,6 +182,10 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/favourites", h.user("read:favourites", h.entryList(func(ctx context.Context, pg store.Page) ([]store.Entry, error) {
 		return h.db.LikedBy(ctx, h.urls.Actor(), pg)
 	})))
+	m.HandleFunc("GET /api/v1/scheduled_statuses", h.user("read:statuses", h.listScheduled))
+	m.HandleFunc("GET /api/v1/scheduled_statuses/{id}", h.user("read:statuses", h.getScheduled))
+	m.HandleFunc("PUT /api/v1/scheduled_statuses/{id}", h.user("write:statuses", h.rescheduleStatus))
+	m.HandleFunc("DELETE /api/v1/scheduled_statuses/{id}", h.user("write:statuses", h.cancelScheduled))
 	m.HandleFunc("GET /api/v1/polls/{id}", h.public("read:statuses", h.getPoll))
 	m.HandleFunc("POST /api/v1/polls/{id}/votes", h.user("write:statuses", h.votePoll))
 
@@ -216,7 +221,7 @@ func (h *Handler) routes() {
 	for _, p := range []string{
 		"/api/v1/lists", "/api/v1/filters", "/api/v2/filters", "/api/v1/announcements", "/api/v1/followed_tags",
 		"/api/v1/suggestions", "/api/v2/suggestions", "/api/v1/trends", "/api/v1/trends/tags",
-		"/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/conversations", "/api/v1/scheduled_statuses",
+		"/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/conversations",
 	} {
 		m.HandleFunc("GET "+p, h.user("read", h.emptyList))
 	}

@@ -135,8 +135,7 @@ func (h *Handler) draftMedia(ctx context.Context, p params) ([]ap.DraftMedia, er
 // draftPoll reads poll[options][], poll[expires_in] (seconds),
 // poll[multiple] and poll[hide_totals] (form names; JSON's {"poll": {…}}
 // is flattened to them), or nil without options. ap.Service checks the
-// bounds. hide_totals is accepted and not kept: kith's poll entity always
-// shows the counts.
+// bounds.
 func draftPoll(p params) (*ap.DraftPoll, error) {
 	opts := p.list("poll[options]")
 	if len(opts) == 0 {
@@ -146,13 +145,14 @@ func draftPoll(p params) (*ap.DraftPoll, error) {
 	if err != nil || secs <= 0 || secs > int64(ap.MaxPollDuration/time.Second) {
 		return nil, errors.Join(ap.ErrInvalid, fmt.Errorf("poll[expires_in] must be a number of seconds up to %d", int64(ap.MaxPollDuration/time.Second)))
 	}
-	return &ap.DraftPoll{Options: opts, Duration: time.Duration(secs) * time.Second, Multiple: p.bool("poll[multiple]")}, nil
+	return &ap.DraftPoll{Options: opts, Duration: time.Duration(secs) * time.Second, Multiple: p.bool("poll[multiple]"), HideTotals: p.bool("poll[hide_totals]")}, nil
 }
 
 // createStatus answers POST /api/v1/statuses: the draft goes through
 // ap.Service.Publish, the same path as the compose page, and the
 // Idempotency-Key becomes the draft's key, so a client that retries
-// publishes once.
+// publishes once. With scheduled_at ahead it goes to ap.Service.Schedule
+// instead, and the answer is a ScheduledStatus.
 func (h *Handler) createStatus(w http.ResponseWriter, r *http.Request) {
 	p, err := readParams(w, r)
 	if err != nil {
@@ -160,9 +160,18 @@ func (h *Handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if p.has("scheduled_at") && p.Get("scheduled_at") != "" {
-		h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: kith does not schedule posts")
-		return
+	// scheduled_at ahead keeps the post for later; one that has passed
+	// publishes now, as Mastodon does; an empty one is no schedule.
+	var scheduleAt time.Time
+	if v := strings.TrimSpace(p.Get("scheduled_at")); v != "" {
+		at, ok := parseScheduledAt(v)
+		if !ok {
+			h.apiError(w, r, http.StatusUnprocessableEntity, msgScheduleBadDate)
+			return
+		}
+		if at.After(h.now()) {
+			scheduleAt = at
+		}
 	}
 	poll, err := draftPoll(p)
 	if err != nil {
@@ -199,6 +208,10 @@ func (h *Handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		// Keys are the client's; scoped to the token, two apps cannot
 		// collide.
 		d.Key = "api:" + tokenFrom(r).Hash + ":" + key
+	}
+	if !scheduleAt.IsZero() {
+		h.scheduleStatus(w, r, d, scheduleAt)
+		return
 	}
 	out, err := h.ap.Publish(ctx, d)
 	if err != nil {

@@ -69,14 +69,15 @@ func (db *DB) MediaData(ctx context.Context, id string, preview bool) (data []by
 	return data, mediaType, nil
 }
 
-// DeleteUnusedMedia removes uploads older than cutoff that no post, avatar
-// or header uses: abandoned drafts.
+// DeleteUnusedMedia removes uploads older than cutoff that no post, avatar,
+// header or scheduled post uses: abandoned drafts.
 func (db *DB) DeleteUnusedMedia(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := db.exec(ctx, "delete unused media", `
 		DELETE FROM media WHERE created_at < ?
 		AND id NOT IN (SELECT media_id FROM attachments WHERE media_id IS NOT NULL)
 		AND id NOT IN (SELECT coalesce(avatar_media_id, '') FROM account)
-		AND id NOT IN (SELECT coalesce(header_media_id, '') FROM account)`, millis(cutoff))
+		AND id NOT IN (SELECT coalesce(header_media_id, '') FROM account)
+		AND id NOT IN (SELECT media_id FROM scheduled_media)`, millis(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
