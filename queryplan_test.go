@@ -149,6 +149,14 @@ func TestHotPathQueryPlans(t *testing.T) {
 			e.ownerGet(t, e.alice, "/home")
 			e.ownerGet(t, e.alice, "/home?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")
 			e.ownerGet(t, e.alice, "/home?min_id=00000000000000000000000000")
+			e.ownerGet(t, e.alice, "/bookmarks")
+			// What a card's button reads its post with (web's formPost).
+			if held, err := e.alice.app.db.PostByIRI(ctx, post.IRI); err != nil {
+				t.Fatal(err)
+			} else if _, err := e.alice.app.db.PostByEntrySID(ctx, held.SID); err != nil {
+				t.Fatal(err)
+			}
+			e.ownerGet(t, e.alice, "/bookmarks?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")
 			e.ownerGet(t, e.alice, "/notifications")
 			e.ownerGet(t, e.alice, "/notifications?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")
 			e.ownerGet(t, e.bob, "/replies")

@@ -192,6 +192,15 @@ func (db *DB) PostBySID(ctx context.Context, sid string) (*Post, error) {
 	return postWhere(ctx, db.r, "p.sid = ?", sid)
 }
 
+// PostByEntrySID returns the post a list entry stands for, by the entry's
+// sid: a post's own, a boost's (on the home timeline) or a bookmark's (on
+// the bookmarks page). A card's buttons name the entry, so that the owner
+// is sent back to the very card they pressed.
+func (db *DB) PostByEntrySID(ctx context.Context, sid string) (*Post, error) {
+	return postWhere(ctx, db.r, `p.id = coalesce((SELECT id FROM posts WHERE sid = ?1),
+		(SELECT post_id FROM boosts WHERE sid = ?1), (SELECT post_id FROM bookmarks WHERE sid = ?1))`, sid)
+}
+
 // PostByLocalID returns one of our posts by its id, deleted or not.
 func (db *DB) PostByLocalID(ctx context.Context, id string) (*Post, error) {
 	return postWhere(ctx, db.r, "p.local_id = ?", id)

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"kith/ap"
 	"kith/store"
@@ -12,7 +14,7 @@ import (
 // homePageSize is the number of entries on a page of the home timeline.
 const homePageSize = 20
 
-// homePage is the data of home.html.
+// homePage is the data of home.html and bookmarks.html.
 type homePage struct {
 	page
 	Entries []cardView
@@ -24,30 +26,47 @@ type homePage struct {
 // boosts of the accounts they follow and their own, newest first, paged
 // by the entries' sortable ids (?max_id= for older, ?min_id= for newer).
 func (h *Handler) showTimeline(w http.ResponseWriter, r *http.Request) {
+	h.showEntries(w, r, "Home", "/home", func(ctx context.Context, pg store.Page) ([]store.Entry, error) {
+		return h.db.Home(ctx, store.HomeQuery{Page: pg, Owner: h.urls.Actor()})
+	})
+}
+
+// showBookmarks serves the posts the owner bookmarked (/bookmarks), the
+// newest bookmark first, paged like the home timeline by the bookmarks'
+// sortable ids.
+func (h *Handler) showBookmarks(w http.ResponseWriter, r *http.Request) {
+	h.showEntries(w, r, "Bookmarks", "/bookmarks", func(ctx context.Context, pg store.Page) ([]store.Entry, error) {
+		return h.db.Bookmarks(ctx, h.urls.Actor(), pg)
+	})
+}
+
+// showEntries serves a cursor-paged list of post cards at path, read by
+// list; the page template is named after the path (home.html for /home).
+func (h *Handler) showEntries(w http.ResponseWriter, r *http.Request, title, path string,
+	list func(context.Context, store.Page) ([]store.Entry, error)) {
 	q := r.URL.Query()
 	pg, ok := h.readCursor(w, r, homePageSize)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	entries, err := h.db.Home(ctx, store.HomeQuery{Page: pg, Owner: h.urls.Actor()})
+	entries, err := list(r.Context(), pg)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	p, acct, ok := h.pageAndAccount(w, r, "Home")
+	p, acct, ok := h.pageAndAccount(w, r, title)
 	if !ok {
 		return
 	}
 	entries, pager := pageLinks(entries, homePageSize, pg.MaxID, pg.MinID, func(e store.Entry) string { return e.SID },
-		"/home", "max_id", "min_id")
+		path, "max_id", "min_id")
 	data := &homePage{page: p, Pager: pager, Newest: pg.MaxID == "" && pg.MinID == ""}
 	data.Flash, data.FlashWarn = interactFlash(q)
 	c := h.cardContext(acct, &p, r.URL.RequestURI())
 	for i := range entries {
 		data.Entries = append(data.Entries, h.entryCard(c, &entries[i]))
 	}
-	h.render(w, r, http.StatusOK, "home", data)
+	h.render(w, r, http.StatusOK, strings.TrimPrefix(path, "/"), data)
 }
 
 // pageAndAccount builds the page of a list of cards, which also needs

@@ -55,15 +55,16 @@ func (h *Handler) backTo(w http.ResponseWriter, r *http.Request, code string) {
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-// formPost reads the post a card's form names by its sid. It answers 404
-// (and reports false) when there is no such post.
+// formPost reads the post a card's form names by its entry's sid (the
+// post's, a boost's or a bookmark's). It answers 404 (and reports false)
+// when there is no such post.
 func (h *Handler) formPost(w http.ResponseWriter, r *http.Request) (*store.Post, bool) {
 	sid := r.PostFormValue("sid")
 	if sid == "" || !cursorLike(sid) {
 		h.showError(w, r, http.StatusBadRequest, "No post named", "The form did not say which post it was about.")
 		return nil, false
 	}
-	p, err := h.db.PostBySID(r.Context(), sid)
+	p, err := h.db.PostByEntrySID(r.Context(), sid)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !p.DeletedAt.IsZero() {
 		h.showError(w, r, http.StatusNotFound, "Post not found", "That post is no longer here: it may have been deleted.")
 		return nil, false

@@ -23,7 +23,7 @@ var pageNames = []string{
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
 	"people", "following", "blocks", "moving",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
-	"home", "notifications", "replies",
+	"home", "bookmarks", "notifications", "replies",
 	"thread", "search", "status",
 }
 

@@ -37,6 +37,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /delete/{id}", h.form(smallFormLimit, h.owner(h.submitDelete)))
 	m.HandleFunc("POST /pin/{id}", h.form(smallFormLimit, h.owner(h.submitPin)))
 	m.HandleFunc("GET /home", h.owner(h.showTimeline))
+	m.HandleFunc("GET /bookmarks", h.owner(h.showBookmarks))
 	m.HandleFunc("GET /notifications", h.owner(h.showNotifications))
 	m.HandleFunc("POST /notifications/read", h.form(smallFormLimit, h.owner(h.submitNotificationsRead)))
 	m.HandleFunc("GET /replies", h.owner(h.showReplies))
