@@ -357,3 +357,56 @@ func TestBenchActivitySize(t *testing.T) {
 		t.Errorf("benchmark activity is %d bytes; want about 2.3 KB", n)
 	}
 }
+
+// BenchmarkInboxWorker is the inbox worker storing what the inbox
+// accepted: b.N signed Create{Note} that mention the owner (so each is
+// stored as a post, with its notification) are posted with the timer
+// stopped, then one timed ProcessInbox stores them all, as after a burst.
+func BenchmarkInboxWorker(b *testing.B) {
+	s := newInboxSetup(b)
+	owner := s.inst.URLs.Actor()
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		id := s.actor + "/statuses/" + strconv.Itoa(i+1) + "/activity"
+		bodies[i] = mentioning(b, benchActivity(s.actor, id), owner)
+	}
+	for _, req := range s.signed(b, bodies) {
+		rec := httptest.NewRecorder()
+		s.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusAccepted {
+			b.Fatalf("POST inbox: status %d; want 202", rec.Code)
+		}
+	}
+	ctx := context.Background()
+	var m cpuMeter
+	b.ReportAllocs()
+	b.ResetTimer()
+	m.resume(b)
+	n, err := s.inst.Service.ProcessInbox(ctx)
+	m.pause(b)
+	m.report(b)
+	if err != nil || n != b.N {
+		b.Fatalf("ProcessInbox handled %d (%v); want %d", n, err, b.N)
+	}
+	if _, pending, err := s.inst.DB.CountInbox(ctx); err != nil || pending != 0 {
+		b.Fatalf("%d still pending (%v); want none", pending, err)
+	}
+}
+
+// mentioning adds a mention of owner to a benchActivity, so kith stores
+// the post without following its author.
+func mentioning(tb testing.TB, body []byte, owner string) []byte {
+	tb.Helper()
+	var act map[string]any
+	if err := json.Unmarshal(body, &act); err != nil {
+		tb.Fatal(err)
+	}
+	note := act["object"].(map[string]any)
+	note["cc"] = append(note["cc"].([]any), owner)
+	note["tag"] = append(note["tag"].([]any), map[string]any{"type": "Mention", "href": owner, "name": "@me"})
+	out, err := json.Marshal(act)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -18,9 +19,18 @@ func (db *DB) IsBlocked(ctx context.Context, targets ...string) (bool, error) {
 	if len(targets) == 0 {
 		return false, nil
 	}
-	args := make([]any, len(targets))
+	// Callers name a host once for the actor and again for its key, so
+	// repeats are dropped; the list is then padded with its first entry to
+	// a multiple of 8, so that a few query texts serve every length and
+	// stay prepared (stmtCaching).
+	args := make([]any, 0, (len(targets)+7)/8*8)
 	for i, t := range targets {
-		args[i] = t
+		if !slices.Contains(targets[:i], t) {
+			args = append(args, t)
+		}
+	}
+	for len(args)%8 != 0 {
+		args = append(args, args[0])
 	}
 	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM blocks WHERE target IN (`+placeholders(len(args))+`)`, args...)
 	return n > 0, err

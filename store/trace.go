@@ -8,15 +8,17 @@ import (
 	"modernc.org/sqlite"
 )
 
-// openPool opens a connection pool on dsn. With a Trace or Fault hook set,
-// every connection reports each statement to it before running it.
+// openPool opens a connection pool on dsn whose connections keep their
+// statements prepared (stmtCaching). With a Trace or Fault hook set, every
+// connection reports each statement to it before running it.
 func openPool(dsn string, opt Options) (*sql.DB, error) {
-	if opt.Trace == nil && opt.Fault == nil {
-		return sql.Open("sqlite", dsn)
-	}
-	c, err := sqlite.NewConnector(dsn)
+	sc, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
+	}
+	c := stmtCaching{sc}
+	if opt.Trace == nil && opt.Fault == nil {
+		return sql.OpenDB(c), nil
 	}
 	trace := func(query string, args []any) error {
 		if opt.Trace != nil {
@@ -41,7 +43,7 @@ func (t tracingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tracingConn{c, t.trace}, nil
+	return &tracingConn{forwardConn{c}, t.trace}, nil
 }
 
 // tracingConn reports each statement and forwards everything else,
@@ -49,7 +51,7 @@ func (t tracingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // hiding them would make database/sql fall back to slower, context-free
 // paths and change what is measured.
 type tracingConn struct {
-	driver.Conn
+	forwardConn
 	trace func(string, []any) error
 }
 
@@ -87,18 +89,6 @@ func (c *tracingConn) PrepareContext(ctx context.Context, query string) (driver.
 	return &tracingStmt{st, c, query}, nil
 }
 
-func (c *tracingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *tracingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
-
-func (c *tracingConn) ResetSession(ctx context.Context) error {
-	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
-}
-
-func (c *tracingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
-
 // tracingStmt is a prepared statement that reports each run.
 type tracingStmt struct {
 	driver.Stmt
@@ -119,3 +109,34 @@ func (s *tracingStmt) QueryContext(ctx context.Context, args []driver.NamedValue
 	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
+
+// forwardConn forwards the optional interfaces of the driver's connections,
+// for the wrappers above to embed: hiding them would make database/sql
+// fall back to slower, context-free paths.
+type forwardConn struct {
+	driver.Conn
+}
+
+func (c forwardConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+}
+
+func (c forwardConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+func (c forwardConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c forwardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c forwardConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+
+func (c forwardConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c forwardConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
