@@ -9,12 +9,14 @@ import (
 
 // After a burst of work (a flood of inbox POSTs, a fan-out to thousands of
 // followers) the Go heap has grown, and the runtime hands the freed part
-// back to the system only slowly: kith idled at 24-29 MB after traffic
-// against 19 MB fresh (issue 7, item 21). releaseWhenIdle watches how much
-// is allocated and, once a busy period is followed by a quiet one, returns
-// the free memory at once. It costs nothing on the hot paths: one read of
-// a runtime counter every idleCheckEvery, and one forced GC per burst,
-// when there is nothing else to do.
+// back to the system only slowly; SQLite's connections keep the pages they
+// read; and the kernel keeps mapped whatever code ran: kith idled at 24-29
+// MB after traffic against 19 MB fresh (issue 7, item 21). releaseWhenIdle
+// watches how much is allocated and, once a busy period is followed by a
+// quiet one, calls release at once. Start-up counts as a busy period. It
+// costs nothing on the hot paths: one read of a runtime counter every
+// idleCheckEvery, and one release per burst, when there is nothing else
+// to do.
 const (
 	idleCheckEvery = 5 * time.Second
 	// busyAlloc is what counts as a burst within one interval, quietAlloc
@@ -28,6 +30,13 @@ const (
 type idleWatch struct {
 	last uint64 // the counter at the previous reading
 	busy bool   // a burst happened since the last release
+}
+
+// newIdleWatch starts watching from the counter's reading at the end of
+// start-up, which counts as a burst: what it mapped and left over is
+// released at the first quiet interval.
+func newIdleWatch(allocated uint64) idleWatch {
+	return idleWatch{last: allocated, busy: true}
 }
 
 // step takes a new reading and reports whether to release now.
@@ -44,9 +53,9 @@ func (w *idleWatch) step(allocated uint64) bool {
 	return false
 }
 
-// releaseWhenIdle runs until ctx is done, returning freed memory to the
-// system after each burst of work.
-func releaseWhenIdle(ctx context.Context) {
+// releaseWhenIdle runs until ctx is done, calling release after start-up
+// and after each burst of work, once things are quiet.
+func releaseWhenIdle(ctx context.Context, release func(context.Context)) {
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	read := func() uint64 {
 		metrics.Read(sample)
@@ -55,7 +64,7 @@ func releaseWhenIdle(ctx context.Context) {
 		}
 		return sample[0].Value.Uint64()
 	}
-	w := idleWatch{last: read()}
+	w := newIdleWatch(read())
 	t := time.NewTicker(idleCheckEvery)
 	defer t.Stop()
 	for {
@@ -64,8 +73,22 @@ func releaseWhenIdle(ctx context.Context) {
 			return
 		case <-t.C:
 			if w.step(read()) {
-				debug.FreeOSMemory()
+				release(ctx)
 			}
 		}
+	}
+}
+
+// releaseMemory returns to the system what kith holds but does not use
+// while idle: the free part of the Go heap, SQLite's idle readers and
+// cache (store.DB.ReleaseMemory), and the pages of its own binary that
+// start-up or the burst mapped (releaseBinaryPages).
+func (a *app) releaseMemory(ctx context.Context) {
+	if err := a.db.ReleaseMemory(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("releasing SQLite's memory", "err", err)
+	}
+	debug.FreeOSMemory()
+	if err := releaseBinaryPages(); err != nil {
+		a.log.Warn("releasing the binary's pages", "err", err)
 	}
 }

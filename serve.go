@@ -320,12 +320,16 @@ func serveConfig(ctx context.Context, cfg *config, stdout, stderr io.Writer, opt
 		return err
 	}
 	defer a.db.Close()
-	// Setup (migrations, key loading, template parsing) left a few MB of
-	// garbage; hand it back to the OS, as an idle kith on a Pi should stay
-	// small. It costs about a millisecond of start time (a forced GC on a
-	// 3 MB heap), against the 50 ms budget; done later, concurrently with
-	// the first requests, it saved less.
+	// Setup (migrations, key loading, template checks) left a few MB of
+	// garbage, and the code of every package's init and of setup, which
+	// runs once, mapped; hand both back to the OS, as an idle kith on a Pi
+	// should stay small. It costs about a millisecond of start time (a
+	// forced GC on a 3 MB heap), against the 50 ms budget; done later,
+	// concurrently with the first requests, it saved less.
 	debug.FreeOSMemory()
+	if err := releaseBinaryPages(); err != nil {
+		log.Warn("releasing the binary's pages", "err", err)
+	}
 
 	a.backupKeep = keep
 	if cfg.acme != "" {
@@ -357,7 +361,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.ap.Run(workCtx) })
-	wg.Go(func() { releaseWhenIdle(workCtx) })
+	wg.Go(func() { releaseWhenIdle(workCtx, a.releaseMemory) })
 	wg.Go(func() { a.api.RunPush(workCtx) })
 	if cfg.backupDir != "" {
 		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
