@@ -80,12 +80,22 @@ func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr
 		return err
 	}
 	defer closeDB()
-	res, err := svc.ImportArchive(ctx, a, progressLines(stderr))
+	res, err := svc.ImportArchive(ctx, a, func(p ap.ArchiveProgress) {
+		fmt.Fprintf(stderr, "kith: %s: %d of %d", p.Phase, p.Done, p.Total)
+		if p.Warnings > 0 {
+			fmt.Fprintf(stderr, " (%d attachments left out)", p.Warnings)
+		}
+		fmt.Fprintln(stderr)
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "kith: left out: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "kith: %d posts imported, %d imported before, %d items skipped (boosts, replies to others, private posts)\n",
 		res.Posts, res.Unchanged, res.Skipped)
+	fmt.Fprintf(stdout, "kith: %d media files stored (%d KB), %d attachments left out\n", res.Media, (res.MediaBytes+1023)>>10, res.MediaSkipped)
 	for _, c := range res.CSV {
 		fmt.Fprintf(stdout, "kith: %s: %d rows; %d applied, %d already in place, %d failed\n",
 			c.Kind, c.Rows, c.Applied, c.Unchanged, len(c.Failed))

@@ -81,6 +81,8 @@ type jsonAttachment struct {
 	Blurhash  string `json:"blurhash,omitempty"`
 	Width     int    `json:"width,omitempty"`
 	Height    int    `json:"height,omitempty"`
+	// FocalPoint is sent only when the owner (or an import) set one.
+	FocalPoint *[2]float64 `json:"focalPoint,omitempty"`
 }
 
 // jsonActivity is a Create, Update or Delete wrapping an object.
@@ -187,10 +189,14 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		if a.MediaID != "" {
 			url = u.Media(a.MediaID, MediaExt(a.MediaType))
 		}
-		n.Attachment = append(n.Attachment, jsonAttachment{
+		ja := jsonAttachment{
 			Type: "Document", MediaType: a.MediaType, URL: url, Name: a.Description,
 			Blurhash: a.Blurhash, Width: a.Width, Height: a.Height,
-		})
+		}
+		if a.FocusX != 0 || a.FocusY != 0 {
+			ja.FocalPoint = &[2]float64{a.FocusX, a.FocusY}
+		}
+		n.Attachment = append(n.Attachment, ja)
 	}
 	return n
 }

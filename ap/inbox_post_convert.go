@@ -138,9 +138,10 @@ func remoteAttachment(a Attachment) (store.Attachment, bool) {
 	if w < 0 || h < 0 {
 		w, h = 0, 0
 	}
+	fx, fy := a.Focus()
 	return store.Attachment{
 		URL: l.Href, MediaType: mt, Description: plainText(desc, 1500),
-		Width: w, Height: h, Blurhash: plainText(a.Blurhash, 100),
+		Width: w, Height: h, Blurhash: plainText(a.Blurhash, 100), FocusX: fx, FocusY: fy,
 	}, true
 }
 

@@ -1,11 +1,15 @@
 package ap
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
 	"strings"
+	"time"
 
+	"kith/ap/media"
 	"kith/store"
 	"kith/store/archive"
 )
@@ -15,103 +19,136 @@ type ArchiveResult struct {
 	Posts     int // public posts imported
 	Unchanged int // posts imported before
 	Skipped   int // items that are not public posts of the owner's (boosts, replies to others, private posts)
-	CSV       []ImportResult
+	// Media counts the files stored with the imported posts, MediaBytes
+	// their size as stored (metadata stripped, as for uploads).
+	Media      int
+	MediaBytes int64
+	// MediaSkipped counts attachments left out: missing from the archive,
+	// not an image kith keeps, lying about their type, or over the size
+	// cap of uploads. Warnings says why, for the first of them.
+	MediaSkipped int
+	Warnings     []string
+	CSV          []ImportResult
+}
+
+// warn records an attachment that was left out.
+func (res *ArchiveResult) warn(format string, args ...any) {
+	res.MediaSkipped++
+	if len(res.Warnings) < maxImportFailures {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// ArchiveProgress is how far an archive import has come.
+type ArchiveProgress struct {
+	Phase    string // "posts", or the CSV export being applied (following_accounts.csv)
+	Done     int
+	Total    int
+	Warnings int // attachments left out so far
 }
 
 // maxArchiveItems caps the items of outbox.json that are read.
 const maxArchiveItems = 1_000_000
 
+// progressEvery is how many items pass between two progress reports.
+const progressEvery = 100
+
 // ImportArchive brings an opened Mastodon archive in: the public posts of
 // outbox.json become posts of this account under their original dates,
-// marked as imported and never delivered, and the CSV exports inside are
-// applied as ImportCSV does. A second import of the same archive finds
-// everything in place. progress, when not nil, is called as posts go in,
-// with the count so far (the total is not known until the end: 0).
-func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progress func(done, total int)) (ArchiveResult, error) {
+// with their images, marked as imported and never delivered, and the CSV
+// exports inside are applied as ImportCSV does. A second import of the
+// same archive finds everything in place and reads no media. progress,
+// when not nil, is called as the import goes.
+func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progress func(ArchiveProgress)) (ArchiveResult, error) {
 	var res ArchiveResult
-	if b, ok := a.Docs["outbox.json"]; ok {
-		// Item by item, so that a large outbox is not held twice.
-		dec := json.NewDecoder(bytes.NewReader(b))
-		done := 0
-		err := eachItem(dec, func(raw json.RawMessage) error {
-			if done++; done > maxArchiveItems {
-				return invalid("outbox.json holds more than %d items", maxArchiveItems)
+	report := func(p ArchiveProgress) {
+		if progress != nil {
+			p.Warnings = res.MediaSkipped
+			progress(p)
+		}
+	}
+	if a.OutboxItems > maxArchiveItems {
+		return res, invalid("outbox.json holds %d items; at most %d are imported", a.OutboxItems, maxArchiveItems)
+	}
+	from := newArchiveAccount(a)
+	done := 0
+	report(ArchiveProgress{Phase: "posts", Total: a.OutboxItems})
+	// Item by item from the file: the outbox is never held whole.
+	err := a.Outbox(func(raw json.RawMessage) error {
+		switch added, err := s.importArchivePost(ctx, a, raw, from, &res); {
+		case err != nil:
+			return err
+		case added == 1:
+			res.Posts++
+		case added == 0:
+			res.Unchanged++
+		default:
+			res.Skipped++
+		}
+		if done++; done%progressEvery == 0 {
+			report(ArchiveProgress{Phase: "posts", Done: done, Total: a.OutboxItems})
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return res, err
+	}
+	if done%progressEvery != 0 {
+		report(ArchiveProgress{Phase: "posts", Done: done, Total: a.OutboxItems})
+	}
+	for _, name := range ExportNames {
+		b, ok := a.Docs[name]
+		if !ok {
+			continue
+		}
+		r, err := s.ImportCSV(ctx, name, strings.NewReader(string(b)), func(done, total int) {
+			if done%progressEvery == 0 || done == total {
+				report(ArchiveProgress{Phase: name, Done: done, Total: total})
 			}
-			switch added, err := s.importArchivePost(ctx, raw); {
-			case err != nil:
-				return err
-			case added == 1:
-				res.Posts++
-			case added == 0:
-				res.Unchanged++
-			default:
-				res.Skipped++
-			}
-			if progress != nil && done%100 == 0 {
-				progress(done, 0)
-			}
-			return ctx.Err()
 		})
 		if err != nil {
 			return res, err
 		}
-		if progress != nil && done%100 != 0 {
-			progress(done, 0)
-		}
-	}
-	for _, name := range ExportNames {
-		if b, ok := a.Docs[name]; ok {
-			r, err := s.ImportCSV(ctx, name, strings.NewReader(string(b)), nil)
-			if err != nil {
-				return res, err
-			}
-			res.CSV = append(res.CSV, r)
-		}
+		res.CSV = append(res.CSV, r)
 	}
 	return res, nil
 }
 
-// eachItem calls fn with each element of the orderedItems of the JSON
-// object dec reads, skipping its other members.
-func eachItem(dec *json.Decoder, fn func(json.RawMessage) error) error {
-	bad := func(err error) error { return invalid("outbox.json: %v", err) }
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return invalid("outbox.json is not a JSON object")
+// archiveAccount is the account whose archive it is, as actor.json says.
+type archiveAccount struct {
+	iri, address string
+}
+
+func newArchiveAccount(a *archive.Archive) archiveAccount {
+	var actor struct {
+		ID                string `json:"id"`
+		PreferredUsername string `json:"preferredUsername"`
 	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return bad(err)
-		}
-		if key != "orderedItems" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return bad(err)
-			}
-			continue
-		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-			return invalid("outbox.json: orderedItems is not a list")
-		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return bad(err)
-			}
-			if err := fn(raw); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return bad(err)
-		}
+	if json.Unmarshal(a.Docs["actor.json"], &actor) != nil {
+		return archiveAccount{}
 	}
-	return nil
+	host := hostOf(actor.ID)
+	name := plainText(actor.PreferredUsername, 100)
+	if host == "" || name == "" || strings.ContainsAny(name, "@ ") {
+		return archiveAccount{}
+	}
+	return archiveAccount{iri: actor.ID, address: "@" + name + "@" + host}
+}
+
+// of is how an imported post's label names the account that wrote it:
+// its address (@old@mastodon.social) when actor.json is that account,
+// else the old server's name.
+func (acct archiveAccount) of(author string) string {
+	if author == acct.iri && acct.address != "" {
+		return acct.address
+	}
+	return hostOf(author)
 }
 
 // importArchivePost stores one item of outbox.json: 1 when it was added,
-// 0 when it was imported before, -1 when it is not a public post.
-func (s *Service) importArchivePost(ctx context.Context, raw json.RawMessage) (int, error) {
+// 0 when it was imported before, -1 when it is not a public post. from is
+// the old account, for the post's label.
+func (s *Service) importArchivePost(ctx context.Context, a *archive.Archive, raw json.RawMessage, from archiveAccount, res *ArchiveResult) (int, error) {
 	var act struct {
 		Type   Types           `json:"type"`
 		Object json.RawMessage `json:"object"`
@@ -131,13 +168,20 @@ func (s *Service) importArchivePost(ctx context.Context, raw json.RawMessage) (i
 		return -1, nil
 	}
 	origin, parent := p.IRI, p.InReplyTo
+	// Asked before the media are read, so that importing an archive
+	// again reads none of them.
+	if here, err := s.db.ImportedAs(ctx, origin); err != nil || here != "" {
+		return 0, err
+	}
 	p.LocalID = store.NewID(p.Published)
 	p.IRI, p.AuthorIRI, p.Raw, p.InReplyTo = s.urls.Post(p.LocalID), s.urls.Actor(), "", ""
 	p.URL = s.urls.PostPage(p.LocalID)
-	// The archive's media files are not stored yet: an imported post
-	// comes without its attachments. Mentions and quotes point at the old
-	// server's view of others, and are dropped with them.
-	p.Attachments, p.Mentions, p.QuoteIRI = nil, nil, ""
+	p.ImportedFrom = from.of(owner.IRI)
+	// Mentions and quotes point at the old server's view of others, and
+	// are dropped with it.
+	p.Mentions, p.QuoteIRI = nil, ""
+	var files []*store.Media
+	p.Attachments, files = s.archiveMedia(a, &o, origin, now, res)
 	added := 0
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		if here, err := tx.ImportedAs(ctx, origin); err != nil || here != "" {
@@ -149,11 +193,98 @@ func (s *Service) importArchivePost(ctx context.Context, raw json.RawMessage) (i
 		if p.InReplyTo, err = tx.ImportedAs(ctx, parent); err != nil {
 			return err
 		}
+		for _, m := range files {
+			if err := tx.AddMedia(ctx, m); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutPost(ctx, p); err != nil {
 			return err
 		}
 		added = 1
 		return tx.MarkImported(ctx, p.ID, origin, now)
 	})
+	if err == nil && added == 1 {
+		for _, m := range files {
+			res.Media++
+			res.MediaBytes += int64(len(m.Data))
+		}
+	}
 	return added, err
+}
+
+// archiveMedia reads the images of an imported post from the archive and
+// processes them as uploads are processed (type sniffed from the content,
+// metadata stripped, the same size and pixel caps), keeping their
+// description, focal point and blurhash. What cannot be kept is counted
+// in res with the reason, and the post goes in without it.
+func (s *Service) archiveMedia(a *archive.Archive, o *Object, origin string, now time.Time, res *ArchiveResult) ([]store.Attachment, []*store.Media) {
+	var atts []store.Attachment
+	var files []*store.Media
+	for _, at := range o.Attachment {
+		if len(atts) == MaxAttachments {
+			res.warn("%s: more than %d attachments; the rest are left out", origin, MaxAttachments)
+			break
+		}
+		ref := at.URL.Best(at.MediaType).Href
+		if ref == "" {
+			ref = at.Href
+		}
+		claimed, _, _ := mime.ParseMediaType(at.MediaType)
+		if claimed != "" && !strings.HasPrefix(claimed, "image/") {
+			res.warn("%s: %s is %s; kith keeps images only", origin, ref, claimed)
+			continue
+		}
+		name, ok := a.MediaFor(ref)
+		if !ok {
+			res.warn("%s: %s is not in the archive", origin, ref)
+			continue
+		}
+		img, err := s.archiveImage(a, name)
+		switch {
+		case errors.Is(err, media.ErrTooLarge):
+			res.warn("%s: %s is larger than %d MB", origin, name, MaxUploadBytes>>20)
+			continue
+		case err != nil:
+			res.warn("%s: %s is not an image kith takes: %v", origin, name, err)
+			continue
+		case claimed != "" && claimed != img.MediaType:
+			res.warn("%s: %s claims to be %s but is %s", origin, name, claimed, img.MediaType)
+			continue
+		}
+		desc := string(at.Summary)
+		if desc == "" {
+			desc = string(at.Name)
+		}
+		m := &store.Media{
+			ID: s.newID(now), MediaType: img.MediaType, Data: img.Data, Width: img.Width, Height: img.Height,
+			Blurhash: img.Blurhash, PreviewType: img.PreviewType, Preview: img.Preview,
+			PreviewWidth: img.PreviewWidth, PreviewHeight: img.PreviewHeight, CreatedAt: now,
+		}
+		blurhash := plainText(at.Blurhash, 100)
+		if blurhash == "" {
+			blurhash = img.Blurhash
+		}
+		fx, fy := at.Focus()
+		files = append(files, m)
+		atts = append(atts, store.Attachment{
+			MediaID: m.ID, MediaType: m.MediaType, Description: plainText(desc, 1500),
+			Width: m.Width, Height: m.Height, Blurhash: blurhash, FocusX: fx, FocusY: fy,
+		})
+	}
+	return atts, files
+}
+
+// archiveImage processes one media file of the archive, refusing one over
+// the upload cap before reading it.
+func (s *Service) archiveImage(a *archive.Archive, name string) (*media.Image, error) {
+	f, err := a.OpenMedia(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > MaxUploadBytes {
+		return nil, media.ErrTooLarge
+	}
+	return media.Process(f, media.Options{MaxBytes: MaxUploadBytes})
 }

@@ -12,9 +12,11 @@ import (
 
 // ExportArchive writes the account as a .zip in Mastodon's archive layout:
 // actor.json, outbox.json (the public and unlisted posts, oldest first,
-// each in its Create), likes.json, bookmarks.json and the CSV exports, so
-// that kith, or any server that reads Mastodon's archives, can import it.
-// Media files are not included yet.
+// each in its Create), the owner's images under media_attachments/ with
+// the attachments of outbox.json pointing at them, likes.json,
+// bookmarks.json and the CSV exports, so that kith, or any server that
+// reads Mastodon's archives, can import it. The zip is written as it is
+// made: no more than a page of posts, or one image, is held at a time.
 func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 	acct, err := s.db.Account(ctx)
 	if err != nil {
@@ -24,28 +26,22 @@ func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	docs := map[string][]byte{}
-	if docs["actor.json"], err = marshal(actorDocument(s.urls, acct, avatar, header)); err != nil {
+	aw := archive.NewWriter(w)
+	if err := addJSON(aw, "actor.json", actorDocument(s.urls, acct, avatar, header)); err != nil {
 		return err
 	}
-	var items []any
-	q := store.PostQuery{Visibilities: []string{store.Public, store.Unlisted}, Limit: exportPage}
-	for range maxArchiveItems / exportPage {
-		posts, err := s.db.LocalPosts(ctx, q)
+	files, err := s.exportOutbox(ctx, aw)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, _, err := s.db.MediaData(ctx, f.id, false)
 		if err != nil {
 			return err
 		}
-		for i := range posts {
-			items = append(items, createDocument(s.urls, &posts[i]))
+		if err := aw.Add(f.name, data); err != nil {
+			return err
 		}
-		if len(posts) < exportPage {
-			break
-		}
-		q.Before = posts[len(posts)-1].LocalID
-	}
-	slices.Reverse(items) // oldest first, as Mastodon writes it: a thread's start before its replies
-	if docs["outbox.json"], err = marshal(orderedItems("outbox.json", items)); err != nil {
-		return err
 	}
 	var marks []any
 	pg := store.Page{Limit: exportPage}
@@ -62,10 +58,10 @@ func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 		}
 		pg.MaxID = es[len(es)-1].SID
 	}
-	if docs["bookmarks.json"], err = marshal(orderedItems("bookmarks.json", marks)); err != nil {
+	if err := addJSON(aw, "bookmarks.json", orderedItems("bookmarks.json", marks)); err != nil {
 		return err
 	}
-	if docs["likes.json"], err = marshal(orderedItems("likes.json", nil)); err != nil {
+	if err := addJSON(aw, "likes.json", orderedItems("likes.json", nil)); err != nil {
 		return err
 	}
 	for _, name := range ExportNames {
@@ -73,9 +69,95 @@ func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 		if err := s.ExportCSV(ctx, name, &b); err != nil {
 			return err
 		}
-		docs[name] = b.Bytes()
+		if err := aw.Add(name, b.Bytes()); err != nil {
+			return err
+		}
 	}
-	return archive.Write(w, docs)
+	return aw.Close()
+}
+
+// exportFile is an image of the owner's to write into the archive.
+type exportFile struct{ id, name string }
+
+// exportOutbox writes outbox.json a page of posts at a time, oldest first
+// as Mastodon writes it (a thread's start before its replies), and returns
+// the images its attachments point at.
+func (s *Service) exportOutbox(ctx context.Context, aw *archive.Writer) ([]exportFile, error) {
+	vis := []string{store.Public, store.Unlisted}
+	total, err := s.db.CountLocalPosts(ctx, vis...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := aw.Create("outbox.json")
+	if err != nil {
+		return nil, err
+	}
+	head, err := marshal(jsonCollection{Context: activityStreams, ID: "outbox.json", Type: "OrderedCollection", TotalItems: total})
+	if err != nil {
+		return nil, err
+	}
+	head = append(bytes.TrimSuffix(head, []byte("}")), `,"orderedItems":[`...)
+	if _, err := out.Write(head); err != nil {
+		return nil, err
+	}
+	var files []exportFile
+	seen := map[string]bool{}
+	// The nearest posts after the cursor, a page at a time; "0" sorts
+	// before every local id.
+	q := store.PostQuery{Visibilities: vis, After: "0", Limit: exportPage}
+	first := true
+	for range maxArchiveItems / exportPage {
+		posts, err := s.db.LocalPosts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		slices.Reverse(posts) // LocalPosts gives them newest first
+		for i := range posts {
+			act := createDocument(s.urls, &posts[i])
+			n := act.Object.(jsonNote)
+			for j, a := range posts[i].Attachments {
+				if a.MediaID == "" {
+					continue
+				}
+				// Where Mastodon keeps its files, relative to the archive.
+				name := "media_attachments/files/" + a.MediaID + "/original/" + a.MediaID + MediaExt(a.MediaType)
+				if j < len(n.Attachment) {
+					n.Attachment[j].URL = name
+				}
+				if !seen[a.MediaID] {
+					seen[a.MediaID] = true
+					files = append(files, exportFile{id: a.MediaID, name: name})
+				}
+			}
+			act.Object = n
+			b, err := marshal(act)
+			if err != nil {
+				return nil, err
+			}
+			if !first {
+				b = append([]byte{','}, b...)
+			}
+			first = false
+			if _, err := out.Write(b); err != nil {
+				return nil, err
+			}
+		}
+		if len(posts) < exportPage {
+			break
+		}
+		q.After = posts[len(posts)-1].LocalID
+	}
+	_, err = out.Write([]byte("]}"))
+	return files, err
+}
+
+// addJSON writes one JSON document into the archive.
+func addJSON(aw *archive.Writer, name string, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	return aw.Add(name, b)
 }
 
 // orderedItems is one of the archive's collections.

@@ -155,6 +155,21 @@ type Attachment struct {
 	Blurhash  string `json:"blurhash"`
 	Width     int    `json:"width"`
 	Height    int    `json:"height"`
+	// FocalPoint is Mastodon's [x, y], each from -1 to 1.
+	FocalPoint []float64 `json:"focalPoint"`
+}
+
+// Focus returns the focal point, or 0, 0 (the centre) when there is none
+// or it is out of range.
+func (a *Attachment) Focus() (x, y float64) {
+	if len(a.FocalPoint) != 2 {
+		return 0, 0
+	}
+	x, y = a.FocalPoint[0], a.FocalPoint[1]
+	if !(x >= -1 && x <= 1 && y >= -1 && y <= 1) { // NaN fails too
+		return 0, 0
+	}
+	return x, y
 }
 
 // Language returns the language of the contentMap entry, when there is

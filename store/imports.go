@@ -18,8 +18,19 @@ func (db *DB) IsBookmarked(ctx context.Context, postID int64) (bool, error) {
 // ImportedAs returns the IRI here of the post that was originIRI on
 // the old server, or "" when it was not imported.
 func (tx *Tx) ImportedAs(ctx context.Context, originIRI string) (string, error) {
+	return importedAs(ctx, tx.tx, originIRI)
+}
+
+// ImportedAs is ImportedAs outside a transaction: an import asks it
+// before it reads a post's media, so that a second import of the same
+// archive reads none.
+func (db *DB) ImportedAs(ctx context.Context, originIRI string) (string, error) {
+	return importedAs(ctx, db.r, originIRI)
+}
+
+func importedAs(ctx context.Context, q querier, originIRI string) (string, error) {
 	var iri string
-	err := tx.tx.QueryRowContext(ctx, `SELECT p.iri FROM imported_posts i JOIN posts p ON p.id = i.post_id
+	err := q.QueryRowContext(ctx, `SELECT p.iri FROM imported_posts i JOIN posts p ON p.id = i.post_id
 		WHERE i.origin_iri = ?`, originIRI).Scan(&iri)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

@@ -23,13 +23,26 @@ type Media struct {
 
 // AddMedia stores an upload.
 func (db *DB) AddMedia(ctx context.Context, m *Media) error {
-	_, err := db.exec(ctx, "add media", `
+	return addMedia(ctx, db.w, m)
+}
+
+// AddMedia stores media inside tx: an imported post and its images are
+// stored together or not at all.
+func (tx *Tx) AddMedia(ctx context.Context, m *Media) error {
+	return addMedia(ctx, tx.tx, m)
+}
+
+func addMedia(ctx context.Context, q querier, m *Media) error {
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO media (id, media_type, data, width, height, blurhash, preview_type, preview,
 			preview_width, preview_height, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.MediaType, m.Data, m.Width, m.Height, m.Blurhash, m.PreviewType, m.Preview,
 		m.PreviewWidth, m.PreviewHeight, millis(m.CreatedAt))
-	return err
+	if err != nil {
+		return fmt.Errorf("store: add media: %w", err)
+	}
+	return nil
 }
 
 // MediaByID returns an upload's metadata, without its bytes.

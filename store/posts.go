@@ -46,6 +46,10 @@ type Post struct {
 	SID      string
 	QuoteIRI string // the post this one quotes, or ""
 	Approval string // Shown, Pending or Hidden: whether a reply shows under our post
+	// ImportedFrom is the old account (@old@mastodon.social) one of our
+	// posts was imported from, with its original date kept; "" for a
+	// post written here. PutPost sets it only when the post is new.
+	ImportedFrom string
 
 	Attachments []Attachment
 	Tags        []string // lower case, without '#'
@@ -85,6 +89,9 @@ type Attachment struct {
 	Width       int
 	Height      int
 	Blurhash    string
+	// FocusX and FocusY are the focal point, from -1 to 1 each (Mastodon's
+	// focalPoint); 0, 0 is the centre, and the default.
+	FocusX, FocusY float64
 }
 
 // Mention is an actor a post mentions.
@@ -114,8 +121,8 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 	err := tx.tx.QueryRowContext(ctx, `
 		INSERT INTO posts (iri, local_id, author_iri, type, title, summary, sensitive, content_html,
 			source, language, visibility, in_reply_to, url, published, updated, deleted_at, pinned_at, raw,
-			sid, quote_iri, approval)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			sid, quote_iri, approval, imported_from)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (iri) DO UPDATE SET type = excluded.type, title = excluded.title,
 			summary = excluded.summary, sensitive = excluded.sensitive,
 			content_html = excluded.content_html, source = excluded.source,
@@ -128,7 +135,7 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 		p.IRI, nullString(p.LocalID), p.AuthorIRI, p.Type, p.Title, p.Summary, p.Sensitive,
 		p.ContentHTML, p.Source, p.Language, p.Visibility, p.InReplyTo, p.URL, millis(p.Published),
 		optMillis(p.Updated), optMillis(p.DeletedAt), optMillis(p.PinnedAt), p.Raw,
-		p.SID, p.QuoteIRI, approval, p.Approval).Scan(&p.ID, &p.SID, &p.Approval)
+		p.SID, p.QuoteIRI, approval, p.ImportedFrom, p.Approval).Scan(&p.ID, &p.SID, &p.Approval)
 	if err != nil {
 		return fmt.Errorf("store: put post %s: %w", p.IRI, err)
 	}
@@ -139,9 +146,11 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 	}
 	for i, a := range p.Attachments {
 		_, err := tx.tx.ExecContext(ctx, `
-			INSERT INTO attachments (post_id, position, media_id, url, media_type, description, width, height, blurhash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, i, nullString(a.MediaID), a.URL, a.MediaType, a.Description, a.Width, a.Height, a.Blurhash)
+			INSERT INTO attachments (post_id, position, media_id, url, media_type, description, width, height, blurhash,
+				focus_x, focus_y)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, i, nullString(a.MediaID), a.URL, a.MediaType, a.Description, a.Width, a.Height, a.Blurhash,
+			a.FocusX, a.FocusY)
 		if err != nil {
 			return fmt.Errorf("store: attachment of %s: %w", p.IRI, err)
 		}
@@ -164,14 +173,14 @@ func (tx *Tx) PutPost(ctx context.Context, p *Post) error {
 
 const postColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, p.type, p.title, p.summary, p.sensitive,
 	p.content_html, p.source, p.language, p.visibility, p.in_reply_to, p.url, p.published, p.updated,
-	p.deleted_at, p.pinned_at, p.raw, p.sid, p.quote_iri, p.approval`
+	p.deleted_at, p.pinned_at, p.raw, p.sid, p.quote_iri, p.approval, p.imported_from`
 
 func scanPost(s scanner, p *Post) error {
 	var published int64
 	var updated, deleted, pinned sql.NullInt64
 	err := s.Scan(&p.ID, &p.IRI, &p.LocalID, &p.AuthorIRI, &p.Type, &p.Title, &p.Summary, &p.Sensitive,
 		&p.ContentHTML, &p.Source, &p.Language, &p.Visibility, &p.InReplyTo, &p.URL, &published,
-		&updated, &deleted, &pinned, &p.Raw, &p.SID, &p.QuoteIRI, &p.Approval)
+		&updated, &deleted, &pinned, &p.Raw, &p.SID, &p.QuoteIRI, &p.Approval, &p.ImportedFrom)
 	p.Published, p.Updated = fromMillis(published), nullMillis(updated)
 	p.DeletedAt, p.PinnedAt = nullMillis(deleted), nullMillis(pinned)
 	return err
@@ -444,7 +453,8 @@ func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
 	}
 	in := placeholders(len(posts))
 
-	rows, err := q.QueryContext(ctx, `SELECT post_id, coalesce(media_id, ''), url, media_type, description, width, height, blurhash
+	rows, err := q.QueryContext(ctx, `SELECT post_id, coalesce(media_id, ''), url, media_type, description, width, height, blurhash,
+			focus_x, focus_y
 		FROM attachments WHERE post_id IN (`+in+`) ORDER BY post_id, position`, args...)
 	if err != nil {
 		return fmt.Errorf("store: attachments: %w", err)
@@ -452,7 +462,8 @@ func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
 	for rows.Next() {
 		var id int64
 		var a Attachment
-		if err := rows.Scan(&id, &a.MediaID, &a.URL, &a.MediaType, &a.Description, &a.Width, &a.Height, &a.Blurhash); err != nil {
+		if err := rows.Scan(&id, &a.MediaID, &a.URL, &a.MediaType, &a.Description, &a.Width, &a.Height, &a.Blurhash,
+			&a.FocusX, &a.FocusY); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: attachments: %w", err)
 		}

@@ -182,6 +182,8 @@ func TestMigrationGivesOldPostsSIDs(t *testing.T) {
 		`ALTER TABLE blocks DROP COLUMN activity_iri`,   // 0008
 		`ALTER TABLE inbox DROP COLUMN next_attempt_at`, // 0011
 		`ALTER TABLE blocks DROP COLUMN comment`, `ALTER TABLE account DROP COLUMN reply_policy`,
+		`ALTER TABLE posts DROP COLUMN imported_from`, // 0023
+		`ALTER TABLE attachments DROP COLUMN focus_x`, `ALTER TABLE attachments DROP COLUMN focus_y`,
 		fmt.Sprintf(`INSERT INTO posts (iri, local_id, author_iri, type, visibility, published) VALUES
 			('https://k.example/p/a', '%s', '%s', 'Note', 'public', %d),
 			('https://r.example/n/1', NULL, 'https://r.example/users/bob', 'Note', 'public', %d),

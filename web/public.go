@@ -32,11 +32,14 @@ type postView struct {
 	Main       bool // the page is about this post: its title is the page's h1
 	// Excerpt, when set, stands for the content in a list of posts: the
 	// start of an article's text, with a link to read the rest.
-	Excerpt     string
-	Editable    bool
-	Author      authorView
-	Attachments []attachmentView
-	Tags        []tagView
+	Excerpt  string
+	Editable bool
+	// ImportedFrom is the old account (@old@mastodon.social) an imported
+	// post came from: the post is labelled with it and its first date.
+	ImportedFrom string
+	Author       authorView
+	Attachments  []attachmentView
+	Tags         []tagView
 }
 
 // VisibilityLabel names a visibility for people.
@@ -112,19 +115,20 @@ func (h *Handler) avatarURL(acct *store.Account) string {
 // when it was written; nothing is rendered here.
 func (h *Handler) viewPost(p *store.Post, author authorView, owner bool) postView {
 	v := postView{
-		LocalID:    p.LocalID,
-		Permalink:  h.urls.PostPage(p.LocalID),
-		Title:      p.Title,
-		Summary:    p.Summary,
-		Content:    template.HTML(p.ContentHTML),
-		Published:  p.Published,
-		Updated:    p.Updated,
-		Visibility: p.Visibility,
-		Lang:       p.Language,
-		Pinned:     !p.PinnedAt.IsZero(),
-		Sensitive:  p.Sensitive,
-		Editable:   owner && p.LocalID != "",
-		Author:     author,
+		LocalID:      p.LocalID,
+		Permalink:    h.urls.PostPage(p.LocalID),
+		Title:        p.Title,
+		Summary:      p.Summary,
+		Content:      template.HTML(p.ContentHTML),
+		Published:    p.Published,
+		Updated:      p.Updated,
+		Visibility:   p.Visibility,
+		Lang:         p.Language,
+		Pinned:       !p.PinnedAt.IsZero(),
+		Sensitive:    p.Sensitive,
+		Editable:     owner && p.LocalID != "",
+		Author:       author,
+		ImportedFrom: p.ImportedFrom,
 	}
 	if p.LocalID == "" {
 		v.Permalink = p.URL

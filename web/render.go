@@ -55,6 +55,7 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*pageTemplate, erro
 	funcs := template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     humanDate,
+		"day":      func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 		"bytes":    byteSize,
 		// The postcard partial's helpers (postview.go).
 		"pollOf": pollOf,

@@ -7,8 +7,9 @@
 // it before anything is imported: every name must stay inside the archive,
 // every entry and the whole must fit the limits, counted on the bytes
 // actually read rather than on what the headers claim, and the JSON
-// documents must parse. Media go to a temporary directory, so that a large
-// archive is never held in memory.
+// documents must parse. Media and outbox.json go to a temporary
+// directory, so that a large archive is never held in memory: outbox.json
+// is read item by item (Outbox), as it was checked.
 package archive
 
 import (
@@ -21,10 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -57,12 +58,19 @@ func refuse(format string, args ...any) error {
 // Archive is an opened, checked archive.
 type Archive struct {
 	// Docs holds the JSON and CSV documents at the top of the archive, by
-	// name (actor.json, outbox.json, following_accounts.csv).
+	// name (actor.json, following_accounts.csv), except outbox.json.
 	Docs map[string][]byte
 	// Media lists the other files, by their name in the archive.
 	Media map[string]bool
-	dir   string
+	// OutboxItems counts the items of outbox.json's orderedItems: the
+	// total an import's progress counts towards.
+	OutboxItems int
+	outbox      bool // outbox.json is in the archive (in dir)
+	dir         string
 }
+
+// outboxName is outbox.json's name in the archive and in its directory.
+const outboxName = "outbox.json"
 
 // JSONDocs are the documents that must parse when present.
 var JSONDocs = []string{"actor.json", "outbox.json", "likes.json", "bookmarks.json"}
@@ -124,7 +132,122 @@ func (a *Archive) OpenMedia(name string) (*os.File, error) {
 	return os.Open(filepath.Join(a.dir, filepath.FromSlash(name)))
 }
 
-// checkDocs makes sure the JSON documents parse.
+// HasOutbox reports whether the archive holds outbox.json.
+func (a *Archive) HasOutbox() bool { return a.outbox }
+
+// Outbox calls fn with each item of outbox.json's orderedItems, in order,
+// reading the file as it goes: only one item is in memory at a time.
+func (a *Archive) Outbox(fn func(item json.RawMessage) error) error {
+	if !a.outbox {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(a.dir, outboxName))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Items(bufio.NewReaderSize(f, 64<<10), fn)
+}
+
+// ErrNotCollection is returned by Items for JSON that is no object with a
+// list of orderedItems.
+var ErrNotCollection = errors.New("not a collection with orderedItems")
+
+// Items reads an ActivityStreams collection from r and calls fn with each
+// element of its orderedItems, token by token through the document, so
+// that memory holds one item at a time however long the list. The other
+// members are read and dropped; the document must be well-formed to its
+// end. An error of fn stops it and is returned as is.
+func Items(r io.Reader, fn func(item json.RawMessage) error) error {
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil {
+		return err
+	} else if t != json.Delim('{') {
+		return ErrNotCollection
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if key != "orderedItems" {
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil {
+			return err
+		} else if t != json.Delim('[') {
+			return ErrNotCollection
+		}
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the end of the document")
+	}
+	return nil
+}
+
+// skipValue reads one value, of any size, token by token: a member other
+// than orderedItems is never held whole.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// MediaFor returns the name in the archive of the file an attachment's url
+// in outbox.json points at. Mastodon writes the path its files had under
+// /system/ (media_attachments/files/…/original/x.jpg); a server behind a
+// CDN leaves the CDN's path prefix in (/floss/media_attachments/…), so the
+// part from media_attachments/ on is tried too.
+func (a *Archive) MediaFor(ref string) (string, bool) {
+	if u, err := url.Parse(ref); err == nil && u.Scheme != "" {
+		ref = u.Path
+	}
+	name := strings.TrimPrefix(path.Clean("/"+ref), "/")
+	if a.Media[name] {
+		return name, true
+	}
+	if rest, ok := strings.CutPrefix(name, "system/"); ok && a.Media[rest] {
+		return rest, true
+	}
+	if i := strings.Index(name, "/media_attachments/"); i >= 0 && a.Media[name[i+1:]] {
+		return name[i+1:], true
+	}
+	return "", false
+}
+
+// checkDocs makes sure the JSON documents parse, reading outbox.json
+// through once to count its items.
 func (a *Archive) checkDocs() error {
 	for _, name := range JSONDocs {
 		if b, ok := a.Docs[name]; ok && !json.Valid(b) {
@@ -133,7 +256,18 @@ func (a *Archive) checkDocs() error {
 			return refuse("%s is not valid JSON: %v", name, err)
 		}
 	}
-	if _, ok := a.Docs["outbox.json"]; !ok {
+	if a.outbox {
+		n := 0
+		err := a.Outbox(func(json.RawMessage) error { n++; return nil })
+		switch {
+		case errors.Is(err, ErrNotCollection):
+			return refuse("outbox.json is %v", err)
+		case err != nil:
+			return refuse("outbox.json is not valid JSON: %v", err)
+		}
+		a.OutboxItems = n
+	}
+	if !a.outbox {
 		if _, ok := a.Docs["actor.json"]; !ok && !a.hasCSV() {
 			return refuse("no actor.json, outbox.json or CSV export inside: not an account archive")
 		}
@@ -252,7 +386,7 @@ func (x *extractor) entry(name string, r io.Reader) error {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	var n int64
 	var err error
-	if !strings.Contains(name, "/") && (strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".csv")) {
+	if name != outboxName && !strings.Contains(name, "/") && (strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".csv")) {
 		var b []byte
 		b, err = io.ReadAll(io.LimitReader(lr, x.lim.Doc+1))
 		n = int64(len(b))
@@ -261,6 +395,11 @@ func (x *extractor) entry(name string, r io.Reader) error {
 		}
 		x.a.Docs[name] = b
 	} else {
+		if name == outboxName {
+			// Held as a document would be, but on disk: Outbox reads it
+			// an item at a time.
+			lr.N = min(lr.N, x.lim.Doc+1)
+		}
 		dst := filepath.Join(x.a.dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return err
@@ -273,7 +412,14 @@ func (x *extractor) entry(name string, r io.Reader) error {
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
-		x.a.Media[name] = true
+		if name == outboxName {
+			if n > x.lim.Doc {
+				return refuse("%s is larger than %d MB", name, x.lim.Doc>>20)
+			}
+			x.a.outbox = true
+		} else {
+			x.a.Media[name] = true
+		}
 	}
 	if err != nil {
 		return refuse("%s cannot be read: %v", name, err)
@@ -288,24 +434,30 @@ func (x *extractor) entry(name string, r io.Reader) error {
 	return nil
 }
 
-// Write writes docs (name → content: actor.json, outbox.json, the CSV
-// exports) as a .zip in Mastodon's layout, in name order so the same
-// account gives the same archive.
-func Write(w io.Writer, docs map[string][]byte) error {
-	names := make([]string, 0, len(docs))
-	for n := range docs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	zw := zip.NewWriter(w)
-	for _, n := range names {
-		fw, err := zw.Create(n)
-		if err != nil {
-			return err
-		}
-		if _, err := fw.Write(docs[n]); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
+// Writer writes an archive in Mastodon's layout as a .zip, one entry
+// after the other, so that an export streams rather than being built in
+// memory.
+type Writer struct {
+	zw *zip.Writer
 }
+
+// NewWriter starts an archive on w.
+func NewWriter(w io.Writer) *Writer { return &Writer{zw: zip.NewWriter(w)} }
+
+// Create starts the entry name (outbox.json, media_attachments/…); what
+// is written to the returned writer is its content, until the next Create
+// or Close.
+func (w *Writer) Create(name string) (io.Writer, error) { return w.zw.Create(name) }
+
+// Add writes the entry name whole.
+func (w *Writer) Add(name string, b []byte) error {
+	fw, err := w.zw.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = fw.Write(b)
+	return err
+}
+
+// Close finishes the archive; w's underlying writer stays open.
+func (w *Writer) Close() error { return w.zw.Close() }

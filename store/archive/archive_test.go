@@ -111,7 +111,7 @@ func TestOpenRealArchive(t *testing.T) {
 			}
 			defer a.Close()
 			for _, doc := range []string{"actor.json", "outbox.json", "following_accounts.csv"} {
-				if len(a.Docs[doc]) == 0 {
+				if len(a.Docs[doc]) == 0 && (doc != "outbox.json" || !a.HasOutbox()) {
 					t.Errorf("%s missing", doc)
 				}
 			}
