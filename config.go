@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	backupDir    string
 	backupKeep   string
 	retention    string
+	mediaCache   string
 
 	// --acme: HTTPS with certificates kith gets itself
 	acme          string
@@ -75,6 +77,7 @@ func serveFlags() []flagSpec {
 		{name: "backup-dir", env: "KITH_BACKUP_DIR", usage: "write a backup of the database into this directory every day"},
 		{name: "backup-keep", env: "KITH_BACKUP_KEEP", def: "7", usage: "how many daily backups to keep in --backup-dir"},
 		{name: "retention", env: "KITH_RETENTION", def: "60d", usage: "how long remote posts you never liked, boosted, replied to, bookmarked or quoted are kept, in days (60d) or hours (720h)"},
+		{name: "media-cache", env: "KITH_MEDIA_CACHE", def: "256MB", usage: "how much room images from other servers, cached for your pages, may take (256MB, 1GB); the least recently shown go first"},
 	}
 }
 
@@ -99,7 +102,8 @@ func parseFlags(cmd string, specs []flagSpec, args []string, getenv func(string)
 		"data": &cfg.data, "log-level": &cfg.logLevel, "domain": &cfg.domain, "listen": &cfg.listen,
 		"user": &cfg.user, "tls-cert": &cfg.tlsCert, "tls-key": &cfg.tlsKey,
 		"backup-dir": &cfg.backupDir, "backup-keep": &cfg.backupKeep, "retention": &cfg.retention,
-		"acme": &cfg.acme, "acme-directory": &cfg.acmeDirectory, "https-listen": &cfg.httpsListen, "http-listen": &cfg.httpListen,
+		"media-cache": &cfg.mediaCache,
+		"acme":        &cfg.acme, "acme-directory": &cfg.acmeDirectory, "https-listen": &cfg.httpsListen, "http-listen": &cfg.httpListen,
 		"title": &cfg.title, "cw": &cfg.cw, "visibility": &cfg.visibility, "language": &cfg.language,
 	}
 	all := append(commonFlags(), specs...)
@@ -156,4 +160,31 @@ func parseRetention(s string) (time.Duration, error) {
 		return 0, usageError{fmt.Sprintf("--retention %q: keep remote posts at least a day", s)}
 	}
 	return d, nil
+}
+
+// parseMediaCache reads --media-cache: a size in kB, MB or GB (decimal, as
+// the status page shows sizes; "256MB", "1.5GB"), or a bare number of
+// megabytes, at least 1 MB. Empty means the default.
+func parseMediaCache(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, unit := strings.ToLower(strings.TrimSpace(s)), 1e6
+	for _, u := range []struct {
+		suffix string
+		bytes  float64
+	}{{"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"g", 1e9}, {"m", 1e6}, {"k", 1e3}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, unit = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(n) || n*unit > 1e15 {
+		return 0, usageError{fmt.Sprintf("--media-cache %q: want a size such as 256MB or 1GB", s)}
+	}
+	if n*unit < 1e6 {
+		return 0, usageError{fmt.Sprintf("--media-cache %q: give the cache at least 1MB", s)}
+	}
+	return int64(n * unit), nil
 }

@@ -155,8 +155,13 @@ func newService(ctx context.Context, db *store.DB, acct *store.Account, cfg *con
 	if err != nil {
 		return nil, err
 	}
+	mediaCache, err := parseMediaCache(cfg.mediaCache)
+	if err != nil {
+		return nil, err
+	}
 	apc := ap.Config{
 		Retention:    retention,
+		MediaCache:   mediaCache,
 		URLs:         urls,
 		DB:           db,
 		AllowPrivate: cfg.allowPrivate,

@@ -311,6 +311,9 @@ func serveConfig(ctx context.Context, cfg *config, stdout, stderr io.Writer, opt
 	if _, err := parseRetention(cfg.retention); err != nil {
 		return err
 	}
+	if _, err := parseMediaCache(cfg.mediaCache); err != nil {
+		return err
+	}
 	log, err := newLogger(stderr, cfg.logLevel)
 	if err != nil {
 		return err

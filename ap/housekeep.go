@@ -27,6 +27,22 @@ const (
 // kept unless --retention says otherwise.
 const DefaultRetention = 60 * 24 * time.Hour
 
+// DefaultMediaCache is how many bytes of remote images the media proxy
+// keeps unless --media-cache says otherwise: a few thousand photos, small
+// beside a year of posts, and enough that a page of the timeline is served
+// from the cache.
+const DefaultMediaCache = 256_000_000
+
+// MediaCacheLimit is how many bytes of remote images the cache may hold.
+func (s *Service) MediaCacheLimit() int64 { return s.mediaCache }
+
+// Eviction from the media cache goes in small batches too: an image may
+// be 8 MiB, so a batch frees at most a few hundred megabytes.
+const (
+	evictBatch      = 50
+	evictMaxBatches = 200 // per round: 10,000 images an hour at most
+)
+
 // Pruning goes in small batches with a pause between them, so that the
 // inbox and the pages never wait long for the single writer.
 const (
@@ -75,6 +91,27 @@ func (s *Service) Housekeep(ctx context.Context) {
 	}
 	s.notifyEndedPolls(ctx, now)
 	s.PruneRemotePosts(ctx)
+	s.evictRemoteMedia(ctx)
+}
+
+// evictRemoteMedia brings the remote image cache back under its limit,
+// least recently used first, batch by batch with a pause between, so that
+// the inbox and the pages never wait long behind it. It runs in the
+// background round only: the media proxy never evicts while it serves.
+func (s *Service) evictRemoteMedia(ctx context.Context) {
+	var total store.Eviction
+	err := inBatches(ctx, evictMaxBatches, func() (bool, error) {
+		ev, err := s.db.EvictRemoteMedia(ctx, s.mediaCache, evictBatch)
+		total.Images += ev.Images
+		total.Bytes += ev.Bytes
+		return ev.Over, err
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("evict remote media", "err", err)
+	}
+	if total.Images > 0 {
+		s.log.Info("evicted remote images from the cache", "images", total.Images, "bytes", total.Bytes, "limit", s.mediaCache)
+	}
 }
 
 // notifyEndedPolls sends the poll notifications due: the owner's polls and
@@ -95,26 +132,17 @@ func (s *Service) notifyEndedPolls(ctx context.Context, now time.Time) {
 func (s *Service) PruneRemotePosts(ctx context.Context) store.PruneRun {
 	now := s.now()
 	run := store.PruneRun{At: now, Cutoff: now.Add(-s.retention)}
-	for range pruneMaxBatches {
+	err := inBatches(ctx, pruneMaxBatches, func() (bool, error) {
 		b, err := s.db.PruneRemotePosts(ctx, s.urls.Actor(), run.Cutoff, pruneBatch)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("prune remote posts", "err", err)
-			}
-			break
+			return false, err // rolled back: nothing went
 		}
 		run.Posts += b.Posts
 		run.Media += b.Media
-		if b.Posts < pruneBatch {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(prunePause):
-		}
-		if ctx.Err() != nil {
-			break
-		}
+		return b.Posts == pruneBatch, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("prune remote posts", "err", err)
 	}
 	if err := s.db.AddPruneRun(context.WithoutCancel(ctx), run); err != nil {
 		s.log.Error("record pruning", "err", err)
@@ -123,4 +151,22 @@ func (s *Service) PruneRemotePosts(ctx context.Context) store.PruneRun {
 		s.log.Info("pruned old remote posts", "posts", run.Posts, "media", run.Media, "before", run.Cutoff)
 	}
 	return run
+}
+
+// inBatches runs batch until it reports that nothing more is due, fails,
+// or has run max times, pausing between batches so that each write
+// transaction leaves the single writer free for the inbox and the pages.
+func inBatches(ctx context.Context, max int, batch func() (more bool, err error)) error {
+	for range max {
+		more, err := batch()
+		if err != nil || !more {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(prunePause):
+		}
+	}
+	return nil
 }

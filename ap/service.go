@@ -59,6 +59,9 @@ type Config struct {
 	// Retention is how long remote posts the owner never touched are
 	// kept; zero means DefaultRetention.
 	Retention time.Duration
+	// MediaCache is how many bytes of remote images the media proxy's
+	// cache may hold; zero means DefaultMediaCache.
+	MediaCache int64
 }
 
 // Service is the ActivityPub side of one kith instance.
@@ -84,6 +87,7 @@ type Service struct {
 
 	threadLimits ThreadLimits
 	retention    time.Duration
+	mediaCache   int64
 	threadMu     sync.Mutex
 	threads      map[string]chan struct{} // thread fetches running, closed when done
 }
@@ -107,10 +111,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		threadLimits: cfg.Threads,
 		scheduleWake: make(chan struct{}, 1),
 		retention:    cfg.Retention,
+		mediaCache:   cfg.MediaCache,
 		threads:      make(map[string]chan struct{}),
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultRetention
+	}
+	if s.mediaCache <= 0 {
+		s.mediaCache = DefaultMediaCache
 	}
 	if s.threadLimits == (ThreadLimits{}) {
 		s.threadLimits = DefaultThreadLimits()

@@ -339,32 +339,3 @@ func (db *DB) ActorStatsOf(ctx context.Context, actorID int64) (ActorStats, erro
 	s.FetchedAt = fromMillis(fetched)
 	return s, nil
 }
-
-// RemoteMedia is a remote image cached for public pages.
-type RemoteMedia struct {
-	URL       string
-	MediaType string
-	Data      []byte
-	FetchedAt time.Time
-}
-
-// PutRemoteMedia caches a remote image.
-func (db *DB) PutRemoteMedia(ctx context.Context, m RemoteMedia) error {
-	_, err := db.exec(ctx, "put remote media", `INSERT INTO remote_media (url, media_type, data, fetched_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (url) DO UPDATE SET media_type = excluded.media_type, data = excluded.data, fetched_at = excluded.fetched_at`,
-		m.URL, m.MediaType, m.Data, millis(m.FetchedAt))
-	return err
-}
-
-// RemoteMediaByURL returns a cached remote image.
-func (db *DB) RemoteMediaByURL(ctx context.Context, url string) (*RemoteMedia, error) {
-	m := RemoteMedia{URL: url}
-	var fetched int64
-	err := db.r.QueryRowContext(ctx, `SELECT media_type, data, fetched_at FROM remote_media WHERE url = ?`, url).
-		Scan(&m.MediaType, &m.Data, &fetched)
-	if err != nil {
-		return nil, noRow(err, "read remote media")
-	}
-	m.FetchedAt = fromMillis(fetched)
-	return &m, nil
-}

@@ -191,7 +191,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		(SELECT count(*) FROM posts WHERE local_id IS NULL),
 		(SELECT count(*) FROM actors),
 		(SELECT count(*) FROM remote_media),
-		(SELECT sum(length(data)) FROM remote_media),
+		(SELECT sum(size) FROM remote_media), -- from the index remote_media_used, not the blobs
 		(SELECT count(*) FROM deliveries),
 		(SELECT count(*) FROM inbox WHERE processed_at IS NULL)`).Scan(
 		&s.LocalPosts, &s.RemotePosts, &s.Actors, &s.RemoteMedia, &mediaBytes, &s.DeliveriesQueued, &s.InboxUnprocessed)

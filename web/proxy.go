@@ -15,6 +15,10 @@ import (
 const (
 	proxyMaxBytes = 8 << 20 // a photo as Mastodon keeps it fits
 	proxyMaxAge   = 7 * 24 * time.Hour
+	// proxyTouchEvery is how stale an image's last use may be before a
+	// visit records a new one: eviction needs the hour, not the second,
+	// and serving stays a read.
+	proxyTouchEvery = time.Hour
 )
 
 // serveProxiedMedia serves a remote image that one of kith's pages shows
@@ -47,6 +51,11 @@ func (h *Handler) serveProxiedMedia(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.serverError(w, r, err)
 		return
+	}
+	if now := h.now(); now.Sub(m.UsedAt) >= proxyTouchEvery {
+		if err := h.db.TouchRemoteMedia(ctx, remote, now); err != nil {
+			h.log.Warn("remote media use not recorded", "url", remote, "err", err) // the image is served all the same
+		}
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", m.MediaType)

@@ -13,6 +13,8 @@ type statusPage struct {
 	Size   store.Size
 	Stats  store.Stats
 	Pruned []store.PruneRun
+	// MediaCache is the cap on the remote image cache (--media-cache).
+	MediaCache int64
 }
 
 // showStatus serves /settings/status to the owner: how big the database
@@ -24,7 +26,7 @@ func (h *Handler) showStatus(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	data := &statusPage{page: p}
+	data := &statusPage{page: p, MediaCache: h.ap.MediaCacheLimit()}
 	data.NoIndex = true
 	if data.Size, err = h.db.Size(ctx); err != nil {
 		h.serverError(w, r, err)

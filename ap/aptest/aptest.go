@@ -109,6 +109,8 @@ type InstanceOptions struct {
 	NewID    func(time.Time) string
 	Delivery ap.DeliveryOptions
 	Threads  ap.ThreadLimits
+	// MediaCache caps the remote image cache (zero: ap.DefaultMediaCache).
+	MediaCache int64
 	// Handler wraps the service's handler, e.g. to add web pages.
 	Handler func(svc *ap.Service, fed http.Handler) http.Handler
 	// DBPath reopens an existing database file instead of a fresh one.
@@ -176,6 +178,7 @@ func NewInstance(tb testing.TB, o InstanceOptions) *Instance {
 		Version:      "test",
 		Delivery:     o.Delivery,
 		Threads:      o.Threads,
+		MediaCache:   o.MediaCache,
 		Logger:       cmp.Or(o.Logger, Logger(tb)),
 	})
 	if err != nil {
