@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap/aptest"
 	"kith/web/browsertest"
@@ -15,7 +17,8 @@ import (
 // accepts, the account's post (which mentions the owner) shows on /home
 // and the header counts one notification; the owner likes the post from
 // its card and comes back to it, liked; the notifications page shows the
-// mention and marking it read clears the count.
+// mention and marking it read clears the count; in the thread of ann's
+// answer to her post, the owner likes the answer from its card.
 func TestBrowserFollowReadLike(t *testing.T) {
 	t.Parallel()
 	chromium := browsertest.Find(t)
@@ -87,12 +90,12 @@ func TestBrowserFollowReadLike(t *testing.T) {
 		t.Errorf("the header's notification count reads %q; want 1", home.Unread)
 	}
 
-	b.Click(`article.card form[action="/like"] button`, true)
+	b.Click(`article.card button[formaction="/like"]`, true)
 	var liked struct {
 		Pressed string
 		Label   string
 	}
-	b.Eval(`(() => { const f = document.querySelector('article.card form[action="/unlike"] button');
+	b.Eval(`(() => { const f = document.querySelector('article.card button[formaction="/unlike"]');
 		return f ? {Pressed: f.getAttribute("aria-pressed"), Label: f.textContent} : {} })()`, &liked)
 	if !strings.HasPrefix(b.URL(), base+"/home#p-") || liked.Pressed != "true" || !strings.HasPrefix(liked.Label, "Liked") {
 		t.Errorf("after Like: at %s, button %+v; want back on the card, liked", b.URL(), liked)
@@ -110,5 +113,44 @@ func TestBrowserFollowReadLike(t *testing.T) {
 	read()
 	if home.Unread != "" {
 		t.Errorf("after marking read the header still counts %q", home.Unread)
+	}
+
+	// ann answers her post; in the thread, the owner likes the answer
+	// from its card: the button submits the page's one form with the
+	// answer's sid, and the owner is back in the thread at the answer.
+	reply := map[string]any{
+		"id": ann.IRI + "/statuses/2", "type": "Note", "attributedTo": ann.IRI, "inReplyTo": note["id"],
+		"content": `<p>And a second thought</p>`, "published": "2026-01-02T04:04:05Z",
+		"to": note["to"], "cc": []string{ann.IRI + "/followers"},
+	}
+	ann.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": ann.IRI + "/statuses/2/activity", "type": "Create",
+		"actor": ann.IRI, "to": reply["to"], "cc": reply["cc"], "object": reply,
+	}))
+	if _, err := k.inst.Service.ProcessInbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := k.inst.DB.PostByIRI(ctx, ann.IRI+"/statuses/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fetched just now, so the page reads what is stored.
+	if err := k.inst.DB.MarkThreadFetched(ctx, answer.IRI, time.Now(), 2); err != nil {
+		t.Fatal(err)
+	}
+	thread := base + "/thread?iri=" + url.QueryEscape(answer.IRI)
+	b.Navigate(thread)
+	b.Click(`#p-`+answer.SID+` button[formaction="/like"]`, true)
+	var after struct {
+		Root, Answer string
+	}
+	b.Eval(`(() => { const p = id => { const f = document.querySelector("#p-" + id + " button[aria-pressed]"); return f ? f.textContent : "" };
+		return {Root: p(`+"`"+`${document.querySelector("article.card").id.slice(2)}`+"`"+`), Answer: p("`+answer.SID+`")} })()`, &after)
+	if b.URL() != thread+"#p-"+answer.SID || !strings.HasPrefix(after.Answer, "Liked") || !strings.HasPrefix(after.Root, "Liked") {
+		t.Errorf("after Like on the answer: at %s, root %q, answer %q; want back at the answer, both liked", b.URL(), after.Root, after.Answer)
+	}
+	k.inst.Service.Deliverer().RunOnce(ctx)
+	if got := remote.Received(); len(got) != 3 || got[2].Type() != "Like" || got[2].Activity["object"] != answer.IRI {
+		t.Errorf("ann's server got %d activities; want a third, a Like of the answer", len(got))
 	}
 }

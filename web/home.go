@@ -62,7 +62,7 @@ func (h *Handler) showEntries(w http.ResponseWriter, r *http.Request, title, pat
 		path, "max_id", "min_id")
 	data := &homePage{page: p, Pager: pager, Newest: pg.MaxID == "" && pg.MinID == ""}
 	data.Flash, data.FlashWarn = interactFlash(q)
-	c := h.cardContext(acct, &p, r.URL.RequestURI())
+	c := h.cardContext(acct, &data.page, r.URL.RequestURI())
 	for i := range entries {
 		data.Entries = append(data.Entries, h.entryCard(c, &entries[i]))
 	}

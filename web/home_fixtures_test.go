@@ -158,10 +158,11 @@ func TestHomeFixturesHostile(t *testing.T) {
 		`<meta http-equiv="refresh" content="0;url=https://evil.example/"><link rel="stylesheet" href="https://evil.example/x.css">` +
 		`<base href="https://evil.example/"><div onmouseover="evil()" class="notice">x</div></p>`
 	// Markup the summary brings is escaped into text, so attributes are
-	// looked for with their quote, as they would be in a tag.
+	// looked for with their quote, as they would be in a tag. (The card's
+	// own buttons have a formaction; the body is checked for any below.)
 	markers := []string{"<script", "javascript:", "data:", "evil.example", "style=", "<style",
 		`onclick="`, `onerror="`, `onload="`, `onmouseover="`, "<svg", "<math", "<iframe", "<object", "<embed",
-		"formaction", "<meta", "<link", "<base", "position:fixed"}
+		"<meta", "<link", "<base", "position:fixed"}
 	count := func(page string) map[string]int {
 		n := map[string]int{}
 		lower := strings.ToLower(page)
@@ -201,7 +202,7 @@ func TestHomeFixturesHostile(t *testing.T) {
 	if body == nil {
 		t.Fatalf("no card on /home:\n%s", page)
 	}
-	for _, m := range []string{"<form", "<input", "<button", "<textarea", "<select"} {
+	for _, m := range []string{"<form", "<input", "<button", "formaction", "<textarea", "<select"} {
 		if strings.Contains(body[1], m) {
 			t.Errorf("%q survives in the post's body", m)
 		}

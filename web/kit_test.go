@@ -22,6 +22,7 @@ import (
 
 	"kith/ap/aptest"
 	"kith/static"
+	"kith/store"
 	"kith/templates"
 )
 
@@ -300,6 +301,17 @@ func (k *kit) counts() (posts, media int) {
 		k.t.Fatal(err)
 	}
 	return posts, media
+}
+
+// publishPost publishes a text through the compose form and returns the
+// stored post.
+func (k *kit) publishPost(text, visibility string) *store.Post {
+	k.t.Helper()
+	p, err := k.inst.DB.PostByLocalID(context.Background(), k.publish(text, visibility))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return p
 }
 
 // publish posts a text through the compose form and returns its id.

@@ -75,7 +75,7 @@ func (h *Handler) showNotifications(w http.ResponseWriter, r *http.Request) {
 	if q.Get("read") != "" {
 		data.Flash = "All notifications are marked read."
 	}
-	c := h.cardContext(acct, &p, r.URL.RequestURI())
+	c := h.cardContext(acct, &data.page, r.URL.RequestURI())
 	for i := range list {
 		n := &list[i]
 		v := notificationView{ID: n.ID, Type: n.Type, Unread: n.ID > marker.LastReadID, When: c.timeView(n.CreatedAt),

@@ -37,10 +37,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Fatalf("empty notifications page:\n%s", body)
 	}
 	_, _, ann := k.followed("ann")
-	own, err := k.inst.DB.PostByLocalID(context.Background(), k.publish("Something I wrote", store.Public))
-	if err != nil {
-		t.Fatal(err)
-	}
+	own := k.publishPost("Something I wrote", store.Public)
 	reply := k.remotePost(ann, 1, time.Now().Add(-time.Minute), func(p *store.Post) { p.InReplyTo = own.IRI })
 	mention := k.remotePost(ann, 2, time.Now().Add(-time.Minute), nil)
 	types := []struct {

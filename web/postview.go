@@ -109,52 +109,13 @@ type pollOptionView struct {
 	OwnVote bool
 }
 
-// cardActions is what the owner's buttons need.
+// cardActions is what the owner's buttons need. The buttons belong to
+// the page's one "acts" form (layout.html), which carries the CSRF token
+// and the page to return to; each button sends its card's sid.
 type cardActions struct {
-	CSRF    string
-	Back    string // where a form sends the owner back to
+	CSRF    string // for the poll's vote form
+	Back    string
 	Buttons []cardButton
-	// Fields are each button form's hidden inputs (csrf, sid, back), made
-	// once per card: html/template escapes every action through a
-	// reflected call, and a 200-post thread has 600 of these forms.
-	Fields template.HTML
-}
-
-// setFields makes a.Fields for the card with the given sid.
-func (a *cardActions) setFields(sid string) {
-	a.Fields = template.HTML(`<input type="hidden" name="csrf" value="` + attrEscape(a.CSRF) +
-		`">` + "\n" + `<input type="hidden" name="sid" value="` + attrEscape(sid) +
-		`">` + "\n" + `<input type="hidden" name="back" value="` + attrEscape(a.Back) + `">`)
-}
-
-// attrEscape escapes s for a quoted HTML attribute exactly as html/template
-// does for a string, so that the markup made here equals the template's.
-func attrEscape(s string) string {
-	if !strings.ContainsAny(s, "\x00\"&'+<>") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ { // bytes: invalid UTF-8 passes through as the template lets it
-		switch c := s[i]; c {
-		case 0:
-			b.WriteString("\uFFFD")
-		case '"':
-			b.WriteString("&#34;")
-		case '&':
-			b.WriteString("&amp;")
-		case '\'':
-			b.WriteString("&#39;")
-		case '+':
-			b.WriteString("&#43;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // moderateView is what the reply controls need.
@@ -174,11 +135,15 @@ type cardContext struct {
 }
 
 // cardContext builds the context of a page: p tells whether the owner is
-// logged in, back is where forms on it return.
+// logged in, back is where forms on it return; it becomes the page's Back,
+// which the cards' buttons send, unless it is "".
 func (h *Handler) cardContext(acct *store.Account, p *page, back string) cardContext {
 	c := cardContext{acct: acct, owner: p.Owner, back: back, now: h.now()}
 	if p.Owner {
 		c.csrf = p.CSRF
+		if back != "" {
+			p.Back = back
+		}
 	}
 	return c
 }
@@ -188,9 +153,6 @@ func (h *Handler) cardContext(acct *store.Account, p *page, back string) cardCon
 func (h *Handler) entryCard(c cardContext, e *store.Entry) cardView {
 	v := h.card(c, &e.Post)
 	v.SID = e.SID
-	if v.Actions != nil {
-		v.Actions.setFields(v.SID)
-	}
 	if e.Boost != nil {
 		b := &boostView{When: c.timeView(e.Boost.Published)}
 		switch {
@@ -269,7 +231,6 @@ func (h *Handler) card(c cardContext, p *store.Post) cardView {
 			a.Buttons = append(a.Buttons, cardButton{Do: "boost", Undo: "unboost", On: p.Own.Boosted, Label: "Boost", Done: "Boosted", Count: p.Counts.Boosts})
 		}
 		a.Buttons = append(a.Buttons, cardButton{Do: "bookmark", Undo: "unbookmark", On: p.Own.Bookmarked, Label: "Bookmark", Done: "Bookmarked"})
-		a.setFields(p.SID)
 		v.Actions = a
 	}
 	return v

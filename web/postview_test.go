@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	htmltemplate "html/template"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +56,7 @@ func TestPostcard(t *testing.T) {
 			`<bdi>Ann ` + "\u202e" + `evil</bdi>`, `<bdi>@ann@remote.example</bdi>`, `<p>Hello <b>world</b></p>`,
 			`<time datetime="2026-05-01T10:30:00Z" title="1 May 2026 10:30 UTC">1 h</time>`,
 			`href="/thread?iri=https%3A%2F%2Fremote.example%2Fnotes%2F1"`, `src="/avatars?actor=https%3A%2F%2Fremote.example%2Fusers%2Fann"`,
-			`href="/people?actor=`, `action="/like"`, `action="/boost"`, `action="/bookmark"`, `name="csrf" value="tok"`,
+			`href="/people?actor=`, `formaction="/like" name="sid" value="0000000001abcdef"`, `formaction="/boost"`, `formaction="/bookmark"`,
 			`href="/compose?in_reply_to=https%3a%2f%2fremote.example%2fnotes%2f1"`,
 		}, []string{"https://remote.example/ann.png", "<details"}},
 		{"visitors get proxied avatars and no actions", visitor, func(p *store.Post) {}, nil, []string{
@@ -156,20 +155,5 @@ func TestPostcardArticleExcerpt(t *testing.T) {
 	}
 	if strings.Contains(html, "THE END") {
 		t.Error("the whole article is on the card")
-	}
-}
-
-// TestAttrEscapeMatchesTemplate checks that the hidden inputs made in Go
-// escape a value byte for byte as html/template would.
-func TestAttrEscapeMatchesTemplate(t *testing.T) {
-	tmpl := htmltemplate.Must(htmltemplate.New("a").Parse(`<input value="{{.}}">`))
-	for _, s := range []string{"", "01JABCDEF", `/thread?iri=https%3A%2F%2Fa.example%2F1&x=1`, `a"b'c<d>e+f&g`, "nul\x00", "bad\xffutf8 é"} {
-		var want strings.Builder
-		if err := tmpl.Execute(&want, s); err != nil {
-			t.Fatal(err)
-		}
-		if got := `<input value="` + attrEscape(s) + `">`; got != want.String() {
-			t.Errorf("attrEscape(%q) gives %s; html/template %s", s, got, want.String())
-		}
 	}
 }

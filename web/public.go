@@ -396,7 +396,7 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	items, err := h.threadItems(r, h.cardContext(acct, &p, r.URL.Path), thread)
+	items, err := h.threadItems(r, h.cardContext(acct, &data.page, r.URL.Path), thread)
 	if err != nil {
 		h.serverError(w, r, err)
 		return

@@ -115,11 +115,15 @@ type page struct {
 	Flash       string // a notice after something worked
 	FlashWarn   string // a notice about something that needs the reader's attention
 
-	Site           siteView
-	Owner          bool   // the owner is logged in
-	CSRF           string // the session's CSRF token, for forms
-	FollowRequests int    // follow requests waiting, shown to the owner
-	Unread         int    // unread notifications (at most 100), shown to the owner
+	Site  siteView
+	Owner bool   // the owner is logged in
+	CSRF  string // the session's CSRF token, for forms
+	// Back is where the owner's card buttons return to, through the
+	// page's one form that they submit (layout.html): this page, unless
+	// the page says otherwise (cardContext).
+	Back           string
+	FollowRequests int // follow requests waiting, shown to the owner
+	Unread         int // unread notifications (at most 100), shown to the owner
 	// LocalOnly shows the owner that the site is on a local address that
 	// other servers cannot reach.
 	LocalOnly bool
@@ -169,6 +173,7 @@ func (h *Handler) basePage(r *http.Request, title string) (page, error) {
 		p.Owner = true
 		p.LocalOnly = h.local
 		p.CSRF = sess.CSRF
+		p.Back = r.URL.RequestURI()
 		p.NoIndex = true
 		if p.FollowRequests, err = h.db.CountFollowers(r.Context(), store.Pending); err != nil {
 			return page{}, err

@@ -72,7 +72,7 @@ func (h *Handler) showReplies(w http.ResponseWriter, r *http.Request) {
 	for _, o := range replyPolicies {
 		data.Policies = append(data.Policies, policyOption{Value: o.Value, Label: o.Label, Hint: o.Hint, Checked: o.Value == policy})
 	}
-	c := h.cardContext(acct, &p, r.URL.RequestURI())
+	c := h.cardContext(acct, &data.page, r.URL.RequestURI())
 	for i := range entries {
 		v := h.entryCard(c, &entries[i])
 		v.Moderate = &moderateView{CSRF: p.CSRF, Back: r.URL.RequestURI(), Approval: entries[i].Post.Approval}

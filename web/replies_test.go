@@ -26,11 +26,8 @@ func TestRepliesUnderOwnPosts(t *testing.T) {
 	k := newKit(t, aptest.InstanceOptions{})
 	k.login()
 	_, _, ann := k.followed("ann")
-	id := k.publish("A post people answer", store.Public)
-	own, err := k.inst.DB.PostByLocalID(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	own := k.publishPost("A post people answer", store.Public)
+	id := own.LocalID
 	reply := func(n int, approval string, edit func(p *store.Post)) *store.Post {
 		return k.remotePost(ann, n, time.Now().Add(-time.Duration(10-n)*time.Minute), func(p *store.Post) {
 			p.InReplyTo, p.Approval = own.IRI, approval

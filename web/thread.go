@@ -105,7 +105,7 @@ func (h *Handler) showThread(w http.ResponseWriter, r *http.Request) {
 	}
 	data := &threadPage{page: p, Partial: !done}
 	data.NoIndex = true
-	if data.Items, err = h.threadItems(r, h.cardContext(acct, &p, r.URL.RequestURI()), thread); err != nil {
+	if data.Items, err = h.threadItems(r, h.cardContext(acct, &data.page, r.URL.RequestURI()), thread); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

@@ -172,11 +172,8 @@ func TestPostPageThread(t *testing.T) {
 	ctx := context.Background()
 	k := newKit(t, aptest.InstanceOptions{})
 	k.login()
-	id := k.publish("Our post", "public")
-	post, err := k.inst.DB.PostByLocalID(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	post := k.publishPost("Our post", "public")
+	id := post.LocalID
 	now := time.Now()
 	for i, r := range []struct{ text, approval string }{{"SHOWN REPLY", store.Shown}, {"WAITING REPLY", "pending"}, {"HIDDEN REPLY", store.Hidden}} {
 		err := k.inst.DB.Update(ctx, func(tx *store.Tx) error {
