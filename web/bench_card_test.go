@@ -38,13 +38,13 @@ func BenchmarkThreadTemplate(b *testing.B) {
 		}
 		data.Items = append(data.Items, threadItem{Card: k.h.card(c, &p), Indent: min(i%3, maxIndent), Focus: i == 21})
 	}
-	pt := k.h.pages["thread"]
+	tpl := mustParse(b, k.h.pages["thread"])
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		buf.Reset()
-		if err := pt.t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		if err := tpl.ExecuteTemplate(&buf, "layout", data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -92,7 +92,7 @@ func postNumbers(body string) []string {
 	return out
 }
 
-var cardFormSID = regexp.MustCompile(`action="/like">\s*<input type="hidden" name="csrf" value="[^"]*">\s*<input type="hidden" name="sid" value="([^"]+)">`)
+var cardFormSID = regexp.MustCompile(`formaction="/like" name="sid" value="([^"]+)"`)
 
 // TestCardButtonsOfEntries: the buttons of a card that stands for an
 // entry with a sid of its own (a boost on /home, a bookmark on

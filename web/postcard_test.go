@@ -122,6 +122,7 @@ func TestCardButtonsSubmitThePageForm(t *testing.T) {
 		cards      int // cards with buttons, at least
 	}{
 		{"/home", "/home", 4},
+		{"/bookmarks", "/bookmarks", 1}, // the last button on /home bookmarks
 		{thread, thread, 2},
 		{"/notifications", "/notifications", 1},
 		{"/search?q=findable", "/search?q=findable", 0}, // hits are not postcards
