@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -19,33 +21,60 @@ func SearchTerms(q string) []string {
 	return words
 }
 
-// ftsQuery makes an FTS5 query of terms: each a quoted string, the last
-// one a prefix, all required. Quoting keeps FTS5's operators (NEAR, OR,
+// ftsQuery makes an FTS5 query of terms, all required, each a quoted
+// string: the last one stands for the words in last, any of them, or is a
+// prefix query when last is nil. Quoting keeps FTS5's operators (NEAR, OR,
 // column filters) out of the owner's hands and its syntax errors away.
-func ftsQuery(terms []string) string {
+func ftsQuery(terms, last []string) string {
+	quote := func(t string) string { return `"` + strings.ReplaceAll(t, `"`, `""`) + `"` }
 	var b strings.Builder
-	for i, t := range terms {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
-		if i == len(terms)-1 {
-			b.WriteByte('*')
-		}
+	for _, t := range terms[:len(terms)-1] {
+		b.WriteString(quote(t) + " AND ")
 	}
+	if last == nil {
+		b.WriteString(quote(terms[len(terms)-1]) + "*")
+		return b.String()
+	}
+	b.WriteByte('(')
+	for i, t := range last {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(quote(t))
+	}
+	b.WriteByte(')')
 	return b.String()
 }
 
-// rankWindow is how many of the newest matches a search ranks.
-const rankWindow = 5000
+// Search bounds.
+const (
+	// maxPhrases is how many words a search asks the index for at most,
+	// the last word's completions included: bm25 counts the posts that
+	// hold each word across the whole index before it ranks anything
+	// (4 ms per word that all of 100,000 posts hold).
+	maxPhrases = 8
+	// minPrefix is the length from which the last word typed is taken as
+	// the start of words, not only as a word.
+	minPrefix = 3
+	// rankWindow is how many of the newest matches a search ranks.
+	rankWindow = 2000
+)
 
 // SearchPosts returns the stored posts, ours and remote, that hold every
-// term, best first among the most recently stored rankWindow that do
-// (bm25, a hit in a title or a content warning counting more than one in
-// the text), with their views for owner.
+// term, the last one (from three characters on) as the start of a word, at
+// most maxPhrases words in all, best first among the most
+// recently stored rankWindow that do (bm25, a hit in a title or a content
+// warning counting more than one in the text), with their views for owner.
 func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, limit int) ([]Post, error) {
 	if len(terms) == 0 {
 		return nil, nil
+	}
+	last, err := db.lastWords(ctx, terms[len(terms)-1], maxPhrases-len(terms)+1)
+	if err != nil {
+		return nil, err
+	}
+	if last != nil && len(last) == 0 {
+		return nil, nil // no indexed word starts so: no post holds it
 	}
 	// The ranking runs on the index alone and only the best rows are
 	// joined to posts: joining every match first costs a row lookup per
@@ -53,9 +82,9 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 	// recently stored rankWindow matches at most: bm25 over every post
 	// that holds a common word took 180 ms at 100,000 posts, and recent
 	// posts are what a reader looks for most. FTS5 finds the window's
-	// edge from its rowid order without ranking anything. A deleted post's text is gone from the
-	// index (its content is cleared), so none is ranked.
-	q := ftsQuery(terms)
+	// edge from its rowid order without ranking anything. A deleted
+	// post's text is gone from the index (its content is cleared), so
+	// none is ranked.
 	rows, err := db.r.QueryContext(ctx, `WITH search_best AS (
 			SELECT rowid AS id, bm25(posts_fts, 4.0, 2.0, 1.0) AS score FROM posts_fts
 			WHERE posts_fts MATCH ?1 AND rowid >= coalesce((SELECT rowid FROM posts_fts
@@ -63,7 +92,7 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 			ORDER BY score LIMIT ?2
 		)
 		SELECT `+postColumns+` FROM search_best JOIN posts p ON p.id = search_best.id
-		WHERE p.deleted_at IS NULL ORDER BY search_best.score`, q, limit, rankWindow-1)
+		WHERE p.deleted_at IS NULL ORDER BY search_best.score`, ftsQuery(terms, last), limit, rankWindow-1)
 	if err != nil {
 		return nil, fmt.Errorf("store: search posts: %w", err)
 	}
@@ -72,6 +101,43 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 		return nil, err
 	}
 	return posts, db.LoadPostViews(ctx, posts, owner)
+}
+
+// lastWords returns the indexed words the last word typed stands for:
+// the words it begins, at most n, in the index's (byte) order, so the word
+// itself comes first when it is one; an empty list when none is indexed.
+// A word of one or two characters stands for itself: "a" would stand for
+// n words picked by their spelling, each of them held by most posts. It
+// returns nil, for FTS5's own prefix query, when word is not plain ASCII
+// letters and digits: the index folds case and diacritics (unicode61
+// remove_diacritics 2) and only FTS5 knows what "Café" became.
+func (db *DB) lastWords(ctx context.Context, word string, n int) ([]string, error) {
+	for _, c := range []byte(word) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return nil, nil
+		}
+	}
+	if len(word) < minPrefix {
+		return []string{word}, nil
+	}
+	out := []string{}
+	// Each step seeks to the first word after the last one found: a word
+	// holds no control characters, so nothing sorts between it and
+	// itself followed by \x01.
+	from := word
+	for len(out) < n {
+		var term string
+		err := db.r.QueryRowContext(ctx, `SELECT term FROM posts_fts_terms WHERE term >= ? LIMIT 1`, from).Scan(&term)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && !strings.HasPrefix(term, word) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: search words: %w", err)
+		}
+		out = append(out, term)
+		from = term + "\x01"
+	}
+	return out, nil
 }
 
 // TagCount is a hashtag and how many stored posts carry it.

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"kith/store"
+	"kith/store/storetest"
+)
+
+// searchIRIs runs SearchPosts for q and returns the IRIs found, best first.
+func searchIRIs(t *testing.T, db *store.DB, q string) []string {
+	t.Helper()
+	posts, err := db.SearchPosts(context.Background(), store.SearchTerms(q), "https://k.example/users/me", 30)
+	if err != nil {
+		t.Fatalf("search %q: %v", q, err)
+	}
+	var out []string
+	for _, p := range posts {
+		out = append(out, p.IRI)
+	}
+	return out
+}
+
+// putPosts stores posts with the given contents, in order, IRIs
+// https://r.example/notes/<key>.
+func putPosts(t *testing.T, db *store.DB, posts map[string]store.Post, order []string) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		for _, k := range order {
+			p := posts[k]
+			p.IRI, p.AuthorIRI, p.Type, p.Visibility = "https://r.example/notes/"+k, "https://r.example/users/ann", "Note", store.Public
+			p.Published = time.Now()
+			if err := tx.PutPost(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func notes(keys ...string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = "https://r.example/notes/" + k
+	}
+	return out
+}
+
+// TestSearchPostsLastWord: the last word typed finds the words it begins
+// (the index's words, looked up by name), a word of one or two characters
+// only itself, a word with diacritics through FTS5's own prefix query; a
+// search asks for eight words at most, completions included.
+func TestSearchPostsLastWord(t *testing.T) {
+	db := storetest.Open(t)
+	posts := map[string]store.Post{
+		"delivered":  {ContentHTML: "<p>It was delivered on time</p>"},
+		"deliveries": {ContentHTML: "<p>Deliveries are slow today</p>"},
+		"delight":    {ContentHTML: "<p>What a delight</p>"},
+		"pi":         {ContentHTML: "<p>A Raspberry Pi at home</p>"},
+		"pie":        {ContentHTML: "<p>Apple pie for dinner</p>"},
+		"cafe":       {ContentHTML: "<p>Café au lait</p>"},
+	}
+	order := []string{"delivered", "deliveries", "delight", "pi", "pie", "cafe"}
+	for i := range 10 {
+		k := fmt.Sprintf("pre%d", i)
+		posts[k] = store.Post{ContentHTML: "<p>Word " + k + "</p>"}
+		order = append(order, k)
+	}
+	putPosts(t, db, posts, order)
+
+	for _, tt := range []struct {
+		q    string
+		want []string
+	}{
+		{"deliv", notes("delivered", "deliveries")},
+		{"DELIVERED", notes("delivered")},
+		{"on deliv", notes("delivered")},
+		{"pi", notes("pi")},
+		{"apple pi", nil},
+		{"pie", notes("pie")},
+		{"caf", notes("cafe")},
+		{"café", notes("cafe")},
+		{"lait caf", notes("cafe")},
+		{"zyzzyva", nil},
+		{"zyzzyva deliv", nil},
+		// pre0 … pre9: the first eight in the index's order.
+		{"pre", notes("pre0", "pre1", "pre2", "pre3", "pre4", "pre5", "pre6", "pre7")},
+		// Two words typed: the last stands for seven at most.
+		{"word pre", notes("pre0", "pre1", "pre2", "pre3", "pre4", "pre5", "pre6")},
+	} {
+		t.Run(tt.q, func(t *testing.T) {
+			got := searchIRIs(t, db, tt.q)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("search %q found %v; want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSearchPostsRanking: a hit in a title counts more than one in a
+// content warning, which counts more than one in the text; a deleted post
+// is never found.
+func TestSearchPostsRanking(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	putPosts(t, db, map[string]store.Post{
+		"text":    {ContentHTML: "<p>The garden gate is open</p>"},
+		"cw":      {Summary: "garden", ContentHTML: "<p>The gate is open</p>"},
+		"title":   {Title: "Garden", ContentHTML: "<p>The gate is open</p>"},
+		"deleted": {Title: "Garden", ContentHTML: "<p>garden garden</p>"},
+	}, []string{"text", "cw", "title", "deleted"})
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.DeletePost(ctx, "https://r.example/notes/deleted")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := searchIRIs(t, db, "garden"), notes("title", "cw", "text"); !slices.Equal(got, want) {
+		t.Errorf("found %v; want %v", got, want)
+	}
+	if got, want := searchIRIs(t, db, "gard"), notes("title", "cw", "text"); !slices.Equal(got, want) {
+		t.Errorf("prefix: found %v; want %v", got, want)
+	}
+}
+
+// TestSearchPostsWindow: a search ranks the newest 2,000 posts that match
+// it. An older post, however good a match, is left out once 2,000 newer
+// ones match, and is found by a word only it holds; the best match among
+// the newest comes first.
+func TestSearchPostsWindow(t *testing.T) {
+	db := storetest.Open(t)
+	putPosts(t, db, map[string]store.Post{
+		"old": {Title: "Harbour", ContentHTML: "<p>harbour oldword</p>"},
+	}, []string{"old"})
+	actors := storetest.SeedActors(t, db.Path(), 10)
+	storetest.SeedHome(t, db.Path(), actors, 2000, "<p>A long walk along the harbour wall, then home for tea and a book</p>")
+	putPosts(t, db, map[string]store.Post{
+		"new": {Title: "Harbour", ContentHTML: "<p>harbour</p>"},
+	}, []string{"new"})
+
+	got := searchIRIs(t, db, "harbour")
+	if len(got) != 30 || got[0] != notes("new")[0] {
+		t.Fatalf("found %d posts, first %v; want 30, the newest title hit first", len(got), got[:min(1, len(got))])
+	}
+	if slices.Contains(got, notes("old")[0]) {
+		t.Error("a post older than the newest 2,000 matches was ranked")
+	}
+	if got, want := searchIRIs(t, db, "oldword harb"), notes("old"); !slices.Equal(got, want) {
+		t.Errorf("a word only the old post holds: found %v; want %v", got, want)
+	}
+}
