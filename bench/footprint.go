@@ -30,7 +30,8 @@ type startTarget struct {
 
 // startResults are the figures of n starts of one target.
 type startResults struct {
-	cold, rss, hwm, shutdown []float64 // seconds, bytes, bytes, seconds
+	cold, shutdown       []float64 // seconds
+	rss, anon, file, hwm []float64 // bytes: VmRSS, its RssAnon and RssFile, VmHWM
 }
 
 // footprint measures design.md §10's idle RSS, binary size and cold start
@@ -130,14 +131,17 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 	cold, fcold := summarize(k.cold), summarize(f.cold)
 	rss, frss := summarize(k.rss), summarize(f.rss)
 	hwm, fhwm := summarize(k.hwm), summarize(f.hwm)
+	anon, fanon := summarize(k.anon), summarize(f.anon)
+	file, ffile := summarize(k.file), summarize(f.file)
 	shut := summarize(k.shutdown)
 	fmt.Fprintf(stdout, "database: %d remote posts by %d actors in kith's, %d rows in the floor's\n\n", *posts, *actors, *posts)
 	fmt.Fprintf(stdout, "cold start, exec → first 200 on %s, existing database (target ≤ 50 ms; perf.md floor 8.5 ms):\n", kith.health)
 	fmt.Fprintf(stdout, "  kith  %s\n  floor %s\n  ratio %s  %s\n\n", cold.format(1e-3, "ms", 1), fcold.format(1e-3, "ms", 1),
 		ratio(cold.median, fcold.median), verdict(cold.median, 0.050))
 	fmt.Fprintf(stdout, "idle RSS, %s after the first answer and one GET %s (target ≤ 20 MB; perf.md floor 13.2 MB):\n", *idle, kith.page)
-	fmt.Fprintf(stdout, "  kith  VmRSS %s, VmHWM %s\n  floor VmRSS %s, VmHWM %s\n  ratio %s  %s\n\n",
-		rss.format(1<<20, "MB", 1), hwm.format(1<<20, "MB", 1), frss.format(1<<20, "MB", 1), fhwm.format(1<<20, "MB", 1),
+	fmt.Fprintf(stdout, "  kith  VmRSS %s, VmHWM %s\n        RssAnon %s, RssFile %s\n  floor VmRSS %s, VmHWM %s\n        RssAnon %s, RssFile %s\n  ratio %s  %s\n\n",
+		rss.format(1<<20, "MB", 1), hwm.format(1<<20, "MB", 1), anon.format(1<<20, "MB", 1), file.format(1<<20, "MB", 1),
+		frss.format(1<<20, "MB", 1), fhwm.format(1<<20, "MB", 1), fanon.format(1<<20, "MB", 1), ffile.format(1<<20, "MB", 1),
 		ratio(rss.median, frss.median), verdict(rss.median, 20<<20))
 	fmt.Fprintf(stdout, "SIGTERM → exit status 0: every one of %d starts; shutdown %s\n", k.n(), shut.format(1e-3, "ms", 1))
 	return nil
@@ -146,6 +150,8 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 func (r *startResults) add(o *startResults) {
 	r.cold = append(r.cold, o.cold...)
 	r.rss = append(r.rss, o.rss...)
+	r.anon = append(r.anon, o.anon...)
+	r.file = append(r.file, o.file...)
 	r.hwm = append(r.hwm, o.hwm...)
 	r.shutdown = append(r.shutdown, o.shutdown...)
 }
@@ -254,7 +260,7 @@ func measureStarts(ctx context.Context, t startTarget, tmp string, n int, poll, 
 			s.kill()
 			return nil, ctx.Err()
 		}
-		rss, hwm, err := procStatus(s.cmd.Process.Pid)
+		m, err := procMemory(s.cmd.Process.Pid)
 		if err != nil {
 			s.kill()
 			return nil, err
@@ -264,8 +270,10 @@ func measureStarts(ctx context.Context, t startTarget, tmp string, n int, poll, 
 			return nil, err
 		}
 		r.cold = append(r.cold, ready.Sub(t0).Seconds())
-		r.rss = append(r.rss, float64(rss))
-		r.hwm = append(r.hwm, float64(hwm))
+		r.rss = append(r.rss, float64(m.rss))
+		r.anon = append(r.anon, float64(m.anon))
+		r.file = append(r.file, float64(m.file))
+		r.hwm = append(r.hwm, float64(m.hwm))
 		r.shutdown = append(r.shutdown, shutdown.Seconds())
 	}
 	return r, nil

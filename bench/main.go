@@ -6,7 +6,7 @@
 //	go run ./bench fanout        one post to 10,000 followers on 500 loopback TLS servers
 //	go run ./bench postlatency   `kith post` until the follower's inbox has the Create
 //	go run ./bench inbound       5,000 signed activities from 32 TLS senders to the shared inbox
-//	go run ./bench idle          idle RSS after a burst of page views and inbox POSTs
+//	go run ./bench idle          idle RSS fresh, after a burst, inbound load and a fan-out, with open streams
 //
 // Everything runs on loopback and stops by itself. Run "go run ./bench
 // COMMAND -h" for the flags. The micro-benchmarks (inbox, rendering) are Go
@@ -39,7 +39,7 @@ commands:
   fanout        one post to 10,000 followers on 500 TLS servers (and with 50 ms answers), with a bare-client floor
   postlatency   kith post → Create in a follower's inbox, through a running kith serve
   inbound       signed Create{Note} from concurrent TLS senders to the shared inbox, with the minimal inbox as floor
-  idle          idle RSS of kith serve before and after a burst of page views and inbox POSTs
+  idle          idle RSS of kith serve (100,000 posts): fresh, after a burst, inbound load, a fan-out; with 10 streams
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

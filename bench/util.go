@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -162,32 +161,40 @@ func (s *server) kill() {
 
 // procStatus reads VmRSS and VmHWM (in bytes) of pid from /proc.
 func procStatus(pid int) (rss, hwm int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	m, err := procMemory(pid)
+	return m.rss, m.hwm, err
+}
+
+// procMemory reads VmRSS, its parts RssAnon and RssFile, and VmHWM of
+// pid from /proc.
+func procMemory(pid int) (memReading, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return memReading{}, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+	var m memReading
+	fields := map[string]*int64{"VmRSS": &m.rss, "RssAnon": &m.anon, "RssFile": &m.file, "VmHWM": &m.hwm}
+	for line := range strings.Lines(string(b)) {
+		k, v, _ := strings.Cut(line, ":")
+		p, ok := fields[k]
+		if !ok {
 			continue
 		}
-		fields := strings.Fields(v)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, 0, fmt.Errorf("unexpected %s line %q", k, sc.Text())
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return m, fmt.Errorf("unexpected %s line %q", k, line)
 		}
-		n, err := strconv.ParseInt(fields[0], 10, 64)
+		n, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, 0, err
+			return m, err
 		}
-		if k == "VmRSS" {
-			rss = n * 1024
-		} else {
-			hwm = n * 1024
-		}
+		*p = n * 1024
+		delete(fields, k)
 	}
-	return rss, hwm, sc.Err()
+	if len(fields) > 0 {
+		return m, fmt.Errorf("/proc/%d/status lacks %d of VmRSS, RssAnon, RssFile, VmHWM", pid, len(fields))
+	}
+	return m, nil
 }
 
 // processCPU is this process's user+system CPU time so far, all threads.
