@@ -28,9 +28,9 @@ func (s *Service) onFollow(ctx context.Context, it *store.InboxItem, act *Activi
 		state = store.Pending
 		// Followers of an old account that just moved here come with a
 		// Follow; they followed the owner already.
-		if moved, err := s.movedInLately(ctx); err != nil {
+		if ok, err := s.followedOldAccount(ctx, acct, actor.IRI); err != nil {
 			return err
-		} else if moved {
+		} else if ok {
 			state = store.Accepted
 		}
 	}

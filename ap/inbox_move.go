@@ -11,9 +11,10 @@ import (
 // onMoveIn handles the Move of one of the owner's old accounts to this
 // one. It counts only when the old account is listed as an alias (the
 // owner said it is theirs) and its own server, asked afresh, names this
-// account in movedTo (the old account said so too). Then the followers
-// who come over in the next MoveInWindow are accepted at once, even on a
-// locked account: they had followed the owner already.
+// account in movedTo (the old account said so too). Then, for
+// MoveInWindow, the Follows of the old account's listed followers are
+// accepted at once, even on a locked account: they had followed the owner
+// already (see ReadAliasFollowers); anyone else's waits for approval.
 func (s *Service) onMoveIn(ctx context.Context, it *store.InboxItem, old string) error {
 	acct, err := s.db.Account(ctx)
 	if err != nil {
@@ -22,23 +23,27 @@ func (s *Service) onMoveIn(ctx context.Context, it *store.InboxItem, old string)
 	if !slices.Contains(acct.AlsoKnownAs, old) {
 		return ignored("Move here from %s, which is not one of the owner's aliases", old)
 	}
-	body, id, err := s.fetch.GetObject(ctx, old)
-	if err != nil {
+	if ok, err := s.verifyMoveIn(ctx, old); err != nil {
+		return err
+	} else if !ok {
+		return ignored("Move here from %s, whose movedTo is not this account", old)
+	}
+	if err := s.movedIn(ctx, old); err != nil {
 		return err
 	}
-	var doc ActorDoc
-	if err := json.Unmarshal(body, &doc); err != nil || id != old || string(doc.MovedTo) != s.urls.Actor() {
-		return ignored("Move here from %s, whose movedTo is %q", old, doc.MovedTo)
-	}
-	if err := s.db.RecordMoveIn(ctx, old, s.now()); err != nil {
-		return err
-	}
-	s.log.Info("old account moved here; its followers are accepted as they come", "from", old)
 	return s.db.Update(ctx, func(tx *store.Tx) error { return s.done(ctx, tx, it) })
 }
 
-// movedInLately reports whether an old account moved here within
-// MoveInWindow, so that a Follow is accepted on a locked account.
-func (s *Service) movedInLately(ctx context.Context) (bool, error) {
-	return s.db.MovedInSince(ctx, s.now().Add(-MoveInWindow))
+// verifyMoveIn asks the old account's own server whether it moved here:
+// its document, fetched afresh, names this account in movedTo.
+func (s *Service) verifyMoveIn(ctx context.Context, old string) (bool, error) {
+	body, id, err := s.fetch.GetObject(ctx, old)
+	if err != nil {
+		return false, err
+	}
+	var doc ActorDoc
+	if err := json.Unmarshal(body, &doc); err != nil || id != old {
+		return false, nil
+	}
+	return string(doc.MovedTo) == s.urls.Actor(), nil
 }

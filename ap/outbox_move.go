@@ -15,8 +15,8 @@ import (
 // list travels in every copy of the actor document.
 const MaxAliases = 10
 
-// MoveInWindow is how long after an old account's Move its followers'
-// Follows are accepted on a locked account. Mastodon's followers send
+// MoveInWindow is how long after an old account's Move the Follows of its
+// listed followers (ReadAliasFollowers) are accepted on a locked account. Mastodon's followers send
 // their Follow as soon as the Move reaches them, but a server that was
 // down catches up later.
 const MoveInWindow = 30 * 24 * time.Hour
@@ -47,6 +47,8 @@ func (s *Service) AddAlias(ctx context.Context, handle string) (*store.Actor, er
 		return nil, err
 	}
 	s.log.Info("old account added as an alias", "actor", a.IRI)
+	// Its followers are read now, before any Move: see ReadAliasFollowers.
+	s.wakeAliasReads()
 	return a, nil
 }
 
@@ -61,6 +63,9 @@ func (s *Service) RemoveAlias(ctx context.Context, iri string) error {
 	}
 	aliases := slices.DeleteFunc(slices.Clone(acct.AlsoKnownAs), func(x string) bool { return x == iri })
 	return s.changeAccount(ctx, acct.Locked, func(tx *store.Tx, now time.Time) error {
+		if err := tx.ForgetAliasFollowers(ctx, iri); err != nil {
+			return err
+		}
 		return tx.SetAliases(ctx, aliases, now)
 	})
 }

@@ -82,6 +82,7 @@ type Service struct {
 
 	inboxWake    chan struct{}
 	scheduleWake chan struct{} // a post was scheduled or moved
+	aliasWake    chan struct{} // wakes runAliasReads
 
 	keys *keyGuard // limits the key fetches inbox POSTs cause
 
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		newID:     cfg.NewID,
 		version:   cfg.Version,
 		inboxWake: make(chan struct{}, 1),
+		aliasWake: make(chan struct{}, 1),
 		keys:      newKeyGuard(),
 		md:        markdown.New(),
 
@@ -185,6 +187,7 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.deliverer.Run(ctx) })
 	wg.Go(func() { s.runHousekeeping(ctx) })
 	wg.Go(func() { s.runScheduler(ctx) })
+	wg.Go(func() { s.runAliasReads(ctx) })
 	wg.Wait()
 	return nil
 }

@@ -349,16 +349,21 @@ func (t *threadRun) collection(ctx context.Context, raw json.RawMessage, origin 
 				}
 			}
 		}
-		switch {
-		case len(c.First) > 0 && string(c.First) != "null":
-			raw = c.First
-		case len(c.Next) > 0 && string(c.Next) != "null":
-			raw = c.Next
-		default:
-			raw = nil
-		}
+		raw = c.following()
 	}
 	return out
+}
+
+// following is what to read after c: its first page (c is the collection
+// itself), else its next page (c is a page), else nothing.
+func (c *collectionDoc) following() json.RawMessage {
+	switch {
+	case len(c.First) > 0 && string(c.First) != "null":
+		return c.First
+	case len(c.Next) > 0 && string(c.Next) != "null":
+		return c.Next
+	}
+	return nil
 }
 
 // item reads one entry of a collection: an IRI, a post, or an activity
