@@ -103,6 +103,23 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 	return posts, db.LoadPostViews(ctx, posts, owner)
 }
 
+// SearchPrefix reports whether SearchPosts takes word, typed last, as the
+// start of words rather than as a whole word.
+func SearchPrefix(word string) bool {
+	return !plainWord(word) || len(word) >= minPrefix
+}
+
+// plainWord reports whether word is ASCII letters and digits only, which
+// the index holds as they are.
+func plainWord(word string) bool {
+	for _, c := range []byte(word) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // lastWords returns the indexed words the last word typed stands for:
 // the words it begins, at most n, in the index's (byte) order, so the word
 // itself comes first when it is one; an empty list when none is indexed.
@@ -112,12 +129,10 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 // letters and digits: the index folds case and diacritics (unicode61
 // remove_diacritics 2) and only FTS5 knows what "Café" became.
 func (db *DB) lastWords(ctx context.Context, word string, n int) ([]string, error) {
-	for _, c := range []byte(word) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return nil, nil
-		}
+	if !plainWord(word) {
+		return nil, nil
 	}
-	if len(word) < minPrefix {
+	if !SearchPrefix(word) {
 		return []string{word}, nil
 	}
 	out := []string{}

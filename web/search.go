@@ -3,8 +3,9 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"regexp"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"kith/ap"
@@ -140,7 +141,7 @@ func (h *Handler) searchText(r *http.Request, q string, data *searchPage) error 
 	if err != nil {
 		return err
 	}
-	hits := termPattern(terms)
+	hits := newHitFinder(terms)
 	for i := range posts {
 		text := sanitize.Excerpt(posts[i].Summary+" "+posts[i].ContentHTML, 100000)
 		if posts[i].Title != "" {
@@ -151,25 +152,83 @@ func (h *Handler) searchText(r *http.Request, q string, data *searchPage) error 
 	return nil
 }
 
-// termPattern matches any of the terms, the last as a prefix as the search
-// took it, ignoring case.
-func termPattern(terms []string) *regexp.Regexp {
-	quoted := make([]string, len(terms))
-	for i, t := range terms {
-		quoted[i] = regexp.QuoteMeta(t)
+// hitFinder finds in plain text the words a search matched, as
+// store.SearchPosts matched them: whole words, the last one typed as the
+// start of words when the store takes it so. Case is ignored; diacritics
+// are not (the index folds them, so "cafe" finds "Café" unmarked).
+type hitFinder struct {
+	words  []string // lower case, matched whole
+	prefix string   // lower case, matched at the start of a word; "" if none
+}
+
+func newHitFinder(terms []string) hitFinder {
+	last := terms[len(terms)-1]
+	if store.SearchPrefix(last) {
+		return hitFinder{words: terms[:len(terms)-1], prefix: last}
 	}
-	return regexp.MustCompile(`(?i)` + strings.Join(quoted, "|"))
+	return hitFinder{words: terms}
+}
+
+// find returns the byte ranges of the hits in text, in order, at most max
+// (all when max < 0). A word is a run of letters, digits and marks, as
+// store.SearchTerms splits them.
+func (f hitFinder) find(text string, max int) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(text) && (max < 0 || len(out) < max); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			i += n
+			continue
+		}
+		j := i + n
+		for j < len(text) {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if !isWordRune(r) {
+				break
+			}
+			j += n
+		}
+		word := text[i:j]
+		if slices.ContainsFunc(f.words, func(w string) bool { return strings.EqualFold(word, w) }) {
+			out = append(out, [2]int{i, j})
+		} else if n := foldedPrefix(word, f.prefix); n > 0 {
+			out = append(out, [2]int{i, i + n})
+		}
+		i = j
+	}
+	return out
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+
+// foldedPrefix returns the length in bytes of the start of word that
+// equals prefix ignoring case, or 0 if word does not start so.
+func foldedPrefix(word, prefix string) int {
+	if prefix == "" {
+		return 0
+	}
+	at := 0
+	for _, p := range prefix {
+		if at >= len(word) {
+			return 0
+		}
+		r, n := utf8.DecodeRuneInString(word[at:])
+		if !strings.EqualFold(string(r), string(p)) {
+			return 0
+		}
+		at += n
+	}
+	return at
 }
 
 // snippet cuts text to about searchSnippetLen characters around the first
-// hit and marks every hit in it, by the offsets the pattern finds in the
-// plain text: the marks are made here, never taken from the stored HTML.
-func snippet(text string, hits *regexp.Regexp) []snippetPart {
+// hit and marks every hit in it, by the offsets found in the plain text:
+// the marks are made here, never taken from the stored HTML.
+func snippet(text string, hits hitFinder) []snippetPart {
 	text = strings.TrimSpace(text)
-	first := hits.FindStringIndex(text)
 	start := 0
-	if first != nil && first[0] > searchSnippetLen/3 {
-		start = first[0] - searchSnippetLen/3
+	if first := hits.find(text, 1); len(first) > 0 && first[0][0] > searchSnippetLen/3 {
+		start = first[0][0] - searchSnippetLen/3
 		for start > 0 && !utf8.RuneStart(text[start]) {
 			start--
 		}
@@ -187,7 +246,7 @@ func snippet(text string, hits *regexp.Regexp) []snippetPart {
 		out = append(out, snippetPart{Text: "…"})
 	}
 	at := 0
-	for _, m := range hits.FindAllStringIndex(window, -1) {
+	for _, m := range hits.find(window, -1) {
 		if m[0] > at {
 			out = append(out, snippetPart{Text: window[at:m[0]]})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,34 @@ func TestSearch(t *testing.T) {
 	rec = k.get("/search?q=" + url.QueryEscape(remote.Base+"/notes/3"))
 	if got := rec.Header().Get("Location"); got != "/thread?iri="+url.QueryEscape(remote.Base+"/notes/3") {
 		t.Errorf("post URL: %d to %q; want its thread", rec.Code, got)
+	}
+}
+
+// TestSnippetMarks: the snippet marks the words the search matched, as the
+// store matched them: whole words, and the start of words for a last word
+// of three characters or more; never a word that only holds the letters.
+func TestSnippetMarks(t *testing.T) {
+	for _, tt := range []struct {
+		q, text string
+		want    []string
+	}{
+		{"pi", "Raspberry Pi and a pie, happiness. PI", []string{"Pi", "PI"}},
+		{"river", "Riverbank and the river; unriver", []string{"River", "river"}},
+		{"raspberry serv", "Raspberry servers served; raspberryish", []string{"Raspberry", "serv", "serv"}},
+		{"the gard", "The garden, other gardens", []string{"The", "gard", "gard"}},
+		{"café", "Café au lait, CAFÉS, cafe", []string{"Café", "CAFÉ"}},
+		{"zyzzyva", "nothing here", nil},
+	} {
+		t.Run(tt.q, func(t *testing.T) {
+			var got []string
+			for _, p := range snippet(tt.text, newHitFinder(store.SearchTerms(tt.q))) {
+				if p.Hit {
+					got = append(got, p.Text)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("marks %q; want %q", got, tt.want)
+			}
+		})
 	}
 }
