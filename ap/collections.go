@@ -62,7 +62,7 @@ func (s *Service) getOutbox(w http.ResponseWriter, r *http.Request) {
 	}
 	page.OrderedItems = []any{}
 	for i := range posts {
-		page.OrderedItems = append(page.OrderedItems, createDocument(s.urls, &posts[i]))
+		page.OrderedItems = append(page.OrderedItems, createDocument(s.urls, &posts[i], s.now()))
 	}
 	if len(posts) == pageSize {
 		page.Next = id + "?page=true&max_id=" + posts[len(posts)-1].LocalID
@@ -165,7 +165,7 @@ func (s *Service) getFeatured(w http.ResponseWriter, r *http.Request) {
 	}
 	c := jsonCollection{Context: objectContext(), ID: s.urls.Featured(), Type: "OrderedCollection", TotalItems: len(posts), OrderedItems: []any{}}
 	for i := range posts {
-		c.OrderedItems = append(c.OrderedItems, noteDocument(s.urls, &posts[i], false))
+		c.OrderedItems = append(c.OrderedItems, noteDocument(s.urls, &posts[i], false, s.now()))
 	}
 	writeActivity(w, c)
 }
@@ -223,10 +223,10 @@ func (s *Service) servePost(w http.ResponseWriter, r *http.Request, activity boo
 	}
 	w.Header().Set("Vary", "Accept, Signature")
 	if activity {
-		writeActivity(w, createDocument(s.urls, p))
+		writeActivity(w, createDocument(s.urls, p, s.now()))
 		return
 	}
-	writeActivity(w, noteDocument(s.urls, p, true))
+	writeActivity(w, noteDocument(s.urls, p, true, s.now()))
 }
 
 // maySee reports whether the request may see p: anyone may see public and

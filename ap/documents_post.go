@@ -3,6 +3,7 @@ package ap
 import (
 	"html"
 	"strings"
+	"time"
 
 	"kith/store"
 )
@@ -46,10 +47,10 @@ type jsonPollOption struct {
 	Replies jsonPollVotes `json:"replies"`
 }
 
-// jsonPollVotes counts an option's votes.
+// jsonPollVotes counts an option's votes; null while they are hidden.
 type jsonPollVotes struct {
 	Type       string `json:"type"`
-	TotalItems int    `json:"totalItems"`
+	TotalItems *int   `json:"totalItems"`
 }
 
 // jsonPreview is FEP-b2b8's stand-in Note for software that shows no
@@ -131,8 +132,9 @@ func Addressing(vis, followers string, mentioned []string) (to, cc []string) {
 
 // noteDocument builds the object of one of our posts; mediaURL maps an
 // attachment to its URL. withContext is false when the note is embedded in
-// an activity that carries the context.
-func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
+// an activity that carries the context. now decides whether a poll that
+// hides its totals is still open.
+func noteDocument(u URLs, p *store.Post, withContext bool, now time.Time) jsonNote {
 	mentioned := make([]string, 0, len(p.Mentions))
 	for _, m := range p.Mentions {
 		mentioned = append(mentioned, m.ActorIRI)
@@ -182,7 +184,7 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 		n.Tag = append(n.Tag, jsonTag{Type: "Hashtag", Href: u.Tag(t), Name: "#" + t})
 	}
 	if pl := p.Poll; pl != nil {
-		pollForm(&n, pl)
+		pollForm(&n, pl, now)
 	}
 	for _, a := range p.Attachments {
 		url := a.URL
@@ -201,13 +203,21 @@ func noteDocument(u URLs, p *store.Post, withContext bool) jsonNote {
 	return n
 }
 
-// pollForm makes n a Question with pl's options and counts.
-func pollForm(n *jsonNote, pl *store.Poll) {
+// pollForm makes n a Question with pl's options and counts. A poll that
+// hides its totals sends each option's count as null until it ends, as
+// Mastodon does (its serializer sends the hidden count it shows its
+// clients); the number of voters still goes.
+func pollForm(n *jsonNote, pl *store.Poll, now time.Time) {
 	n.Type = "Question"
 	opts := make([]jsonPollOption, 0, len(pl.Options))
 	voters := 0
+	hide := !pl.ShowTotals(now)
 	for _, o := range pl.Options {
-		opts = append(opts, jsonPollOption{Type: "Note", Name: o.Title, Replies: jsonPollVotes{Type: "Collection", TotalItems: o.Votes}})
+		votes := &o.Votes
+		if hide {
+			votes = nil
+		}
+		opts = append(opts, jsonPollOption{Type: "Note", Name: o.Title, Replies: jsonPollVotes{Type: "Collection", TotalItems: votes}})
 		voters += o.Votes
 	}
 	if pl.Multiple {
@@ -259,8 +269,8 @@ func opening(content string) string {
 }
 
 // createDocument wraps one of our posts in its Create, addressed like it.
-func createDocument(u URLs, p *store.Post) jsonActivity {
-	n := noteDocument(u, p, false)
+func createDocument(u URLs, p *store.Post, now time.Time) jsonActivity {
+	n := noteDocument(u, p, false, now)
 	return jsonActivity{
 		Context:   objectContext(),
 		ID:        u.PostActivity(p.LocalID),

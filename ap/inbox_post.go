@@ -426,6 +426,7 @@ func pollOf(o *Object, now time.Time) *store.Poll {
 	if len(o.AnyOf) > 0 {
 		choices, p.Multiple = o.AnyOf, true
 	}
+	counted := false
 	for _, c := range choices {
 		if len(p.Options) == maxPollOptions {
 			break
@@ -433,12 +434,18 @@ func pollOf(o *Object, now time.Time) *store.Poll {
 		votes := int(c.Replies.TotalItems)
 		if votes < 0 {
 			votes = 0
+		} else {
+			counted = true
 		}
 		p.Options = append(p.Options, store.PollOption{Title: plainText(string(c.Name), 200), Votes: votes})
 	}
 	if len(p.Options) == 0 {
 		return nil
 	}
+	// Mastodon sends every option's count as null while a poll that hides
+	// its totals is open: shown as zeros they would mislead, so the poll
+	// hides them too, until it ends or an update brings counts.
+	p.HideTotals = !counted
 	if o.VotersCount != nil && *o.VotersCount >= 0 {
 		p.VotersCount = int(*o.VotersCount)
 	} else if !p.Multiple {

@@ -74,7 +74,7 @@ func (s *Service) onVote(ctx context.Context, it *store.InboxItem, o *Object) (b
 		if err != nil {
 			return err
 		}
-		n := noteDocument(s.urls, p, false)
+		n := noteDocument(s.urls, p, false, now)
 		id := s.urls.Activity("updates", s.newID(now))
 		doc := jsonActivity{Context: objectContext(), ID: id, Type: "Update", Actor: s.urls.Actor(), To: n.To, Cc: n.Cc, Object: n}
 		if err := s.enqueue(ctx, tx, id, "Update", p.IRI, doc, inboxes); err != nil {

@@ -174,7 +174,7 @@ func (s *Service) publish(ctx context.Context, d Draft, also func(tx *store.Tx) 
 	}
 	if d.Poll != nil {
 		p.Type = "Question"
-		p.Poll = &store.Poll{Multiple: d.Poll.Multiple, ExpiresAt: p.Published.Add(d.Poll.Duration), UpdatedAt: now}
+		p.Poll = &store.Poll{Multiple: d.Poll.Multiple, HideTotals: d.Poll.HideTotals, ExpiresAt: p.Published.Add(d.Poll.Duration), UpdatedAt: now}
 		for _, o := range d.Poll.Options {
 			p.Poll.Options = append(p.Poll.Options, store.PollOption{Title: o})
 		}
@@ -214,7 +214,7 @@ func (s *Service) publish(ctx context.Context, d Draft, also func(tx *store.Tx) 
 			return err
 		}
 		out.Deliveries = len(inboxes)
-		return s.enqueue(ctx, tx, s.urls.PostActivity(id), "Create", p.IRI, createDocument(s.urls, p), inboxes)
+		return s.enqueue(ctx, tx, s.urls.PostActivity(id), "Create", p.IRI, createDocument(s.urls, p, now), inboxes)
 	})
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (s *Service) Edit(ctx context.Context, localID string, d Draft) (*Published
 			return err
 		}
 		out.Deliveries = len(inboxes)
-		n := noteDocument(s.urls, &p, false)
+		n := noteDocument(s.urls, &p, false, now)
 		id := s.urls.Activity("updates", s.newID(now))
 		doc := jsonActivity{Context: objectContext(), ID: id, Type: "Update", Actor: s.urls.Actor(), To: n.To, Cc: n.Cc, Object: n}
 		return s.enqueue(ctx, tx, id, "Update", p.IRI, doc, inboxes)
@@ -349,7 +349,7 @@ func (s *Service) DeletePost(ctx context.Context, localID string) error {
 		if err := tx.MarkPostDeleted(ctx, localID, now); err != nil {
 			return err
 		}
-		n := noteDocument(s.urls, p, false)
+		n := noteDocument(s.urls, p, false, now)
 		p.DeletedAt = now
 		doc := jsonActivity{
 			Context: activityStreams, ID: p.IRI + "#delete", Type: "Delete", Actor: s.urls.Actor(),

@@ -113,7 +113,7 @@ func (s *Service) exportOutbox(ctx context.Context, aw *archive.Writer) ([]expor
 		}
 		slices.Reverse(posts) // LocalPosts gives them newest first
 		for i := range posts {
-			act := createDocument(s.urls, &posts[i])
+			act := createDocument(s.urls, &posts[i], s.now())
 			n := act.Object.(jsonNote)
 			for j, a := range posts[i].Attachments {
 				if a.MediaID == "" {

@@ -526,9 +526,16 @@ func (v *views) poll(p *store.Post) *Poll {
 		n := pl.VotersCount
 		out.VotersCount = &n
 	}
+	// A poll that hides its totals shows no option's count until it ends,
+	// to anyone (Mastodon's Poll#loaded_options); the totals still show.
+	show := pl.ShowTotals(v.h.now())
 	for i, o := range pl.Options {
-		n := o.Votes
-		out.Options = append(out.Options, PollOption{Title: o.Title, VotesCount: &n})
+		opt := PollOption{Title: o.Title}
+		if show {
+			n := o.Votes
+			opt.VotesCount = &n
+		}
+		out.Options = append(out.Options, opt)
 		if o.OwnVote {
 			out.OwnVotes = append(out.OwnVotes, i)
 		}

@@ -292,3 +292,32 @@ func TestCreatePoll(t *testing.T) {
 		decode[map[string]string](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, form: bad}), 422)
 	}
 }
+
+// TestPollHideTotals: poll[hide_totals] is kept, and while the poll is
+// open each option's votes_count is null, for the owner and anyone else,
+// with the total still given (Mastodon's Poll#loaded_options); once it
+// has ended the counts show.
+func TestPollHideTotals(t *testing.T) {
+	t.Parallel()
+	k, clock := goldenKit(t)
+	tok := k.login("read write")
+	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, json: map[string]any{
+		"status": "Tea or coffee?", "poll": map[string]any{"options": []string{"Tea", "Coffee"}, "expires_in": 3600, "hide_totals": true},
+	}}), 200)
+	if st.Poll == nil {
+		t.Fatal("no poll")
+	}
+	rec := k.do(request{method: "GET", path: "/api/v1/polls/" + st.Poll.ID, token: tok})
+	k.golden(t, "poll-hidden.json", rec, rec.Body.Bytes())
+	for _, token := range []string{tok, ""} {
+		p := decode[Poll](t, k.do(request{method: "GET", path: "/api/v1/polls/" + st.Poll.ID, token: token}), 200)
+		if len(p.Options) != 2 || p.Options[0].VotesCount != nil || p.Options[1].VotesCount != nil || p.VotesCount != 0 {
+			t.Errorf("open poll (token %t): %+v; want options without counts, the total 0", token != "", p)
+		}
+	}
+	clock.Advance(time.Hour)
+	p := decode[Poll](t, k.do(request{method: "GET", path: "/api/v1/polls/" + st.Poll.ID, token: tok}), 200)
+	if !p.Expired || p.Options[0].VotesCount == nil || *p.Options[0].VotesCount != 0 {
+		t.Errorf("ended poll: %+v; want its counts", p)
+	}
+}

@@ -11,6 +11,7 @@ import (
 // Poll is a Question's options and counts, and the owner's votes.
 type Poll struct {
 	Multiple    bool
+	HideTotals  bool      // the counts stay hidden until the poll ends (the owner's polls only)
 	ExpiresAt   time.Time // zero: no end given
 	ClosedAt    time.Time // zero: open
 	VotersCount int       // -1 when the server does not say
@@ -30,6 +31,11 @@ type PollOption struct {
 func (p *Poll) Expired(now time.Time) bool {
 	return !p.ClosedAt.IsZero() || (!p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt))
 }
+
+// ShowTotals reports whether the options' counts may be shown at now: a
+// poll that hides its totals shows them once it has ended, as Mastodon's
+// do.
+func (p *Poll) ShowTotals(now time.Time) bool { return !p.HideTotals || p.Expired(now) }
 
 // Voted reports whether the owner voted.
 func (p *Poll) Voted() bool { return !p.VotedAt.IsZero() }
@@ -51,11 +57,12 @@ func (tx *Tx) PutPoll(ctx context.Context, postID int64, p *Poll) error {
 	if p.VotersCount >= 0 {
 		voters = p.VotersCount
 	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO polls (post_id, multiple, expires_at, closed_at, voters_count, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO polls (post_id, multiple, expires_at, closed_at, voters_count, updated_at, hide_totals)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (post_id) DO UPDATE SET multiple = excluded.multiple, expires_at = excluded.expires_at,
-			closed_at = excluded.closed_at, voters_count = excluded.voters_count, updated_at = excluded.updated_at`,
-		postID, p.Multiple, optMillis(p.ExpiresAt), optMillis(p.ClosedAt), voters, millis(p.UpdatedAt))
+			closed_at = excluded.closed_at, voters_count = excluded.voters_count, updated_at = excluded.updated_at,
+			hide_totals = excluded.hide_totals`,
+		postID, p.Multiple, optMillis(p.ExpiresAt), optMillis(p.ClosedAt), voters, millis(p.UpdatedAt), p.HideTotals)
 	if err != nil {
 		return fmt.Errorf("store: put poll: %w", err)
 	}
@@ -154,14 +161,14 @@ func (db *DB) VotedPollsEndedBetween(ctx context.Context, from, to time.Time) ([
 func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []any) error {
 	in := placeholders(len(args))
 	rows, err := q.QueryContext(ctx, `SELECT post_id, multiple, coalesce(expires_at, 0), coalesce(closed_at, 0),
-		coalesce(voters_count, -1), coalesce(voted_at, 0), updated_at FROM polls WHERE post_id IN (`+in+`)`, args...)
+		coalesce(voters_count, -1), coalesce(voted_at, 0), updated_at, hide_totals FROM polls WHERE post_id IN (`+in+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: polls: %w", err)
 	}
 	for rows.Next() {
 		var id, exp, closed, voted, updated int64
 		p := &Poll{}
-		if err := rows.Scan(&id, &p.Multiple, &exp, &closed, &p.VotersCount, &voted, &updated); err != nil {
+		if err := rows.Scan(&id, &p.Multiple, &exp, &closed, &p.VotersCount, &voted, &updated, &p.HideTotals); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: polls: %w", err)
 		}

@@ -94,6 +94,7 @@ type pollView struct {
 	Closed   bool
 	Voted    bool
 	CanVote  bool // the owner may still vote: open, not voted, not ours
+	Hidden   bool // the counts of each option stay hidden until the poll ends
 	Ends     *timeView
 	Total    int // votes counted
 	Voters   int // people who voted, -1 when unknown
@@ -369,6 +370,7 @@ func (c cardContext) pollView(p *store.Poll, ours bool) *pollView {
 		Voted:    p.Voted(),
 		Total:    p.TotalVotes(),
 		Voters:   p.VotersCount,
+		Hidden:   !p.ShowTotals(c.now),
 	}
 	v.CanVote = c.owner && c.csrf != "" && !ours && !v.Closed && !v.Voted
 	if !p.ExpiresAt.IsZero() {
@@ -377,7 +379,9 @@ func (c cardContext) pollView(p *store.Poll, ours bool) *pollView {
 	}
 	for i, o := range p.Options {
 		ov := pollOptionView{N: i, Title: o.Title, Votes: o.Votes, OwnVote: o.OwnVote}
-		if v.Total > 0 {
+		if v.Hidden {
+			ov.Votes = 0 // not even in the markup
+		} else if v.Total > 0 {
 			ov.Percent = (o.Votes*100 + v.Total/2) / v.Total
 		}
 		v.Options = append(v.Options, ov)

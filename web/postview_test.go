@@ -84,6 +84,15 @@ func TestPostcard(t *testing.T) {
 				{Title: "Tea", Votes: 3, OwnVote: true}, {Title: "Coffee", Votes: 1}}}
 		}, nil, []string{`<span class="pct">75%</span> Tea <span class="badge">your vote</span>`, `<span class="pct">25%</span> Coffee`,
 			`4 votes · 4 people`, `you voted`}, []string{`action="/poll"`}},
+		{"open poll that hides its counts", owner, func(p *store.Post) {
+			p.Poll = &store.Poll{HideTotals: true, VotersCount: 4, VotedAt: now, ExpiresAt: now.Add(time.Hour), Options: []store.PollOption{
+				{Title: "Tea", Votes: 3, OwnVote: true}, {Title: "Coffee", Votes: 1}}}
+		}, nil, []string{`<li>Tea <span class="badge">your vote</span>`, `<li>Coffee`, `4 votes · 4 people`, `results when it ends`},
+			[]string{`class="pct"`, "<progress", "75%"}},
+		{"ended poll that hid its counts", owner, func(p *store.Post) {
+			p.Poll = &store.Poll{HideTotals: true, VotersCount: 4, VotedAt: now, ExpiresAt: now.Add(-time.Hour), Options: []store.PollOption{
+				{Title: "Tea", Votes: 3, OwnVote: true}, {Title: "Coffee", Votes: 1}}}
+		}, nil, []string{`<span class="pct">75%</span> Tea`, `closed`}, []string{"results when it ends"}},
 		{"open poll with a vote form", owner, func(p *store.Post) {
 			p.Poll = &store.Poll{Multiple: true, VotersCount: -1, ExpiresAt: now.Add(3 * time.Hour),
 				Options: []store.PollOption{{Title: "Tea"}, {Title: "Coffee"}}}
