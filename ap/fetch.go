@@ -278,16 +278,13 @@ func (f *Fetcher) GetObject(ctx context.Context, iri string) ([]byte, string, er
 // Actor fetches a remote actor document and converts it for the store. The
 // key recorded is keyID's when the actor lists it, else its first key.
 func (f *Fetcher) Actor(ctx context.Context, iri, keyID string) (*store.Actor, error) {
-	body, id, err := f.GetObject(ctx, iri)
+	// GetObject checked the document's id against the host that answered;
+	// ParseActor reads the same id.
+	body, _, err := f.GetObject(ctx, iri)
 	if err != nil {
 		return nil, err
 	}
-	var doc ActorDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, &FetchError{URL: iri, Err: fmt.Errorf("actor document: %w", err)}
-	}
-	doc.ID = id
-	a, err := storeActor(&doc, body, keyID, f.now())
+	a, err := ParseActor(body, keyID, f.now())
 	if err != nil {
 		return nil, &FetchError{URL: iri, Err: err}
 	}

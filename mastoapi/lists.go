@@ -12,7 +12,7 @@ import (
 func (h *Handler) markers(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{}
 	for _, tl := range (params{Values: r.URL.Query()}).list("timeline") {
-		if tl != "home" && tl != "notifications" {
+		if tl != store.MarkerHome && tl != store.MarkerNotifications {
 			continue
 		}
 		m, err := h.db.MarkerOf(r.Context(), tl)
@@ -36,7 +36,7 @@ func (h *Handler) saveMarkers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	for _, tl := range []string{"home", "notifications"} {
+	for _, tl := range []string{store.MarkerHome, store.MarkerNotifications} {
 		id := p.Get(tl + "[last_read_id]")
 		if id == "" {
 			continue

@@ -16,16 +16,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/hkdf"
 
+	"kith/ap/sanitize"
 	"kith/store"
 )
 
@@ -346,16 +345,9 @@ var pushTitles = map[string]string{
 	"poll": "A poll has ended", "update": "%s edited a post", "admin.report": "%s filed a report", "quote": "%s quoted your post",
 }
 
-var tagPattern = regexp.MustCompile(`<[^>]*>`)
-
-// plainText is a status's HTML as a notification's short text.
-func plainText(s string) string {
-	s = html.UnescapeString(tagPattern.ReplaceAllString(strings.ReplaceAll(s, "</p><p>", "\n\n"), ""))
-	if r := []rune(s); len(r) > 140 {
-		s = string(r[:139]) + "…"
-	}
-	return s
-}
+// pushBodyLength is how many characters of a post a push shows, as
+// Mastodon's own pushes do.
+const pushBodyLength = 140
 
 // pushBatch is how many queued pushes one round sends.
 const pushBatch = 20
@@ -490,7 +482,9 @@ func (h *Handler) pushPayloadFor(ctx context.Context, d store.PushDelivery) ([]b
 	}
 	p := pushPayload{NotificationID: n.ID, NotificationType: n.Type, PreferredLocale: "en", Icon: v.Account.AvatarStatic, Title: title}
 	if v.Status != nil {
-		p.Body = plainText(v.Status.Content)
+		// Through the sanitizer's text view: a regular expression left
+		// <br> glued words and kept what <script> or <style> held.
+		p.Body = sanitize.Excerpt(v.Status.Content, pushBodyLength)
 	}
 	return json.Marshal(p)
 }

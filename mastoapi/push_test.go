@@ -261,7 +261,7 @@ func TestWebPush(t *testing.T) {
 		t.Errorf("after PUT: %+v", got)
 	}
 
-	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, json: map[string]any{"status": "buzz me"}}), 200)
+	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, json: map[string]any{"status": "buzz\nme & you"}}), 200)
 	likeFromRemote(t, k, st.URI)
 	k.api.PushDue(ctx)
 	ps := push.take()
@@ -277,7 +277,7 @@ func TestWebPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := decode[[]Notification](t, k.do(request{method: "GET", path: "/api/v1/notifications", token: tok}), 200)
-	if len(ns) != 1 || p.NotificationID != ns[0].ID || p.NotificationType != "favourite" || !strings.Contains(p.Title, "favourited") || p.Body != "buzz me" {
+	if len(ns) != 1 || p.NotificationID != ns[0].ID || p.NotificationType != "favourite" || !strings.Contains(p.Title, "favourited") || p.Body != "buzz me & you" {
 		t.Errorf("payload %+v, notifications %+v", p, ns)
 	}
 

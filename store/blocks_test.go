@@ -76,7 +76,7 @@ func TestBlocksHidePosts(t *testing.T) {
 	if th, h, n := counts(); th != 4 || h != 1 || n != 0 {
 		t.Errorf("x.example muted: thread %d, home %d, notifications %d; want 4, 1, 0", th, h, n)
 	}
-	if ms, err := db.Mutes(ctx, true, 10); err != nil || len(ms) != 1 || !ms[0].IsDomain() {
+	if ms, err := db.Mutes(ctx, true, 10); err != nil || len(ms) != 1 || ms[0].ActorIRI != "x.example:8443" {
 		t.Errorf("domain mutes = %v, %v; want x.example:8443", ms, err)
 	}
 	if err := db.RemoveMute(ctx, "x.example:8443"); err != nil {

@@ -66,11 +66,6 @@ func removeBoostWhere(ctx context.Context, tx *Tx, where string, args ...any) (*
 	return b, nil
 }
 
-// BoostBySID returns a boost by its sid.
-func (db *DB) BoostBySID(ctx context.Context, sid string) (*Boost, error) {
-	return boostWhere(ctx, db.r, "sid = ?", sid)
-}
-
 // Boosters lists who boosted a post, newest first.
 func (db *DB) Boosters(ctx context.Context, postID int64, pg Page) ([]Boost, error) {
 	where, args, order, reverse := pg.where("sid", []string{"post_id = ?"}, []any{postID})

@@ -71,12 +71,6 @@ func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error
 	return out, nil
 }
 
-// PruneMutes lifts the mutes that expired before now.
-func (db *DB) PruneMutes(ctx context.Context, now time.Time) error {
-	_, err := db.exec(ctx, "prune mutes", `DELETE FROM mutes WHERE expires_at IS NOT NULL AND expires_at <= ?`, millis(now))
-	return err
-}
-
 // BlockEntry is an entry of the block list: an actor IRI or a host.
 type BlockEntry struct {
 	Target      string
@@ -88,10 +82,6 @@ type BlockEntry struct {
 
 // IsDomain reports whether the entry blocks a whole host.
 func (b BlockEntry) IsDomain() bool { return !strings.Contains(b.Target, "/") }
-
-// IsDomain reports whether the mute hides a whole host (a domain silenced
-// by a blocklist import) rather than one account.
-func (m Mute) IsDomain() bool { return !strings.Contains(m.ActorIRI, "/") }
 
 // Blocks lists the blocked accounts (domains false) or hosts (domains
 // true), most recent first, at most limit of them.
@@ -239,24 +229,6 @@ func (db *DB) HeldReplies(ctx context.Context, approval, owner string, pg Page) 
 func (db *DB) CountHeldReplies(ctx context.Context) (int, error) {
 	return countWhere(ctx, db.r, `SELECT count(*) FROM (SELECT 1 FROM posts
 		WHERE approval = 'pending' AND approval != 'shown' AND deleted_at IS NULL LIMIT 100)`)
-}
-
-// RepliesForOwner returns the posts that answer iri as the owner sees them
-// under it: every stored reply, shown, waiting or hidden, oldest first,
-// with their views.
-func (db *DB) RepliesForOwner(ctx context.Context, iri, owner string, limit int) ([]Post, error) {
-	// The in_reply_to != '' term lets the partial index serve the query.
-	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
-		WHERE p.in_reply_to = ? AND p.in_reply_to != '' AND p.deleted_at IS NULL
-		ORDER BY p.published LIMIT ?`, iri, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: replies for the owner: %w", err)
-	}
-	posts, err := scanPosts(rows)
-	if err != nil {
-		return nil, err
-	}
-	return posts, db.LoadPostViews(ctx, posts, owner)
 }
 
 // Reply policies: who may appear under the owner's posts.

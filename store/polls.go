@@ -138,26 +138,6 @@ func (db *DB) PollOf(ctx context.Context, postID int64) (*Poll, error) {
 	return p.Poll, nil
 }
 
-// VotedPollsEndedBetween returns the posts whose polls the owner voted in
-// and that ended in (from, to]: the poll notifications to send.
-func (db *DB) VotedPollsEndedBetween(ctx context.Context, from, to time.Time) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT post_id FROM polls WHERE voted_at IS NOT NULL
-		AND coalesce(closed_at, expires_at) > ? AND coalesce(closed_at, expires_at) <= ?`, millis(from), millis(to))
-	if err != nil {
-		return nil, fmt.Errorf("store: ended polls: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: ended polls: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []any) error {
 	in := placeholders(len(args))
 	rows, err := q.QueryContext(ctx, `SELECT post_id, multiple, coalesce(expires_at, 0), coalesce(closed_at, 0),

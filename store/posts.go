@@ -333,20 +333,6 @@ func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error
 	return posts, loadPostDetails(ctx, db.r, posts)
 }
 
-// PostsBy returns the posts of a remote author, newest first.
-func (db *DB) PostsBy(ctx context.Context, authorIRI string, limit int) ([]Post, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
-		WHERE p.author_iri = ? ORDER BY p.published DESC LIMIT ?`, authorIRI, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: posts by: %w", err)
-	}
-	posts, err := scanPosts(rows)
-	if err != nil {
-		return nil, err
-	}
-	return posts, loadPostDetails(ctx, db.r, posts)
-}
-
 // DeletePost removes a remote post for good.
 func (tx *Tx) DeletePost(ctx context.Context, iri string) (bool, error) {
 	var sid string

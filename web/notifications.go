@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"kith/store"
@@ -28,6 +29,14 @@ type notificationView struct {
 	When   timeView
 	Target string // a move's new account
 	Post   *cardView
+	Report *reportView // what a report says and is about
+}
+
+// reportView is a report (a Flag from another server) as the owner reads
+// it under its notification.
+type reportView struct {
+	Content string   // the reporter's comment, plain text
+	Objects []string // the reported posts and accounts
 }
 
 // notificationVerbs says what each type of notification means, after the
@@ -98,6 +107,18 @@ func (h *Handler) showNotifications(w http.ResponseWriter, r *http.Request) {
 		if n.Post != nil {
 			card := h.card(c, n.Post)
 			v.Post = &card
+		}
+		if n.Type == store.NotifyReport {
+			// The target is the report's id, not an address to link.
+			v.Target = ""
+			rep, err := h.db.ReportByID(ctx, n.Target)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				h.serverError(w, r, err)
+				return
+			}
+			if err == nil {
+				v.Report = &reportView{Content: rep.Content, Objects: rep.Objects}
+			}
 		}
 		data.Items = append(data.Items, v)
 	}

@@ -40,6 +40,12 @@ func TestNotificationsPage(t *testing.T) {
 	own := k.publishPost("Something I wrote", store.Public)
 	reply := k.remotePost(ann, 1, time.Now().Add(-time.Minute), func(p *store.Post) { p.InReplyTo = own.IRI })
 	mention := k.remotePost(ann, 2, time.Now().Add(-time.Minute), nil)
+	// A report shows what it says and what it is about, not its id.
+	report := &store.Report{IRI: ann.IRI + "#flags/1", ActorIRI: ann.IRI, Content: "Spam, <b>clearly</b>",
+		Objects: []string{own.IRI}, CreatedAt: time.Now()}
+	if err := k.inst.DB.Update(context.Background(), func(tx *store.Tx) error { _, err := tx.PutReport(context.Background(), report); return err }); err != nil {
+		t.Fatal(err)
+	}
 	types := []struct {
 		n    store.Notification
 		want string
@@ -54,6 +60,7 @@ func TestNotificationsPage(t *testing.T) {
 		{store.Notification{Type: store.NotifyPoll, PostID: mention.ID}, "ran a poll that has ended"},
 		{store.Notification{Type: store.NotifyMove, Target: "https://new.example/users/ann"}, `moved to another account: <a href="https://new.example/users/ann"`},
 		{store.Notification{Type: store.NotifyReport, Target: "r1"}, "sent a report"},
+		{store.Notification{Type: store.NotifyReport, Target: report.ID}, "<p>Spam, &lt;b&gt;clearly&lt;/b&gt;</p>"},
 	}
 	for _, tt := range types {
 		n := tt.n
@@ -69,6 +76,9 @@ func TestNotificationsPage(t *testing.T) {
 	if strings.Count(body, `<li class="notification unread"`) != len(types) {
 		t.Errorf("want %d unread notifications\n%s", len(types), body)
 	}
+	if !strings.Contains(body, `About: <a href="`+own.IRI+`"`) || strings.Contains(body, `href="`+report.ID+`"`) || strings.Contains(body, `href="r1"`) {
+		t.Errorf("the report's notification does not link what it is about, or links its id\n%s", body)
+	}
 	for _, want := range []string{"Remote post 1", "Something I wrote", `<bdi>@ann@`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
@@ -76,8 +86,8 @@ func TestNotificationsPage(t *testing.T) {
 	}
 	// Every owner page counts them in its header.
 	for _, path := range []string{"/home", "/compose", "/settings", "/notifications"} {
-		if b := k.get(path).Body.String(); !strings.Contains(b, `Notifications <span class="badge unread">10<span class="visually-hidden"> unread</span>`) {
-			t.Errorf("%s: the header does not count 10 unread", path)
+		if b := k.get(path).Body.String(); !strings.Contains(b, `Notifications <span class="badge unread">11<span class="visually-hidden"> unread</span>`) {
+			t.Errorf("%s: the header does not count 11 unread", path)
 		}
 	}
 	rec := k.post("/notifications/read", url.Values{})

@@ -26,7 +26,7 @@ func (e *BlockedError) Error() string {
 	return msg
 }
 
-// blockedPrefix is a range Allowed refuses, with the reason given to admins.
+// blockedPrefix is a range kith refuses to connect to, with the reason given to admins.
 type blockedPrefix struct {
 	prefix netip.Prefix
 	reason string
@@ -77,14 +77,10 @@ var globalUnicast6 = netip.MustParsePrefix("2000::/3")
 
 const notGlobal6 = "not a global unicast IPv6 address"
 
-// Allowed reports whether addr is a public unicast address kith may connect
-// to. It refuses everything in protocol.md §8.1, in IPv4-mapped form too,
-// and every IPv6 address outside 2000::/3.
-func Allowed(addr netip.Addr) bool {
-	return blockReason(addr) == ""
-}
-
-// blockReason says why addr is refused, or returns "" if it is allowed.
+// blockReason says why addr is refused, or returns "" if it is a public
+// unicast address kith may connect to. It refuses everything in
+// protocol.md §8.1, in IPv4-mapped form too, and every IPv6 address
+// outside 2000::/3.
 func blockReason(addr netip.Addr) string {
 	if !addr.IsValid() {
 		return "not a valid IP address"

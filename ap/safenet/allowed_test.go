@@ -160,8 +160,8 @@ var allowedTests6 = []struct {
 func TestAllowed(t *testing.T) {
 	check := func(t *testing.T, addr netip.Addr, wantReason string) {
 		t.Helper()
-		if got, want := Allowed(addr), wantReason == ""; got != want {
-			t.Errorf("Allowed(%v) = %v; want %v", addr, got, want)
+		if got, want := blockReason(addr) == "", wantReason == ""; got != want {
+			t.Errorf("allowed(%v) = %v; want %v", addr, got, want)
 		}
 		if got := blockReason(addr); got != wantReason {
 			t.Errorf("blockReason(%v) = %q; want %q", addr, got, wantReason)

@@ -89,7 +89,7 @@ func (o Options) withDefaults() Options {
 var ErrTooManyRedirects = errors.New("safenet: too many redirects")
 
 // NewClient returns an *http.Client whose transport refuses, at dial time,
-// every address that Allowed rejects, unless o.AllowPrivate; that never uses
+// every address that blockReason rejects, unless o.AllowPrivate; that never uses
 // an environment proxy; that sets User-Agent; that keeps connections alive;
 // and whose CheckRedirect follows at most o.MaxRedirects hops and checks each
 // new URL with CheckURL. Every request URL is checked with CheckURL as well,

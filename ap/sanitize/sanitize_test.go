@@ -318,7 +318,7 @@ func TestFixtures(t *testing.T) {
 			out := HTML(string(in))
 			checkOutput(t, out)
 			golden(t, filepath.Join("testdata", name+".golden"), out)
-			golden(t, filepath.Join("testdata", name+".text.golden"), Text(string(in)))
+			golden(t, filepath.Join("testdata", name+".text.golden"), text(string(in), false))
 		})
 	}
 }
@@ -358,7 +358,7 @@ func FuzzHTML(f *testing.F) {
 		out := HTML(in)
 		checkOutput(t, out)
 
-		txt := Text(in)
+		txt := text(in, false)
 		if !utf8.ValidString(txt) || strings.Trim(txt, " \t\n\f\r") != txt || strings.Contains(txt, "\n\n\n") {
 			t.Errorf("Text(%q) = %q: invalid, untrimmed or uncollapsed", in, txt)
 		}
@@ -598,6 +598,6 @@ func BenchmarkText(b *testing.B) {
 	b.SetBytes(int64(len(content)))
 	b.ReportAllocs()
 	for b.Loop() {
-		Text(content)
+		text(content, false)
 	}
 }

@@ -15,20 +15,10 @@ const (
 	paragraphGap // "\n\n"
 )
 
-// Text returns the plain text of an HTML fragment, for titles, feed
-// summaries, OpenGraph descriptions and notifications: tags dropped (and
-// the content of the elements HTML drops), entities decoded, whitespace
-// collapsed as a browser would, <br> as "\n", the edges of paragraphs,
-// list items, quotes, preformatted blocks and headings as "\n\n", other
-// blocks (div, table rows…) as "\n". Runs of breaks collapse to one blank
-// line at most; the result is trimmed.
-func Text(s string) string {
-	return text(s, false)
-}
-
-// Excerpt returns Text(s) on a single line (every break becomes a space),
-// cut to at most n runes at a word boundary and followed by "…" when it
-// was cut. A single word longer than n is cut inside, but not between a
+// Excerpt returns the plain text of an HTML fragment (see text) on a
+// single line, for titles, feed summaries, OpenGraph descriptions and push
+// notifications, cut to at most n runes at a word boundary and followed by
+// "…" when it was cut. A single word longer than n is cut inside, but not between a
 // letter and the marks combined with it. For n <= 0 it returns "".
 func Excerpt(s string, n int) string {
 	if n <= 0 {
@@ -67,7 +57,13 @@ func joins(a, b rune) bool {
 		'\U0001F3FB' <= b && b <= '\U0001F3FF'
 }
 
-// text does Text, with every break turned into a space when oneLine.
+// text returns the plain text of an HTML fragment: tags dropped (and the
+// content of the elements HTML drops), entities decoded, whitespace
+// collapsed as a browser would, <br> as "\n", the edges of paragraphs,
+// list items, quotes, preformatted blocks and headings as "\n\n", other
+// blocks (div, table rows…) as "\n", or every break a space when oneLine.
+// Runs of breaks collapse to one blank line at most; the result is
+// trimmed.
 func text(s string, oneLine bool) string {
 	var w textWriter
 	w.b.Grow(len(s) / 2)

@@ -27,7 +27,7 @@ func TestText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Text(tt.in); got != tt.want {
+			if got := text(tt.in, false); got != tt.want {
 				t.Errorf("Text(%q) = %q; want %q", tt.in, got, tt.want)
 			}
 		})
