@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,26 +69,27 @@ func isArchive(name string) bool {
 	return strings.HasSuffix(name, ".zip") || strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".tgz")
 }
 
-// importArchive checks a Mastodon archive whole, then imports it.
+// importArchive checks a Mastodon archive whole, then imports it, with
+// the code the settings page runs.
 func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr io.Writer) error {
-	a, err := archive.Open(file, archive.DefaultLimits)
-	if err != nil {
-		return fmt.Errorf("%s: %w; nothing was imported", file, err)
-	}
-	defer a.Close()
 	svc, closeDB, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	res, err := svc.ImportArchive(ctx, a, func(p ap.ArchiveProgress) {
-		fmt.Fprintf(stderr, "kith: %s: %d of %d", p.Phase, p.Done, p.Total)
+	res, err := svc.ImportArchiveFile(ctx, file, func(p ap.ArchiveProgress) {
+		fmt.Fprintf(stderr, "kith: %s", p.Phase)
+		if p.Total > 0 || p.Done > 0 {
+			fmt.Fprintf(stderr, ": %d of %d", p.Done, p.Total)
+		}
 		if p.Warnings > 0 {
 			fmt.Fprintf(stderr, " (%d attachments left out)", p.Warnings)
 		}
 		fmt.Fprintln(stderr)
 	})
-	if err != nil {
+	if errors.Is(err, archive.ErrRefused) {
+		return fmt.Errorf("%s: %w; nothing was imported", file, err)
+	} else if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	for _, w := range res.Warnings {

@@ -128,6 +128,7 @@ func setupWith(ctx context.Context, db *store.DB, cfg *config, stdout io.Writer,
 		SecureCookies: svc.URLs().Scheme() == "https",
 		LocalOnly:     svc.URLs().Scheme() == "http",
 		PasswdCommand: passwdCommand(os.Args[0], cfg),
+		DataDir:       cfg.data,
 	})
 	if err != nil {
 		return nil, err
@@ -366,6 +367,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	wg.Go(func() { a.ap.Run(workCtx) })
 	wg.Go(func() { releaseWhenIdle(workCtx, a.releaseMemory) })
 	wg.Go(func() { a.api.RunPush(workCtx) })
+	wg.Go(func() { a.web.RunImports(workCtx) })
 	if cfg.backupDir != "" {
 		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
 	}

@@ -21,7 +21,9 @@ import (
 // 10,000 posts and 2,000 follows" (target: under a minute, at most 64 MB):
 // a Mastodon-layout zip made from a real post, the follows resolved
 // through WebFinger on a fake server on loopback. It reports the
-// process's peak RSS (getrusage), which covers the fake server too.
+// process's peak RSS (getrusage), which covers the fake server and the
+// archive's making too: `go run ./bench import` measures the import alone,
+// in a process of its own, for docs/benchmarks.md.
 //
 //	go test -run='^$' -bench=ImportArchive -benchtime=1x ./ap
 func BenchmarkImportArchive(b *testing.B) {

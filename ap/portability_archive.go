@@ -53,6 +53,23 @@ const maxArchiveItems = 1_000_000
 // progressEvery is how many items pass between two progress reports.
 const progressEvery = 100
 
+// ImportArchiveFile checks the archive at path whole (archive.Open with
+// the default limits: a hostile archive is refused, wrapping
+// archive.ErrRefused, before anything changes), then imports it: the one
+// way in for `kith import` and the settings page. progress hears of the
+// check (phase "checking") and then as ImportArchive reports.
+func (s *Service) ImportArchiveFile(ctx context.Context, path string, progress func(ArchiveProgress)) (ArchiveResult, error) {
+	if progress != nil {
+		progress(ArchiveProgress{Phase: "checking"})
+	}
+	a, err := archive.Open(path, archive.DefaultLimits)
+	if err != nil {
+		return ArchiveResult{}, err
+	}
+	defer a.Close()
+	return s.ImportArchive(ctx, a, progress)
+}
+
 // ImportArchive brings an opened Mastodon archive in: the public posts of
 // outbox.json become posts of this account under their original dates,
 // with their images, marked as imported and never delivered, and the CSV

@@ -7,6 +7,7 @@
 //	go run ./bench postlatency   `kith post` until the follower's inbox has the Create
 //	go run ./bench inbound       5,000 signed activities from 32 TLS senders to the shared inbox
 //	go run ./bench idle          idle RSS fresh, after a burst, inbound load and a fan-out, with open streams
+//	go run ./bench import        kith import of a Mastodon archive: 10,000 posts, 2,000 follows
 //
 // Everything runs on loopback and stops by itself. Run "go run ./bench
 // COMMAND -h" for the flags. The micro-benchmarks (inbox, rendering) are Go
@@ -40,6 +41,7 @@ commands:
   postlatency   kith post → Create in a follower's inbox, through a running kith serve
   inbound       signed Create{Note} from concurrent TLS senders to the shared inbox, with the minimal inbox as floor
   idle          idle RSS of kith serve (100,000 posts): fresh, after a burst, inbound load, a fan-out; with 10 streams
+  import        kith import of a Mastodon archive (10,000 posts, 2,000 follows): time and peak RSS of the import process
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return inbound(ctx, args[1:], stdout)
 	case "idle":
 		return idleAfter(ctx, args[1:], stdout)
+	case "import":
+		return importArchive(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -21,7 +21,7 @@ var pageNames = []string{
 	"profile", "post", "tag", "error", "login",
 	"compose", "edit", "delete", "settings", "deliveries", "followers",
 	"settings-index", "password", "sessions", "feeds", "failed-logins",
-	"people", "following", "blocks", "moving",
+	"people", "following", "blocks", "moving", "archive",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "bookmarks", "notifications", "replies",
 	"thread", "search", "status",
@@ -114,6 +114,7 @@ type page struct {
 	NoIndex     bool
 	Flash       string // a notice after something worked
 	FlashWarn   string // a notice about something that needs the reader's attention
+	Refresh     int    // when not 0, the page reloads itself after this many seconds
 
 	Site  siteView
 	Owner bool   // the owner is logged in

@@ -71,6 +71,10 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /settings/moving", h.form(smallFormLimit, h.owner(h.submitMoving)))
 	m.HandleFunc("GET /settings/export/{name}", h.owner(h.showExport))
 	m.HandleFunc("POST /settings/import", h.form(importFormLimit, h.owner(h.submitImport)))
+	m.HandleFunc("GET /settings/archive", h.owner(h.showArchiveImport))
+	// Streamed to disk rather than read by form: it checks the session and
+	// the CSRF token itself, from the first part of the body.
+	m.HandleFunc("POST /settings/archive", h.submitArchiveImport)
 	m.HandleFunc("GET /settings/password", h.owner(h.showPassword))
 	m.HandleFunc("POST /settings/password", h.form(smallFormLimit, h.owner(h.submitPassword)))
 	m.HandleFunc("GET /settings/sessions", h.owner(h.showSessions))

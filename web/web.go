@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"kith/ap"
@@ -39,6 +40,12 @@ type Config struct {
 	// for the login page's hint: "kith passwd", or "go run . passwd" for
 	// someone running kith from its source.
 	PasswdCommand string
+	// DataDir is where an uploaded archive waits for its import (kith's
+	// data directory, next to the database); "" means os.TempDir().
+	DataDir string
+	// ArchiveUploadLimit caps an archive upload; 0 means
+	// DefaultArchiveUploadLimit.
+	ArchiveUploadLimit int64
 }
 
 // Handler serves the HTML side of kith.
@@ -52,6 +59,9 @@ type Handler struct {
 	local  bool
 
 	passwdCommand string
+	dataDir       string
+	archiveLimit  int64
+	imports       *archiveImports
 
 	pages   map[string]*pageTemplate
 	static  *staticFiles
@@ -77,6 +87,9 @@ func New(cfg Config) (*Handler, error) {
 		local:  cfg.LocalOnly,
 
 		passwdCommand: cfg.PasswdCommand,
+		dataDir:       cfg.DataDir,
+		archiveLimit:  cfg.ArchiveUploadLimit,
+		imports:       newArchiveImports(),
 		md:            markdown.New(),
 		mux:           http.NewServeMux(),
 	}
@@ -85,6 +98,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.dataDir == "" {
+		h.dataDir = os.TempDir()
+	}
+	if h.archiveLimit <= 0 {
+		h.archiveLimit = DefaultArchiveUploadLimit
 	}
 	if h.passwdCommand == "" {
 		h.passwdCommand = "kith passwd"
