@@ -209,6 +209,38 @@ func TestHotPathQueryPlans(t *testing.T) {
 			}
 			e.settle(t)
 		}},
+		{"inbox: a Follow of a locked account, from a listed follower of its moved-in old account", func(t *testing.T) {
+			// bob moved in from an old account alice followed: set up
+			// unrecorded, as ReadAliasFollowers and a verified Move would.
+			resume := e.rec.Pause()
+			old := "https://old.example/users/bob"
+			err := e.bob.app.db.Update(ctx, func(tx *store.Tx) error { return tx.SetAliases(ctx, []string{old}, time.Now()) })
+			if err == nil {
+				err = e.bob.app.db.AddAliasFollowers(ctx, old, []string{e.alice.urls.Actor()})
+			}
+			if err == nil {
+				err = e.bob.app.db.RecordMoveIn(ctx, old, time.Now())
+			}
+			if err == nil {
+				err = e.bob.app.ap.SetLocked(ctx, true)
+			}
+			resume()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.alice.app.ap.Follow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
+				t.Fatal(err)
+			}
+			e.settle(t)
+			if f, err := e.bob.app.db.Follower(ctx, e.alice.urls.Actor()); err != nil || f.State != store.Accepted {
+				t.Fatalf("alice's Follow: %+v, %v; want accepted", f, err)
+			}
+			resume = e.rec.Pause()
+			defer resume()
+			if err := e.bob.app.ap.SetLocked(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"inbox: a Block arriving", func(t *testing.T) {
 			if _, err := e.alice.app.ap.Follow(ctx, "@bob@"+e.bob.urls.Domain()); err != nil {
 				t.Fatal(err)
