@@ -80,6 +80,15 @@ func TestTootClient(t *testing.T) {
 	if !strings.Contains(out, "Hello from toot") {
 		t.Errorf("the home timeline does not show the post:\n%s", out)
 	}
+
+	// Scheduling: toot sends scheduled_at as it computes it (--scheduled-in)
+	// or as given, and reads the ScheduledStatus that answers.
+	for _, when := range [][]string{{"--scheduled-in", "2h"}, {"--scheduled-at", time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)}} {
+		out = run("", append([]string{"post", "Later from toot"}, when...)...)
+		if !strings.Contains(out, "Toot scheduled for") {
+			t.Errorf("post %s:\n%s", strings.Join(when, " "), out)
+		}
+	}
 	out = run("", "timeline", "--once", "--count", "5", "--public", "--local")
 	if !strings.Contains(out, "Hello from toot") {
 		t.Errorf("the local timeline does not show the post:\n%s", out)
