@@ -179,6 +179,7 @@ func TestHotPathQueryPlans(t *testing.T) {
 				"/api/v1/timelines/home?max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz", "/api/v1/timelines/home?min_id=00000000000000000000000000",
 				"/api/v1/accounts/0/statuses?exclude_replies=true", "/api/v1/accounts/0/statuses?min_id=00000000000000000000000000", "/api/v1/accounts/0/statuses?only_media=true&max_id=zzzzzzzzzzzzzzzzzzzzzzzzzz",
 				"/api/v1/statuses/" + stored.SID, "/api/v1/statuses/" + stored.SID + "/context",
+				"/api/v1/statuses/" + stored.SID + "/favourited_by", "/api/v1/statuses/" + stored.SID + "/reblogged_by",
 				"/api/v1/notifications", "/api/v1/bookmarks", "/api/v1/favourites",
 			} {
 				e.apiGet(t, e.alice, tok, p)

@@ -86,6 +86,50 @@ func (h *Handler) pin(on bool) http.HandlerFunc {
 	}
 }
 
+// whoActed answers GET /api/v1/statuses/:id/favourited_by and
+// /reblogged_by: the accounts that liked or boosted a status the request
+// may see, newest first. list returns a page of the likes' or boosts' own
+// sids, which page the list, and their actors.
+func (h *Handler) whoActed(list func(ctx context.Context, postID int64, pg store.Page) (sids, actors []string, err error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.visiblePost(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ctx := r.Context()
+		sids, iris, err := list(ctx, p.ID, page(r.URL.Query()))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		actors, err := h.db.ActorsByIRI(ctx, iris)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out := []*Account{}
+		for _, iri := range iris {
+			switch {
+			case iri == h.urls.Actor():
+				owner, err := h.ownerAccount(ctx, false)
+				if err != nil {
+					h.fail(w, r, err)
+					return
+				}
+				out = append(out, owner)
+			case actors[iri] != nil:
+				out = append(out, h.remoteAccount(actors[iri]))
+			}
+			// An actor no longer cached (deleted) is left out.
+		}
+		if len(sids) > 0 {
+			h.setLink(w, r, sids[0], sids[len(sids)-1])
+		}
+		h.writeJSON(w, r, http.StatusOK, out)
+	}
+}
+
 // entryList answers GET /api/v1/bookmarks and /favourites.
 func (h *Handler) entryList(list func(ctx context.Context, pg store.Page) ([]store.Entry, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap/aptest"
 )
@@ -131,5 +132,65 @@ func TestInteractions(t *testing.T) {
 	read := k.login("read")
 	if rec := k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/favourite", token: read}); rec.Code != 403 {
 		t.Errorf("favourite with a read token: %d", rec.Code)
+	}
+}
+
+// TestFavouritedAndRebloggedBy: a client lists who liked and who boosted
+// a status, newest first, the owner among them; anyone may ask about a
+// public post, nobody but the owner about a followers-only one.
+func TestFavouritedAndRebloggedBy(t *testing.T) {
+	ctx := context.Background()
+	clock := aptest.NewClock(time.Now())
+	k := newKit(t, aptest.InstanceOptions{Now: clock.Now})
+	tok := k.login("read write")
+	remote := aptest.NewRemote(t, false)
+	bob := remote.AddActor("bob", aptest.Key(t, "remote"))
+	bobAcct, err := k.inst.Service.ResolveActor(ctx, bob.IRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, json: map[string]any{"status": "like me"}}), 200)
+	private := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, json: map[string]any{"status": "only followers", "visibility": "private"}}), 200)
+	for i, typ := range []string{"Like", "Announce"} {
+		bob.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
+			"@context": "https://www.w3.org/ns/activitystreams", "id": bob.IRI + "/activities/" + strconv.Itoa(i), "type": typ,
+			"actor": bob.IRI, "object": st.URI, "to": []string{"https://www.w3.org/ns/activitystreams#Public"},
+		}))
+	}
+	k.inst.Service.ProcessInbox(ctx)
+	clock.Advance(time.Second) // the owner's like is the newer
+	decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + st.ID + "/favourite", token: tok}), 200)
+
+	ids := func(accounts []Account) string {
+		var out []string
+		for _, a := range accounts {
+			out = append(out, a.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	bobID := strconv.FormatInt(bobAcct.ID, 10)
+	for _, tt := range []struct{ path, token, want string }{
+		{"/api/v1/statuses/" + st.ID + "/favourited_by", tok, ownerID + "," + bobID},
+		{"/api/v1/statuses/" + st.ID + "/favourited_by", "", ownerID + "," + bobID},
+		{"/api/v1/statuses/" + st.ID + "/favourited_by?limit=1", tok, ownerID},
+		{"/api/v1/statuses/" + st.ID + "/reblogged_by", "", bobID},
+		{"/api/v1/statuses/" + private.ID + "/favourited_by", tok, ""},
+	} {
+		rec := k.do(request{method: "GET", path: tt.path, token: tt.token})
+		if got := ids(decode[[]Account](t, rec, 200)); got != tt.want {
+			t.Errorf("%s (token %v): accounts %s; want %s", tt.path, tt.token != "", got, tt.want)
+		}
+		if tt.want != "" && !strings.Contains(rec.Header().Get("Link"), `rel="next"`) {
+			t.Errorf("%s: no Link header to page on", tt.path)
+		}
+	}
+	// The next page of one goes on from the owner's like to bob's.
+	link := k.do(request{method: "GET", path: "/api/v1/statuses/" + st.ID + "/favourited_by?limit=1", token: tok}).Header().Get("Link")
+	next := strings.TrimPrefix(link[1:strings.Index(link, ">")], k.inst.URLs.Base())
+	if got := ids(decode[[]Account](t, k.do(request{method: "GET", path: next, token: tok}), 200)); got != bobID {
+		t.Errorf("next page %s: %s; want bob's", next, got)
+	}
+	if rec := k.do(request{method: "GET", path: "/api/v1/statuses/" + private.ID + "/favourited_by"}); rec.Code != http.StatusNotFound {
+		t.Errorf("a visitor asking who liked a followers-only post: %d; want 404", rec.Code)
 	}
 }

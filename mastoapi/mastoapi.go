@@ -168,6 +168,20 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/statuses/{id}/history", h.public("read:statuses", h.statusHistory))
 	m.HandleFunc("GET /api/v1/statuses/{id}/context", h.public("read:statuses", h.statusContext))
 
+	m.HandleFunc("GET /api/v1/statuses/{id}/favourited_by", h.public("read:statuses", h.whoActed(func(ctx context.Context, postID int64, pg store.Page) (sids, actors []string, err error) {
+		likes, err := h.db.Likes(ctx, postID, pg)
+		for _, l := range likes {
+			sids, actors = append(sids, l.SID), append(actors, l.ActorIRI)
+		}
+		return sids, actors, err
+	})))
+	m.HandleFunc("GET /api/v1/statuses/{id}/reblogged_by", h.public("read:statuses", h.whoActed(func(ctx context.Context, postID int64, pg store.Page) (sids, actors []string, err error) {
+		boosts, err := h.db.Boosters(ctx, postID, pg)
+		for _, b := range boosts {
+			sids, actors = append(sids, b.SID), append(actors, b.ActorIRI)
+		}
+		return sids, actors, err
+	})))
 	m.HandleFunc("POST /api/v1/statuses/{id}/favourite", h.user("write:favourites", h.interact(withIRI(h.ap.Like))))
 	m.HandleFunc("POST /api/v1/statuses/{id}/unfavourite", h.user("write:favourites", h.interact(withIRI(h.ap.Unlike))))
 	m.HandleFunc("POST /api/v1/statuses/{id}/reblog", h.user("write:statuses", h.reblog))

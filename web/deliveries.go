@@ -21,6 +21,7 @@ const (
 type deliveriesPage struct {
 	page
 	Queue     store.QueueStats
+	NextTry   time.Time // when the next delivery falls due, while none is
 	Hosts     []hostView
 	AnyPaused bool
 	Failures  []failureView
@@ -64,6 +65,13 @@ func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request) {
 	if data.Queue, err = h.db.DeliveryStats(ctx, now); err != nil {
 		h.serverError(w, r, err)
 		return
+	}
+	if data.Queue.Pending > 0 && data.Queue.Due == 0 {
+		// Everything waits for a retry: say when the next one goes.
+		if data.NextTry, _, err = h.db.NextDeliveryAt(ctx); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
 	}
 	hosts, err := h.db.FailingHosts(ctx, failingHostsShown)
 	if err != nil {

@@ -43,6 +43,7 @@ func TestDeliveriesPage(t *testing.T) {
 		"503",
 		`<input type="hidden" name="host" value="` + remote.Host + `">`,
 		"Retry now",
+		`class="next-try"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("deliveries page lacks %q", want)
