@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"io"
@@ -58,7 +59,8 @@ func TestImportExportCommands(t *testing.T) {
 }
 
 // TestImportArchiveCommand: a hostile archive is refused by kith import
-// with the reason and nothing imported.
+// with the reason and nothing imported; a real one is imported with
+// progress lines and its image.
 func TestImportArchiveCommand(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, []string{"--listen", "127.0.0.1:0", "--data", data}, nil)
@@ -70,5 +72,47 @@ func TestImportArchiveCommand(t *testing.T) {
 	err := run(context.Background(), []string{"import", "--data", data, bad}, env(nil), nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "archive refused") || !strings.Contains(err.Error(), "nothing was imported") {
 		t.Errorf("a broken archive: %v; want a refusal", err)
+	}
+
+	// A real post and image (ap's fixtures) where Mastodon's archive has
+	// them: the attachment's url is the file's path.
+	read := func(parts ...string) string {
+		b, err := os.ReadFile(filepath.Join(append([]string{"ap", "testdata"}, parts...)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	note := strings.Replace(read("fixtures", "mastodon-note-attachment-mention.json"),
+		"https://cdn.masto.host/floss/media_attachments/", "media_attachments/", 1)
+	note = strings.Replace(note, `"inReplyTo": "https://floss.social/users/kde/statuses/113306824627995724",`, "", 1)
+	good := filepath.Join(t.TempDir(), "archive.zip")
+	f, err := os.Create(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for name, body := range map[string]string{
+		"outbox.json": `{"type":"OrderedCollection","orderedItems":[{"type":"Create","object":` + note + `}]}`,
+		"media_attachments/files/113/306/826/682/985/891/original/c8d906a2f2ab2334.jpg": read("media", "video-001.progressive.jpeg"),
+	} {
+		w, _ := zw.Create(name)
+		io.WriteString(w, body)
+	}
+	zw.Close()
+	f.Close()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"import", "--data", data, good}, env(nil), nil, &stdout, &stderr); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"kith: checking\n", "kith: posts: 0 of 1\n", "kith: posts: 1 of 1\n"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	for _, want := range []string{"1 posts imported", "1 media files stored"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("result lacks %q:\n%s", want, stdout.String())
+		}
 	}
 }

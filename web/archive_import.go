@@ -235,8 +235,11 @@ func (h *Handler) submitArchiveImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Not supported by every ResponseWriter (tests' recorders); the
-	// server's own read timeout then stays.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(archiveUploadTime))
+	// server's own timeouts then stay. The write deadline runs from the
+	// end of the headers too, so the answer after a long upload needs it.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(archiveUploadTime))
+	_ = rc.SetWriteDeadline(time.Now().Add(archiveUploadTime + time.Minute))
 	r.Body = http.MaxBytesReader(w, r.Body, h.archiveLimit)
 	mr, err := r.MultipartReader()
 	if err != nil {
