@@ -173,6 +173,12 @@ func (s *Service) Deliverer() *Deliverer { return s.deliverer }
 // Fetcher returns the fetcher for remote documents.
 func (s *Service) Fetcher() *Fetcher { return s.fetch }
 
+// CloseIdleConnections closes the connections to other servers that are
+// kept alive but idle. After a fan-out to hundreds of servers they hold
+// tens of MB (TLS state, buffers and an HTTP/2 reader each) for up to the
+// transport's idle timeout; kith drops them once it is quiet.
+func (s *Service) CloseIdleConnections() { s.fetch.client.CloseIdleConnections() }
+
 // UserAgent names kith and the instance in outgoing requests, as peers'
 // admins expect.
 func (s *Service) UserAgent() string {

@@ -108,11 +108,8 @@ func idleAfter(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer env.close()
-	fmt.Fprintf(stdout, "database: %d remote posts by %d actors", o.posts, o.actors)
-	if env.fake != nil {
-		fmt.Fprintf(stdout, ", %d followers on %d fake instances", env.followers, o.servers)
-	}
-	fmt.Fprintln(stdout, "; kith serves TLS on loopback")
+	fmt.Fprintf(stdout, "database: %d remote posts by %d actors; for fanout, %d followers on %d fake instances too; kith serves TLS on loopback\n",
+		o.posts, o.actors, o.follows, o.servers)
 	fmt.Fprintln(stdout, "targets: ≤ 20 MB idle (issue 7 item 21, issue 8); ≤ 22 MB with 10 open streams (issue 9)")
 	for _, load := range o.loads {
 		if err := env.measure(ctx, load, stdout); err != nil {
@@ -125,18 +122,17 @@ func idleAfter(ctx context.Context, args []string, stdout io.Writer) error {
 // idleEnv is what every load's run shares: the binary, the seeded data,
 // the run's CA, the inbound senders' home server and the fake instances.
 type idleEnv struct {
-	o         idleOptions
-	tmp, bin  string
-	data      string // the seeded data, copied for each run
-	password  string // the owner's, printed at the first start
-	pki       *testPKI
-	tlsArgs   []string
-	caFile    string
-	actors    []*remoteActor // inbound's signers
-	remote    string         // their server's base URL
-	stopRem   func()
-	fake      *child // the fake instances, when fanout runs
-	followers int
+	o        idleOptions
+	tmp, bin string
+	data     string // the seeded data, copied for each run
+	password string // the owner's, printed at the first start
+	pki      *testPKI
+	tlsArgs  []string
+	caFile   string
+	actors   []*remoteActor // inbound's signers
+	remote   string         // their server's base URL
+	stopRem  func()
+	fake     *child // the fake instances, when fanout runs
 }
 
 // newIdleEnv builds kith, makes and seeds its data, and starts the
@@ -208,26 +204,15 @@ func newIdleEnv(ctx context.Context, root, tmp string, o idleOptions) (*idleEnv,
 			return nil, err
 		}
 		acct, err := db.Account(ctx)
+		db.Close()
 		if err == nil {
 			e.fake, err = startChild(ctx, fanoutOptions{servers: o.servers}, pki, acct.PublicKeyPEM,
 				ap.NewURLs(acct.Domain, acct.Username).KeyID())
 		}
-		if err == nil {
-			err = seedFollowers(ctx, db, e.fake.ports, o.follows)
-		}
-		// The fake instances check cavage signatures, so kith knows them
-		// as hosts that want those (as after its first double knock).
-		for _, port := range e.fake.ports {
-			if err == nil {
-				err = db.SetHostSignature(ctx, fmt.Sprintf("127.0.0.1:%d", port), store.SignatureCavage)
-			}
-		}
-		db.Close()
 		if err != nil {
 			e.close()
 			return nil, err
 		}
-		e.followers = o.follows
 	}
 	return e, nil
 }
@@ -239,6 +224,27 @@ func (e *idleEnv) close() {
 	if e.fake != nil {
 		e.fake.close()
 	}
+}
+
+// seedFollowers stores the fan-out's followers, spread over the fake
+// instances, in the stopped kith's database at path.
+func (e *idleEnv) seedFollowers(ctx context.Context, path string) error {
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := seedFollowers(ctx, db, e.fake.ports, e.o.follows); err != nil {
+		return err
+	}
+	// The fake instances check cavage signatures, so kith knows them as
+	// hosts that want those (as after its first double knock).
+	for _, port := range e.fake.ports {
+		if err := db.SetHostSignature(ctx, fmt.Sprintf("127.0.0.1:%d", port), store.SignatureCavage); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // start starts kith serve on dir and waits until it answers.
@@ -279,6 +285,13 @@ func (e *idleEnv) measure(ctx context.Context, load string, stdout io.Writer) er
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if load == "fanout" {
+		// Only this run has the followers: a post in another (the
+		// streams') would fan out too.
+		if err := e.seedFollowers(ctx, filepath.Join(dir, "kith.db")); err != nil {
+			return err
+		}
+	}
 	s, base, err := e.start(dir)
 	if err != nil {
 		return err
@@ -452,7 +465,7 @@ func (e *idleEnv) fanout(ctx context.Context, dir string) (string, error) {
 	if err == nil {
 		err = checkStats(st, e.o.servers)
 	}
-	return fmt.Sprintf("one post to %d followers on %d instances, each received it once, signature checked", e.followers, e.o.servers), err
+	return fmt.Sprintf("one post to %d followers on %d instances, each received it once, signature checked", e.o.follows, e.o.servers), err
 }
 
 // openStreams gets an owner token through the client API (an app, then
