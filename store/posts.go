@@ -56,7 +56,7 @@ type Post struct {
 	Mentions    []Mention
 
 	// Filled by the readers that show posts to the owner (LoadPostViews).
-	Author *Actor // the remote author, nil for ours or when not cached
+	Author *Actor // the remote author as shown (no keys, collections or document), nil for ours or when not cached
 	Poll   *Poll  // nil unless a Question
 	Quote  *Post  // the quoted post, when stored
 	Counts Counts

@@ -23,6 +23,15 @@ type ThreadQuery struct {
 	Public bool
 }
 
+// threadColumns are postColumns without the Markdown source and the raw
+// document, which no page of a thread shows: a remote post's raw JSON is
+// often longer than its text. The posts are read by id from the walk's
+// ids, which a post reached twice (a reply chain that loops) is in once,
+// rather than with a DISTINCT that sorts whole rows.
+const threadColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, p.type, p.title, p.summary, p.sensitive,
+	p.content_html, '', p.language, p.visibility, p.in_reply_to, p.url, p.published, p.updated,
+	p.deleted_at, p.pinned_at, '', p.sid, p.quote_iri, p.approval, p.imported_from`
+
 // ThreadPost is a post of a thread with its place in it.
 type ThreadPost struct {
 	Post
@@ -30,7 +39,8 @@ type ThreadPost struct {
 	Focus bool // the post the thread was opened at
 }
 
-// Thread returns the conversation around q.IRI in reading order: the
+// Thread returns the conversation around q.IRI in reading order (its
+// posts without their Source and Raw): the
 // topmost stored ancestor first, then each post followed by its replies
 // (oldest first), each with its depth. It reads two recursive queries
 // whatever the thread's size, both bounded, so that a reply chain that
@@ -70,8 +80,8 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 			WHERE thread_down.depth < ?
 			LIMIT ?
 		)
-		SELECT DISTINCT `+postColumns+` FROM thread_down JOIN posts p ON p.id = thread_down.id
-		WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = p.author_iri)`, root, depth, limit*2)
+		SELECT `+threadColumns+` FROM posts p WHERE p.id IN (SELECT id FROM thread_down)
+		AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target = p.author_iri)`, root, depth, limit*2)
 	if err != nil {
 		return nil, fmt.Errorf("store: thread: %w", err)
 	}

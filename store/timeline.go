@@ -150,7 +150,7 @@ func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) er
 				}
 			}
 		}
-		actors, err := actorsByIRI(ctx, db.r, iris)
+		actors, err := shownActorsByIRI(ctx, db.r, iris)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 			quotes = append(quotes, p.QuoteIRI)
 		}
 	}
-	actors, err := actorsByIRI(ctx, db.r, authors)
+	actors, err := shownActorsByIRI(ctx, db.r, authors)
 	if err != nil {
 		return err
 	}
@@ -339,7 +339,7 @@ func postsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Post
 	for i := range posts {
 		authors[i] = posts[i].AuthorIRI
 	}
-	actors, err := actorsByIRI(ctx, q, authors)
+	actors, err := shownActorsByIRI(ctx, q, authors)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +353,32 @@ func postsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Post
 
 // actorsByIRI reads the cached actors among iris.
 func actorsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Actor, error) {
+	return readActors(ctx, q, iris, actorColumns, scanActor)
+}
+
+// shownActorColumns are what a page or a client shows of a post's author
+// or booster: not its keys, collections and document, which a long list of
+// posts would otherwise read and copy for each author (a third of a
+// 200-post thread's store time).
+const shownActorColumns = `id, iri, type, username, host, name, summary_html, url, icon_url, image_url, locked, fetched_at`
+
+func scanShownActor(s scanner, a *Actor) error {
+	var fetched int64
+	err := s.Scan(&a.ID, &a.IRI, &a.Type, &a.Username, &a.Host, &a.Name, &a.SummaryHTML, &a.URL,
+		&a.IconURL, &a.ImageURL, &a.Locked, &fetched)
+	a.FetchedAt = fromMillis(fetched)
+	return err
+}
+
+// shownActorsByIRI reads the cached actors among iris with only what is
+// shown of them (shownActorColumns), for the authors and boosters of posts
+// listed on a page or for a client.
+func shownActorsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Actor, error) {
+	return readActors(ctx, q, iris, shownActorColumns, scanShownActor)
+}
+
+// readActors reads the cached actors among iris by one query of columns.
+func readActors(ctx context.Context, q querier, iris []string, columns string, scan func(scanner, *Actor) error) (map[string]*Actor, error) {
 	out := make(map[string]*Actor)
 	args := make([]any, 0, len(iris))
 	seen := make(map[string]bool)
@@ -365,17 +391,19 @@ func actorsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Act
 	if len(args) == 0 {
 		return out, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE iri IN (`+placeholders(len(args))+`)`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM actors WHERE iri IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: actors: %w", err)
 	}
 	defer rows.Close()
+	all := make([]Actor, 0, len(args)) // one allocation: iri is unique, so it never regrows
 	for rows.Next() {
-		var a Actor
-		if err := scanActor(rows, &a); err != nil {
+		all = append(all, Actor{})
+		a := &all[len(all)-1]
+		if err := scan(rows, a); err != nil {
 			return nil, fmt.Errorf("store: actors: %w", err)
 		}
-		out[a.IRI] = &a
+		out[a.IRI] = a
 	}
 	return out, rows.Err()
 }

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"kith/store"
 	"kith/store/storetest"
 )
 
@@ -56,36 +54,7 @@ func BenchmarkThreadPage(b *testing.B) {
 	inst, h := benchSite(b)
 	actors := storetest.SeedActors(b, inst.DB.Path(), 10_000)
 	storetest.SeedHome(b, inst.DB.Path(), actors, seededPosts, benchContent)
-	root := actors[0] + "/statuses/thread-root"
-	start := time.Now().Add(-time.Hour)
-	err := inst.DB.Update(ctx, func(tx *store.Tx) error {
-		put := func(iri, author, parent string, n int) error {
-			return tx.PutPost(ctx, &store.Post{IRI: iri, AuthorIRI: author, Type: "Note", ContentHTML: benchContent,
-				Visibility: store.Public, InReplyTo: parent, Published: start.Add(time.Duration(n) * time.Second)})
-		}
-		if err := put(root, actors[0], "", 0); err != nil {
-			return err
-		}
-		n := 1
-		for i := range 40 {
-			reply := fmt.Sprintf("%s/statuses/thread-%d", actors[i+1], i)
-			if err := put(reply, actors[i+1], root, n); err != nil {
-				return err
-			}
-			n++
-			for j := range 4 {
-				if err := put(fmt.Sprintf("%s/statuses/thread-%d-%d", actors[100+i*4+j], i, j), actors[100+i*4+j], reply, n); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	focus := fmt.Sprintf("%s/statuses/thread-%d", actors[21], 20)
+	focus := storetest.SeedThread(b, inst.DB, actors, benchContent)
 	if err := inst.DB.MarkThreadFetched(ctx, focus, time.Now().Add(24*time.Hour), 200); err != nil {
 		b.Fatal(err) // fresh for the whole run: the page reads the cache only
 	}

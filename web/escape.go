@@ -1,7 +1,6 @@
 package web
 
 import (
-	"html/template"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,9 +18,6 @@ import (
 type htmlWriter struct {
 	strings.Builder
 }
-
-// HTML returns the fragment for a template.
-func (w *htmlWriter) HTML() template.HTML { return template.HTML(w.String()) }
 
 // text writes s as element text or a quoted attribute's value: html/template's
 // htmlEscaper and attrEscaper, which share one table.

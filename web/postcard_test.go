@@ -79,7 +79,7 @@ func TestCardPartsMatchTemplate(t *testing.T) {
 			for _, part := range []struct {
 				name string
 				got  template.HTML
-			}{{"head", v.Head()}, {"foot", v.Foot()}, {"actions", v.ActionBar()}} {
+			}{{"head", v.Head}, {"foot", v.Foot}, {"actions", v.ActionBar}} {
 				var want strings.Builder
 				if err := cardPartsTemplate.ExecuteTemplate(&want, part.name, &v); err != nil {
 					t.Fatal(err)

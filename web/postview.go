@@ -54,6 +54,10 @@ type cardView struct {
 	// Moderate, when set, shows the owner's controls for a reply under
 	// one of their posts (hide, show, remove).
 	Moderate *moderateView
+
+	// Head, Foot and ActionBar are the parts every card has, written in
+	// Go from the fields above when the card is made (postcard.go).
+	Head, Foot, ActionBar template.HTML
 }
 
 // VisibilityLabel names the post's visibility for people.
@@ -152,8 +156,7 @@ func (h *Handler) cardContext(acct *store.Account, p *page, back string) cardCon
 // entryCard is a timeline entry as a card: the post, under a "boosted"
 // header when the entry is a boost.
 func (h *Handler) entryCard(c cardContext, e *store.Entry) cardView {
-	v := h.card(c, &e.Post)
-	v.SID = e.SID
+	v := h.cardOf(c, &e.Post, e.SID)
 	if e.Boost != nil {
 		b := &boostView{When: c.timeView(e.Boost.Published)}
 		switch {
@@ -173,8 +176,14 @@ func (h *Handler) entryCard(c cardContext, e *store.Entry) cardView {
 // post's HTML was rendered (ours) or sanitised (remote) when stored;
 // nothing is rendered here.
 func (h *Handler) card(c cardContext, p *store.Post) cardView {
+	return h.cardOf(c, p, p.SID)
+}
+
+// cardOf is card for an entry with a sid of its own (a boost, a
+// bookmark), which the card's id and buttons carry.
+func (h *Handler) cardOf(c cardContext, p *store.Post, sid string) cardView {
 	v := cardView{
-		SID:        p.SID,
+		SID:        sid,
 		IRI:        p.IRI,
 		Local:      p.LocalID != "",
 		Title:      p.Title,
@@ -226,7 +235,7 @@ func (h *Handler) card(c cardContext, p *store.Post) cardView {
 		v.Quote = &q
 	}
 	if c.owner && c.csrf != "" && p.DeletedAt.IsZero() {
-		a := &cardActions{CSRF: c.csrf, Back: c.back}
+		a := &cardActions{CSRF: c.csrf, Back: c.back, Buttons: make([]cardButton, 0, 3)}
 		a.Buttons = append(a.Buttons, cardButton{Do: "like", Undo: "unlike", On: p.Own.Liked, Label: "Like", Done: "Liked", Count: p.Counts.Likes})
 		if p.Visibility == store.Public || p.Visibility == store.Unlisted {
 			a.Buttons = append(a.Buttons, cardButton{Do: "boost", Undo: "unboost", On: p.Own.Boosted, Label: "Boost", Done: "Boosted", Count: p.Counts.Boosts})
@@ -234,6 +243,7 @@ func (h *Handler) card(c cardContext, p *store.Post) cardView {
 		a.Buttons = append(a.Buttons, cardButton{Do: "bookmark", Undo: "unbookmark", On: p.Own.Bookmarked, Label: "Bookmark", Done: "Bookmarked"})
 		v.Actions = a
 	}
+	v.writeParts()
 	return v
 }
 
