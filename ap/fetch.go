@@ -78,20 +78,25 @@ func (f *Fetcher) Get(ctx context.Context, rawURL, acceptHeader string) ([]byte,
 }
 
 // GetMedia fetches a remote file (an image for kith's media proxy) the way
-// Get does, but allows up to limit bytes instead of a document's 1 MiB.
+// Get does, but allows up to limit bytes instead of a document's 1 MiB, and
+// without the double knock: media are served from public storage even by
+// servers in authorized-fetch mode, and object stores answer 403 for a
+// file that is missing (S3 without list rights), which would cost every
+// broken image two requests.
 func (f *Fetcher) GetMedia(ctx context.Context, rawURL, acceptHeader string, limit int64) ([]byte, error) {
-	body, _, _, err := f.getLimited(ctx, rawURL, acceptHeader, limit)
+	body, _, _, err := f.getLimited(ctx, rawURL, acceptHeader, limit, false)
 	return body, err
 }
 
 // get is Get that also returns the URL the answer came from, after any
 // redirects.
 func (f *Fetcher) get(ctx context.Context, rawURL, acceptHeader string) (body []byte, mediaType string, final *url.URL, err error) {
-	return f.getLimited(ctx, rawURL, acceptHeader, maxDocument)
+	return f.getLimited(ctx, rawURL, acceptHeader, maxDocument, true)
 }
 
-// getLimited is get with a cap of limit bytes on the body.
-func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, limit int64) (body []byte, mediaType string, final *url.URL, err error) {
+// getLimited is get with a cap of limit bytes on the body, knocking twice
+// (see knock) when knockTwice.
+func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, limit int64, knockTwice bool) (body []byte, mediaType string, final *url.URL, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, "", nil, &FetchError{URL: rawURL, Err: err}
@@ -103,7 +108,7 @@ func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, l
 		if err := safenet.CheckURL(u, f.allowPrivate); err != nil {
 			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
-		resp, err := f.knock(ctx, u, acceptHeader)
+		resp, err := f.knock(ctx, u, acceptHeader, knockTwice)
 		if err != nil {
 			return nil, "", nil, &FetchError{URL: rawURL, Err: err}
 		}
@@ -139,8 +144,8 @@ func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, l
 // knock sends one signed GET of u, with the double knock of deliveries
 // (Deliverer.post), sharing their memory of what each host accepts: the
 // first request is signed with the scheme remembered for the host, or RFC
-// 9421 when none is; a 401 or 403 gets the same GET once more with the
-// other scheme, and when that one is not refused its scheme is remembered,
+// 9421 when none is; a 401 or 403 gets the same GET once more (when twice;
+// media fetches knock once) with the other scheme, and when that one is not refused its scheme is remembered,
 // so the next fetch from the host is one request. The knock goes both
 // ways, unlike a delivery's: an inbox that answers 202 before checking the
 // signature (Misskey queues first) can leave a wrong memory, which the
@@ -162,7 +167,7 @@ func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, l
 // The retry stays inside one fetch: callers count a fetch against their
 // budgets (the thread fetch budget, the key-fetch guard of inbox POSTs) once,
 // whatever the knock cost, and a hop costs at most two requests.
-func (f *Fetcher) knock(ctx context.Context, u *url.URL, acceptHeader string) (*http.Response, error) {
+func (f *Fetcher) knock(ctx context.Context, u *url.URL, acceptHeader string, twice bool) (*http.Response, error) {
 	host := strings.ToLower(u.Host)
 	known := store.SignatureUnknown
 	if f.db != nil {
@@ -176,7 +181,7 @@ func (f *Fetcher) knock(ctx context.Context, u *url.URL, acceptHeader string) (*
 		scheme = store.SignatureRFC9421
 	}
 	resp, err := f.send(ctx, u, acceptHeader, scheme)
-	if err != nil || !refusesFetchSignature(resp.StatusCode) {
+	if err != nil || !twice || !refusesFetchSignature(resp.StatusCode) {
 		return resp, err
 	}
 	discard(resp)

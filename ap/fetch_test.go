@@ -230,3 +230,29 @@ func TestFetchDoubleKnock(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchMediaKnocksOnce: a media file gets no second knock (object
+// stores answer 403 for a missing file), but is signed with the scheme
+// remembered for its host.
+func TestFetchMediaKnocksOnce(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	f := newSignedFetchServer(t, false, true, http.StatusForbidden)
+	_, err := inst.Service.Fetcher().GetMedia(ctx, f.srv.URL+"/media/1.png", "image/png", 1<<20)
+	var fe *ap.FetchError
+	if !errors.As(err, &fe) || fe.Status != http.StatusForbidden {
+		t.Fatalf("GetMedia: %v; want HTTP 403", err)
+	}
+	if got := f.take(); !slices.Equal(got, []string{store.SignatureRFC9421}) {
+		t.Errorf("GetMedia sent %v; want one RFC 9421 GET", got)
+	}
+	if err := inst.DB.SetHostSignature(ctx, strings.TrimPrefix(f.srv.URL, "https://"), store.SignatureCavage); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.Service.Fetcher().GetMedia(ctx, f.srv.URL+"/media/1.png", "image/png", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.take(); !slices.Equal(got, []string{store.SignatureCavage}) {
+		t.Errorf("GetMedia to a host remembered as cavage sent %v; want one cavage GET", got)
+	}
+}
