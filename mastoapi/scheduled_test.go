@@ -166,3 +166,23 @@ func TestScheduledStatusPublished(t *testing.T) {
 		t.Fatalf("statuses after publishing: %+v", statuses)
 	}
 }
+
+// TestScheduledStatusStreamed: a scheduled status published by the
+// scheduler's round reaches a client's stream as an update, as a post
+// made at once does.
+func TestScheduledStatusStreamed(t *testing.T) {
+	clock := aptest.NewClock(time.Now())
+	k, srv := streamKit(t, aptest.InstanceOptions{Now: clock.Now})
+	tok := k.login("read write")
+	next := sseStream(t, srv, tok)
+	decode[ScheduledStatus](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok,
+		form: url.Values{"status": {"on time"}, "scheduled_at": {clock.Now().Add(time.Hour).Format(time.RFC3339)}}}), 200)
+	clock.Advance(time.Hour)
+	if n, err := k.inst.Service.PublishDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("PublishDue = %d, %v", n, err)
+	}
+	var got Status
+	if err := json.Unmarshal([]byte(next("update")), &got); err != nil || !strings.Contains(got.Content, "on time") {
+		t.Fatalf("update: %+v %v", got, err)
+	}
+}

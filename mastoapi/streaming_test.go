@@ -17,9 +17,9 @@ import (
 
 // streamKit is a kit whose database tells a Hub of its changes, as main
 // wires them, served on loopback for real connections.
-func streamKit(t testing.TB) (*kit, *httptest.Server) {
+func streamKit(t testing.TB, o ...aptest.InstanceOptions) (*kit, *httptest.Server) {
 	t.Helper()
-	k := newKit(t, aptest.InstanceOptions{})
+	k := newKit(t, append(o, aptest.InstanceOptions{})[0])
 	hub := NewHub()
 	k.inst.DB.Observe(hub.Publish)
 	k.api.hub = hub
@@ -122,55 +122,7 @@ func TestStreamingWebSocket(t *testing.T) {
 func TestStreamingSSE(t *testing.T) {
 	k, srv := streamKit(t)
 	tok := k.login("read write")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/streaming/user", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("answer %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	type sse struct{ event, data string }
-	events := make(chan sse, 16)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(nil, 1<<20)
-		var cur sse
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				cur.event = line[len("event: "):]
-			case strings.HasPrefix(line, "data: "):
-				cur.data = line[len("data: "):]
-			case line == "" && cur.event != "":
-				events <- cur
-				cur = sse{}
-			}
-		}
-	}()
-	next := func(want string) string {
-		t.Helper()
-		timeout := time.After(time.Second)
-		for {
-			select {
-			case e, ok := <-events:
-				if !ok {
-					t.Fatalf("stream ended before a %s event", want)
-				}
-				if e.event == want {
-					return e.data
-				}
-			case <-timeout:
-				t.Fatalf("no %s event within a second", want)
-			}
-		}
-	}
+	next := sseStream(t, srv, tok)
 	st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok,
 		json: map[string]any{"status": "hello stream"}}), 200)
 	var got Status
@@ -204,5 +156,61 @@ func TestStreamingRefusals(t *testing.T) {
 	}
 	if rec := k.do(request{method: "GET", path: "/api/v1/streaming/health"}); rec.Code != 200 || rec.Body.String() != "OK" {
 		t.Errorf("health: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// sseStream opens GET /api/v1/streaming/user with tok and returns a
+// function that waits up to a second for the next event of a kind and
+// returns its data.
+func sseStream(t *testing.T, srv *httptest.Server, tok string) func(want string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/streaming/user", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("answer %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	type sse struct{ event, data string }
+	events := make(chan sse, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		var cur sse
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				cur.event = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				cur.data = line[len("data: "):]
+			case line == "" && cur.event != "":
+				events <- cur
+				cur = sse{}
+			}
+		}
+	}()
+	return func(want string) string {
+		t.Helper()
+		timeout := time.After(time.Second)
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatalf("stream ended before a %s event", want)
+				}
+				if e.event == want {
+					return e.data
+				}
+			case <-timeout:
+				t.Fatalf("no %s event within a second", want)
+			}
+		}
 	}
 }
