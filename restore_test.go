@@ -135,9 +135,11 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Each activity accepted before the backup is still known: its
+	// redelivery is taken for the duplicate it is, not stored again.
 	missing := 0
 	for _, id := range before {
-		if _, _, err := db.InboxItemByKey(ctx, id); err != nil {
+		if added, err := db.AddInbox(ctx, &store.InboxItem{DedupKey: id, Type: "Create", Body: []byte("{}"), ReceivedAt: time.Now()}); err != nil || added {
 			missing++
 			t.Errorf("accepted before the backup, missing after restore: %s (%v)", id, err)
 		}

@@ -86,22 +86,6 @@ func (db *DB) MarkInboxProcessed(ctx context.Context, id int64, errText string, 
 	return db.Update(ctx, func(tx *Tx) error { return tx.MarkInboxProcessed(ctx, id, errText, now) })
 }
 
-// InboxItemByKey returns a stored activity by its dedup key.
-func (db *DB) InboxItemByKey(ctx context.Context, key string) (*InboxItem, bool, error) {
-	var it InboxItem
-	var received int64
-	var processed *int64
-	err := db.r.QueryRowContext(ctx, `
-		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts, processed_at
-		FROM inbox WHERE dedup_key = ?`, key).Scan(
-		&it.ID, &it.DedupKey, &it.Type, &it.ActorIRI, &it.Body, &received, &it.Attempts, &processed)
-	if err != nil {
-		return nil, false, noRow(err, "read inbox item")
-	}
-	it.ReceivedAt = fromMillis(received)
-	return &it, processed != nil, nil
-}
-
 // CountInbox counts stored activities, and how many still wait.
 func (db *DB) CountInbox(ctx context.Context) (total, pending int, err error) {
 	err = db.r.QueryRowContext(ctx,
