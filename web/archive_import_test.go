@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kith/ap"
 	"kith/ap/aptest"
 	"kith/store/archive"
 )
@@ -200,5 +201,35 @@ func TestArchiveUploadRefused(t *testing.T) {
 	}
 	if posts, media := k.counts(); posts != 0 || media != 0 {
 		t.Errorf("%d posts, %d media; want nothing imported", posts, media)
+	}
+}
+
+// TestArchiveProgressShown: while an import runs, its page names the
+// phase, the counts done and in all, and the attachments left out so far,
+// and reloads itself; a CSV phase is named by its file.
+func TestArchiveProgressShown(t *testing.T) {
+	k := uploadKit(t, t.TempDir(), 0)
+	for _, tt := range []struct {
+		progress ap.ArchiveProgress
+		want     []string
+	}{
+		{ap.ArchiveProgress{Phase: "posts", Done: 100, Total: 10000, Warnings: 2},
+			[]string{"posts, 100 of 10000.", "2 attachments left out so far.", `<progress max="10000" value="100">`}},
+		{ap.ArchiveProgress{Phase: "following_accounts.csv", Done: 5, Total: 2000},
+			[]string{"applying following_accounts.csv, 5 of 2000."}},
+		{ap.ArchiveProgress{Phase: "checking"}, []string{"checking the archive."}},
+	} {
+		k.h.imports.mu.Lock()
+		k.h.imports.state = importState{File: "archive.zip", Running: true, Progress: tt.progress}
+		k.h.imports.mu.Unlock()
+		body := k.get("/settings/archive").Body.String()
+		for _, want := range append(tt.want, `<meta http-equiv="refresh" content="2">`, "Importing archive.zip") {
+			if !strings.Contains(body, want) {
+				t.Errorf("%+v: the page lacks %q", tt.progress, want)
+			}
+		}
+		if strings.Contains(body, `type="file"`) {
+			t.Errorf("%+v: the upload form shows while an import runs", tt.progress)
+		}
 	}
 }
