@@ -53,6 +53,14 @@ const maxArchiveItems = 1_000_000
 // progressEvery is how many items pass between two progress reports.
 const progressEvery = 100
 
+// Imported posts are stored in batches of up to importBatch posts, or
+// importBatchBytes of their images, a transaction each: one commit per
+// post was a sixth of an import's CPU time.
+const (
+	importBatch      = 100
+	importBatchBytes = 8 << 20
+)
+
 // ImportArchiveFile checks the archive at path whole (archive.Open with
 // the default limits: a hostile archive is refused, wrapping
 // archive.ErrRefused, before anything changes), then imports it: the one
@@ -90,23 +98,40 @@ func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progres
 	from := newArchiveAccount(a)
 	done := 0
 	report(ArchiveProgress{Phase: "posts", Total: a.OutboxItems})
+	var batch []*importedPost
+	var batchBytes int
+	flush := func() error {
+		err := s.storeImported(ctx, batch, &res)
+		batch, batchBytes = batch[:0], 0
+		return err
+	}
 	// Item by item from the file: the outbox is never held whole.
 	err := a.Outbox(func(raw json.RawMessage) error {
-		switch added, err := s.importArchivePost(ctx, a, raw, from, &res); {
+		ip, err := s.prepareImported(ctx, a, raw, from, &res)
+		switch {
 		case err != nil:
 			return err
-		case added == 1:
-			res.Posts++
-		case added == 0:
-			res.Unchanged++
-		default:
-			res.Skipped++
+		case ip != nil:
+			batch = append(batch, ip)
+			for _, m := range ip.files {
+				batchBytes += len(m.Data) + len(m.Preview)
+			}
+			if len(batch) == importBatch || batchBytes >= importBatchBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 		}
 		if done++; done%progressEvery == 0 {
 			report(ArchiveProgress{Phase: "posts", Done: done, Total: a.OutboxItems})
 		}
 		return ctx.Err()
 	})
+	if err == nil {
+		// What is left of the last batch. After an error it is dropped:
+		// importing the archive again brings it in.
+		err = flush()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -162,33 +187,47 @@ func (acct archiveAccount) of(author string) string {
 	return hostOf(author)
 }
 
-// importArchivePost stores one item of outbox.json: 1 when it was added,
-// 0 when it was imported before, -1 when it is not a public post. from is
-// the old account, for the post's label.
-func (s *Service) importArchivePost(ctx context.Context, a *archive.Archive, raw json.RawMessage, from archiveAccount, res *ArchiveResult) (int, error) {
+// importedPost is a post of the archive ready to be stored: its images
+// processed, its origin and the post it answers on the old server.
+type importedPost struct {
+	p              *store.Post
+	files          []*store.Media
+	origin, parent string
+}
+
+// prepareImported reads one item of outbox.json: the post to store, or
+// nil when it is not a public post (counted Skipped) or was imported
+// before (Unchanged). from is the old account, for the post's label.
+func (s *Service) prepareImported(ctx context.Context, a *archive.Archive, raw json.RawMessage, from archiveAccount, res *ArchiveResult) (*importedPost, error) {
 	var act struct {
 		Type   Types           `json:"type"`
 		Object json.RawMessage `json:"object"`
 	}
 	if json.Unmarshal(raw, &act) != nil || !act.Type.Is("Create") {
-		return -1, nil
+		res.Skipped++
+		return nil, nil
 	}
 	var o Object
 	if err := json.Unmarshal(act.Object, &o); err != nil || o.ID == "" || isCard(o.Type) || o.Type.Is("Question") {
-		return -1, nil
+		res.Skipped++
+		return nil, nil
 	}
 	now := s.now()
 	owner := &store.Actor{IRI: string(o.AttributedTo), Followers: string(o.AttributedTo) + "/followers"}
 	p := remotePost(&o, nil, owner, now)
 	// A reply counts only within the owner's own threads.
 	if p.Visibility != store.Public || (p.InReplyTo != "" && !strings.HasPrefix(p.InReplyTo, owner.IRI+"/")) {
-		return -1, nil
+		res.Skipped++
+		return nil, nil
 	}
 	origin, parent := p.IRI, p.InReplyTo
 	// Asked before the media are read, so that importing an archive
 	// again reads none of them.
-	if here, err := s.db.ImportedAs(ctx, origin); err != nil || here != "" {
-		return 0, err
+	if here, err := s.db.ImportedAs(ctx, origin); err != nil {
+		return nil, err
+	} else if here != "" {
+		res.Unchanged++
+		return nil, nil
 	}
 	p.LocalID = store.NewID(p.Published)
 	p.IRI, p.AuthorIRI, p.Raw, p.InReplyTo = s.urls.Post(p.LocalID), s.urls.Actor(), "", ""
@@ -197,37 +236,61 @@ func (s *Service) importArchivePost(ctx context.Context, a *archive.Archive, raw
 	// Mentions and quotes point at the old server's view of others, and
 	// are dropped with it.
 	p.Mentions, p.QuoteIRI = nil, ""
-	var files []*store.Media
-	p.Attachments, files = s.archiveMedia(a, &o, origin, now, res)
-	added := 0
+	ip := &importedPost{p: p, origin: origin, parent: parent}
+	p.Attachments, ip.files = s.archiveMedia(a, &o, origin, now, res)
+	return ip, nil
+}
+
+// storeImported stores a batch of imported posts with their images in one
+// transaction, and counts them in res once it is committed.
+func (s *Service) storeImported(ctx context.Context, batch []*importedPost, res *ArchiveResult) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var posts, unchanged, files int
+	var bytes int64
+	now := s.now()
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		if here, err := tx.ImportedAs(ctx, origin); err != nil || here != "" {
-			return err
-		}
-		// The thread holds when its start came first (outbox.json is
-		// oldest first); otherwise the post stands alone.
-		var err error
-		if p.InReplyTo, err = tx.ImportedAs(ctx, parent); err != nil {
-			return err
-		}
-		for _, m := range files {
-			if err := tx.AddMedia(ctx, m); err != nil {
+		posts, unchanged, files, bytes = 0, 0, 0, 0
+		for _, ip := range batch {
+			// Another import may have stored it since it was read.
+			if here, err := tx.ImportedAs(ctx, ip.origin); err != nil {
+				return err
+			} else if here != "" {
+				unchanged++
+				continue
+			}
+			// The thread holds when its start came first (outbox.json is
+			// oldest first); otherwise the post stands alone.
+			var err error
+			if ip.p.InReplyTo, err = tx.ImportedAs(ctx, ip.parent); err != nil {
 				return err
 			}
+			for _, m := range ip.files {
+				if err := tx.AddMedia(ctx, m); err != nil {
+					return err
+				}
+				files++
+				bytes += int64(len(m.Data))
+			}
+			if err := tx.PutPost(ctx, ip.p); err != nil {
+				return err
+			}
+			if err := tx.MarkImported(ctx, ip.p.ID, ip.origin, now); err != nil {
+				return err
+			}
+			posts++
 		}
-		if err := tx.PutPost(ctx, p); err != nil {
-			return err
-		}
-		added = 1
-		return tx.MarkImported(ctx, p.ID, origin, now)
+		return nil
 	})
-	if err == nil && added == 1 {
-		for _, m := range files {
-			res.Media++
-			res.MediaBytes += int64(len(m.Data))
-		}
+	if err != nil {
+		return err
 	}
-	return added, err
+	res.Posts += posts
+	res.Unchanged += unchanged
+	res.Media += files
+	res.MediaBytes += bytes
+	return nil
 }
 
 // archiveMedia reads the images of an imported post from the archive and

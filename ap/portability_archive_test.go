@@ -4,12 +4,15 @@ import (
 	"archive/zip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"kith/ap"
+	"kith/ap/aptest"
 	"kith/store"
 	"kith/store/archive"
 )
@@ -104,5 +107,65 @@ func TestImportArchive(t *testing.T) {
 	}
 	if want := time.Date(2024, 10, 14, 16, 57, 15, 0, time.UTC); !imported.Published.Equal(want) || !e.inst.URLs.IsLocal(imported.IRI) {
 		t.Errorf("imported post %s published %v; want a local post of %v", imported.IRI, imported.Published, want)
+	}
+}
+
+// TestImportArchiveThreads: a reply to one of the owner's own posts
+// stays a reply after the import, whether its start went in with the
+// same batch of posts or an earlier one; 250 posts span three batches,
+// and progress counts every item.
+func TestImportArchiveThreads(t *testing.T) {
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	var note map[string]any
+	if err := json.Unmarshal(fixture(t, "mastodon-note-attachment-mention.json"), &note); err != nil {
+		t.Fatal(err)
+	}
+	delete(note, "attachment")
+	const base = "https://floss.social/users/kde/statuses/"
+	var items []string
+	for i := range 250 {
+		note["id"] = fmt.Sprint(base, i)
+		note["published"] = time.Date(2021, 3, 3, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		switch i {
+		case 5, 120: // replies to post 4 (same batch) and post 50 (an earlier one)
+			note["inReplyTo"] = fmt.Sprint(base, map[int]int{5: 4, 120: 50}[i])
+		default:
+			delete(note, "inReplyTo")
+		}
+		b, _ := json.Marshal(note)
+		items = append(items, `{"type":"Create","object":`+string(b)+`}`)
+	}
+	path := writeArchive(t, [][2]string{{"outbox.json", `{"type":"OrderedCollection","orderedItems":[` + strings.Join(items, ",") + `]}`}})
+	a, err := archive.Open(path, archive.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var last ap.ArchiveProgress
+	res, err := inst.Service.ImportArchive(context.Background(), a, func(p ap.ArchiveProgress) { last = p })
+	if err != nil || res.Posts != 250 {
+		t.Fatalf("import: %+v, %v; want 250 posts", res, err)
+	}
+	if last.Phase != "posts" || last.Done != 250 || last.Total != 250 {
+		t.Errorf("last progress %+v; want posts 250 of 250", last)
+	}
+	ctx := context.Background()
+	for _, pair := range [][2]int{{5, 4}, {120, 50}} {
+		var reply, parent string
+		err := inst.DB.Update(ctx, func(tx *store.Tx) error {
+			var err error
+			if reply, err = tx.ImportedAs(ctx, fmt.Sprint(base, pair[0])); err != nil {
+				return err
+			}
+			parent, err = tx.ImportedAs(ctx, fmt.Sprint(base, pair[1]))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := inst.DB.PostByIRI(ctx, reply)
+		if err != nil || p.InReplyTo != parent || parent == "" {
+			t.Errorf("post %d answers %q (%v); want post %d here, %q", pair[0], p.InReplyTo, err, pair[1], parent)
+		}
 	}
 }
