@@ -3,11 +3,40 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unicode"
+
+	"modernc.org/sqlite"
+
+	"kith/ap/sanitize"
 )
+
+// init gives every connection the sqlite driver opens in this process
+// kith_search_text, which the search index's triggers call (migration
+// 0028): the driver registers SQL functions for the whole process only,
+// and a connection without it could not write a post. Seeding tools that
+// open the file with database/sql get it as well.
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("kith_search_text", 1, searchText)
+}
+
+// searchText is kith_search_text(html): the plain text of a post's HTML as
+// the search page shows it (sanitize.Excerpt, uncut), which is what the
+// index holds.
+func searchText(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	switch v := args[0].(type) {
+	case string:
+		return sanitize.Excerpt(v, math.MaxInt), nil
+	case []byte:
+		return sanitize.Excerpt(string(v), math.MaxInt), nil
+	default:
+		return v, nil
+	}
+}
 
 // SearchTerms splits what the owner typed into the words a search looks
 // for: letters and digits, lower case, at most eight.

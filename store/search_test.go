@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -156,5 +158,54 @@ func TestSearchPostsWindow(t *testing.T) {
 	}
 	if got, want := searchIRIs(t, db, "oldword harb"), notes("old"); !slices.Equal(got, want) {
 		t.Errorf("a word only the old post holds: found %v; want %v", got, want)
+	}
+}
+
+// TestSearchIndexesText: the index holds a post's text, not its markup: a
+// tag or attribute name is no word of the post, an entity is its
+// character; an edit replaces the post's words; migration 0028 rebuilds the
+// index from the posts already stored, and running it again changes
+// nothing.
+func TestSearchIndexesText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kith.db")
+	db := storetest.OpenAt(t, path)
+	post := map[string]store.Post{"link": {ContentHTML: `<p>Roses in the <a href="https://blog.example/x" rel="nofollow noopener" ` +
+		`target="_blank" class="mention hashtag">#garden</a><br>and &lt;b&gt;bold&lt;/b&gt;</p><script>hidden</script>`}}
+	putPosts(t, db, post, []string{"link"})
+	check := func(when string) {
+		t.Helper()
+		for _, q := range []string{"roses", "garden", "bold", "the gard"} {
+			if got := searchIRIs(t, db, q); !slices.Equal(got, notes("link")) {
+				t.Errorf("%s: %q found %v; want the post", when, q, got)
+			}
+		}
+		for _, q := range []string{"href", "target", "blank", "nofollow", "mention", "hashtag x", "class", "p", "br", "hidden"} {
+			if got := searchIRIs(t, db, q); got != nil {
+				t.Errorf("%s: %q found %v; want nothing", when, q, got)
+			}
+		}
+	}
+	check("stored")
+
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA user_version = 27`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db = storetest.OpenAt(t, path)
+	check("migrated again")
+
+	edited := post["link"]
+	edited.ContentHTML = "<p>Tulips now</p>"
+	putPosts(t, db, map[string]store.Post{"link": edited}, []string{"link"})
+	if got := searchIRIs(t, db, "roses"); got != nil {
+		t.Errorf("after an edit the old words find %v", got)
+	}
+	if got := searchIRIs(t, db, "tulips"); !slices.Equal(got, notes("link")) {
+		t.Errorf("after an edit the new words find %v", got)
 	}
 }
