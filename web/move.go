@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"kith/ap"
@@ -22,6 +23,9 @@ type movingPage struct {
 type aliasView struct {
 	IRI    string
 	Handle string
+	// Followers says what kith knows of the old account's followers, whose
+	// Follows skip approval after its move (ap.Service.ReadAliasFollowers).
+	Followers string
 }
 
 // showMoving shows the owner's old accounts (aliases, for moving in) and
@@ -62,6 +66,19 @@ func (h *Handler) movingData(r *http.Request) (*movingPage, error) {
 			v.Handle = a.Handle()
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
+		}
+		read, listed, err := h.db.AliasRead(ctx, iri)
+		switch {
+		case err != nil:
+			return nil, err
+		case !read:
+			v.Followers = "its followers list is still to be read"
+		case listed < 0:
+			v.Followers = "it hides its followers: after the move, they wait for your approval"
+		case listed == 1:
+			v.Followers = "1 follower listed"
+		default:
+			v.Followers = strconv.Itoa(listed) + " followers listed"
 		}
 		data.Aliases = append(data.Aliases, v)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,8 +26,15 @@ func TestMovingPage(t *testing.T) {
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("adding an alias: %d\n%s", rec.Code, rec.Body)
 	}
-	if body := k.get("/settings/moving").Body.String(); !strings.Contains(body, "@old@"+remote.Host) {
-		t.Errorf("the moving page does not list the old account:\n%s", body)
+	if body := k.get("/settings/moving").Body.String(); !strings.Contains(body, "@old@"+remote.Host) || !strings.Contains(body, "still to be read") {
+		t.Errorf("the moving page does not list the old account, its followers still to read:\n%s", body)
+	}
+	// The old server serves no followers collection: nothing is listed.
+	if _, err := k.inst.Service.ReadAliasFollowers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if body := k.get("/settings/moving").Body.String(); !strings.Contains(body, "hides its followers") {
+		t.Errorf("the moving page does not say the old account's followers are hidden:\n%s", body)
 	}
 	_, doc := k.fedGET(k.inst.URLs.Actor())
 	if aka, _ := doc["alsoKnownAs"].([]any); !slices.Contains(aka, any(old.IRI)) {
