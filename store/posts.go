@@ -437,7 +437,8 @@ func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
 		byID[posts[i].ID] = &posts[i]
 		args[i] = posts[i].ID
 	}
-	in := placeholders(len(posts))
+	args = padIn(args)
+	in := placeholders(len(args))
 
 	rows, err := q.QueryContext(ctx, `SELECT post_id, coalesce(media_id, ''), url, media_type, description, width, height, blurhash,
 			focus_x, focus_y
@@ -492,6 +493,27 @@ func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
 		byID[id].Mentions = append(byID[id].Mentions, m)
 	}
 	return rows.Err()
+}
+
+// padIn pads the values of an IN list to a power of two (at least 8) by
+// repeating the first, which changes no IN test: lists of every length then
+// share a few statement texts, which stay prepared (stmtCaching), where a
+// thread of 201 posts and the next of 150 would each parse their own (a
+// sixth of reading a thread for its page).
+func padIn(args []any) []any {
+	n := 8
+	for n < len(args) {
+		n *= 2
+	}
+	if len(args) == 0 || len(args) == n {
+		return args
+	}
+	out := make([]any, len(args), n)
+	copy(out, args)
+	for len(out) < n {
+		out = append(out, args[0])
+	}
+	return out
 }
 
 // placeholders returns "?, ?, ?" for n values.

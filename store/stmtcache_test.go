@@ -126,3 +126,27 @@ func TestStmtCacheBounded(t *testing.T) {
 		t.Error("script kept as one statement")
 	}
 }
+
+// TestPadIn: IN lists are padded with their first value to a power of
+// two, at least 8, so that few statement texts serve every length.
+func TestPadIn(t *testing.T) {
+	for _, tt := range []struct{ n, want int }{{0, 0}, {1, 8}, {7, 8}, {8, 8}, {9, 16}, {201, 256}, {256, 256}} {
+		args := make([]any, tt.n)
+		for i := range args {
+			args[i] = i + 1
+		}
+		got := padIn(args)
+		if len(got) != tt.want {
+			t.Errorf("padIn of %d values: %d; want %d", tt.n, len(got), tt.want)
+			continue
+		}
+		for i, v := range got {
+			if want := max(i+1, 1); i < tt.n && v != want || i >= tt.n && v != 1 {
+				t.Errorf("padIn of %d values: [%d] = %v", tt.n, i, v)
+			}
+		}
+		if tt.n > 0 && len(got) > tt.n && &got[0] == &args[0] {
+			t.Errorf("padIn of %d values wrote into its argument's array", tt.n)
+		}
+	}
+}

@@ -206,6 +206,7 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 	for i := range posts {
 		posts[i].Author = actors[posts[i].AuthorIRI]
 	}
+	args = padIn(args)
 	in := placeholders(len(args))
 	each := func(id int64, fn func(p *Post)) {
 		for _, p := range byID[id] {
@@ -296,6 +297,7 @@ func loadReplyCounts(ctx context.Context, q querier, posts []Post) error {
 		}
 		byIRI[posts[i].IRI] = append(byIRI[posts[i].IRI], &posts[i])
 	}
+	args = padIn(args)
 	// The in_reply_to != '' term lets the partial index serve the query.
 	rows, err := q.QueryContext(ctx, `SELECT in_reply_to, count(*) FROM posts
 		WHERE in_reply_to IN (`+placeholders(len(args))+`) AND in_reply_to != '' AND deleted_at IS NULL
@@ -391,12 +393,13 @@ func readActors(ctx context.Context, q querier, iris []string, columns string, s
 	if len(args) == 0 {
 		return out, nil
 	}
+	all := make([]Actor, 0, len(args)) // one allocation: iri is unique, so it never regrows
+	args = padIn(args)
 	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM actors WHERE iri IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: actors: %w", err)
 	}
 	defer rows.Close()
-	all := make([]Actor, 0, len(args)) // one allocation: iri is unique, so it never regrows
 	for rows.Next() {
 		all = append(all, Actor{})
 		a := &all[len(all)-1]
