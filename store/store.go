@@ -101,8 +101,8 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 
 // ReleaseMemory hands back what SQLite holds for queries that are over:
 // it closes the idle readers, whose page caches (up to 2 MB each, filled
-// by a burst of reads) go with them, and has the writer free the unused
-// part of its cache. Readers are opened again by the next read. kith calls
+// by a burst of reads) go with them, has the writer free the unused part
+// of its cache, and returns the freed pages to the OS (trimSQLiteHeap). Readers are opened again by the next read. kith calls
 // it once a burst of work is followed by a quiet spell, never on a busy
 // path: reopening a reader costs a fraction of a millisecond, and a cold
 // cache reads its pages back from the operating system's.
@@ -112,6 +112,9 @@ func (db *DB) ReleaseMemory(ctx context.Context) error {
 	db.r.SetMaxIdleConns(0)
 	db.r.SetMaxIdleConns(db.readers)
 	if _, err := db.w.ExecContext(ctx, "PRAGMA shrink_memory"); err != nil {
+		return fmt.Errorf("store: release memory: %w", err)
+	}
+	if err := trimSQLiteHeap(); err != nil {
 		return fmt.Errorf("store: release memory: %w", err)
 	}
 	return nil
