@@ -97,6 +97,9 @@ func (f *Fetcher) get(ctx context.Context, rawURL, acceptHeader string) (body []
 // getLimited is get with a cap of limit bytes on the body, knocking twice
 // (see knock) when knockTwice.
 func (f *Fetcher) getLimited(ctx context.Context, rawURL, acceptHeader string, limit int64, knockTwice bool) (body []byte, mediaType string, final *url.URL, err error) {
+	if err := refuseOffline(ctx); err != nil {
+		return nil, "", nil, &FetchError{URL: rawURL, Err: err}
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, "", nil, &FetchError{URL: rawURL, Err: err}

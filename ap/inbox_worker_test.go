@@ -102,3 +102,85 @@ func TestInboxRetriesTransientFailures(t *testing.T) {
 		t.Errorf("%d retries logged in all; want a few, bounded", n)
 	}
 }
+
+// TestInboxBatchSettlesEachActivity: activities handled in one batch each
+// get their own outcome. Of five, handled by one ProcessInbox, a Follow
+// hits a busy database (kept for a retry, logged), one fails for good
+// (dropped, logged), one needs its object fetched (handled outside the
+// batch, where the network may be waited for) and the two others commit.
+func TestInboxBatchSettlesEachActivity(t *testing.T) {
+	ctx := context.Background()
+	var logs logLines
+	var batched atomic.Int32
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{
+		DB: store.Options{
+			Fault: func(query string, args []any) error {
+				if !strings.Contains(query, "INTO followers") {
+					return nil
+				}
+				for _, a := range args {
+					switch s, _ := a.(string); {
+					case strings.Contains(s, "/bob#"):
+						return errors.New("database is locked (5) (SQLITE_BUSY)")
+					case strings.Contains(s, "/carol#"):
+						return store.ErrNotFound // a failure no retry mends
+					}
+				}
+				return nil
+			},
+			Trace: func(query string, _ []any) {
+				if strings.Contains(query, "total_changes()") { // a batch's unit starting
+					batched.Add(1)
+				}
+			},
+		},
+		Logger: aptest.LoggerFunc(t, logs.add),
+	})
+	remote := aptest.NewRemote(t, false)
+	actors := map[string]*aptest.RemoteActor{}
+	for _, name := range []string{"alice", "bob", "carol", "dave", "erin"} {
+		actors[name] = remote.AddActor(name, aptest.Key(t, "remote")) // one key pair, five key ids
+	}
+	noteIRI := actors["dave"].IRI + "/notes/1"
+	note := noteDoc(noteIRI, actors["dave"].IRI, "", "hello", time.Now().Add(-time.Minute))
+	note["cc"] = []string{inst.URLs.Actor()}
+	remote.SetDocument("/users/dave/notes/1", note)
+	create := map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": noteIRI + "/activity", "type": "Create",
+		"actor": actors["dave"].IRI, "object": noteIRI, // a bare IRI: kith fetches it from its origin
+	}
+
+	send := func(name string, act map[string]any) {
+		t.Helper()
+		if got := post(t, remote.Client, actors[name], inst.URLs.Inbox(), aptest.JSON(t, act), time.Now()); got.status != 202 {
+			t.Fatalf("%s: %+v; want 202", name, got)
+		}
+	}
+	send("alice", follow(actors["alice"], inst, "1"))
+	send("bob", follow(actors["bob"], inst, "1"))
+	send("carol", follow(actors["carol"], inst, "1"))
+	send("dave", create)
+	send("erin", follow(actors["erin"], inst, "1"))
+
+	if n, err := inst.Service.ProcessInbox(ctx); err != nil || n != 5 {
+		t.Fatalf("ProcessInbox = %d, %v; want 5 handled", n, err)
+	}
+	if batched.Load() == 0 {
+		t.Error("no unit of a batch ran; want the activities handled in batches")
+	}
+	for name, want := range map[string]bool{"alice": true, "bob": false, "carol": false, "erin": true} {
+		_, err := inst.DB.Follower(ctx, actors[name].IRI)
+		if got := err == nil; got != want {
+			t.Errorf("%s following: %v (%v); want %v", name, got, err, want)
+		}
+	}
+	if _, err := inst.DB.PostByIRI(ctx, noteIRI); err != nil {
+		t.Errorf("dave's post, fetched outside the batch: %v; want stored", err)
+	}
+	if _, pending, err := inst.DB.CountInbox(ctx); err != nil || pending != 1 {
+		t.Errorf("%d pending (%v); want bob's Follow alone, kept for its retry", pending, err)
+	}
+	if logs.count("will retry") != 1 || logs.count("activity dropped: invalid") != 1 {
+		t.Errorf("%d retry and %d drop lines; want one of each", logs.count("will retry"), logs.count("activity dropped: invalid"))
+	}
+}

@@ -58,7 +58,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *Account) error {
 }
 
 // Account returns the local account, or ErrNotFound before the first start.
-func (db *DB) Account(ctx context.Context) (*Account, error) { return readAccount(ctx, db.r) }
+func (db *DB) Account(ctx context.Context) (*Account, error) { return readAccount(ctx, db.reader(ctx)) }
 
 // Account returns the local account as seen inside tx.
 func (tx *Tx) Account(ctx context.Context) (*Account, error) { return readAccount(ctx, tx.tx) }

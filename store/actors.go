@@ -144,7 +144,7 @@ func onHost(u, host string) bool {
 
 // ActorByIRI returns the cached actor with that id.
 func (db *DB) ActorByIRI(ctx context.Context, iri string) (*Actor, error) {
-	return actorWhere(ctx, db.r, "iri = ?", iri)
+	return actorWhere(ctx, db.reader(ctx), "iri = ?", iri)
 }
 
 // ActorByIRI returns the cached actor with that id, as seen inside tx.
@@ -155,7 +155,7 @@ func (tx *Tx) ActorByIRI(ctx context.Context, iri string) (*Actor, error) {
 // ActorByKeyID returns the cached actor that owns the public key keyID.
 func (db *DB) ActorByKeyID(ctx context.Context, keyID string) (*Actor, error) {
 	// The index on key_id is partial: the query must repeat its condition.
-	return actorWhere(ctx, db.r, "key_id = ? AND key_id != ''", keyID)
+	return actorWhere(ctx, db.reader(ctx), "key_id = ? AND key_id != ''", keyID)
 }
 
 // ActorByHandle finds a cached actor by preferredUsername and host,
@@ -163,7 +163,7 @@ func (db *DB) ActorByKeyID(ctx context.Context, keyID string) (*Actor, error) {
 func (db *DB) ActorByHandle(ctx context.Context, username, host string) (*Actor, error) {
 	// Hosts are stored lower-case, so the index on (host, username NOCASE)
 	// serves this.
-	return actorWhere(ctx, db.r, "host = ? AND username = ? COLLATE NOCASE ORDER BY fetched_at DESC LIMIT 1",
+	return actorWhere(ctx, db.reader(ctx), "host = ? AND username = ? COLLATE NOCASE ORDER BY fetched_at DESC LIMIT 1",
 		strings.ToLower(host), username)
 }
 
@@ -178,7 +178,7 @@ func (db *DB) ActorsByIRI(ctx context.Context, iris []string) (map[string]*Actor
 	for i, iri := range iris {
 		args[i] = iri
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT "+actorColumns+" FROM actors WHERE iri IN ("+placeholders(len(args))+")", args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, "SELECT "+actorColumns+" FROM actors WHERE iri IN ("+placeholders(len(args))+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read actors: %w", err)
 	}

@@ -46,7 +46,7 @@ func (tx *Tx) SetMovedTo(ctx context.Context, target string, now time.Time) erro
 // did.
 func (db *DB) MovedInAt(ctx context.Context, origin string) (time.Time, bool, error) {
 	var ms int64
-	err := db.r.QueryRowContext(ctx, `SELECT moved_at FROM moves_in WHERE origin = ?`, origin).Scan(&ms)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT moved_at FROM moves_in WHERE origin = ?`, origin).Scan(&ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	} else if err != nil {
@@ -86,7 +86,7 @@ func (db *DB) SetAliasRead(ctx context.Context, origin string, listed int, at ti
 // AliasRead reports whether the followers of the old account origin were
 // read, and how many were listed (-1: hidden).
 func (db *DB) AliasRead(ctx context.Context, origin string) (read bool, listed int, err error) {
-	err = db.r.QueryRowContext(ctx, `SELECT listed FROM alias_reads WHERE origin = ?`, origin).Scan(&listed)
+	err = db.reader(ctx).QueryRowContext(ctx, `SELECT listed FROM alias_reads WHERE origin = ?`, origin).Scan(&listed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, 0, nil
 	} else if err != nil {
@@ -116,7 +116,7 @@ func (tx *Tx) ForgetAliasFollowers(ctx context.Context, origin string) error {
 // AliasFollowerOrigins lists the old accounts that actor was listed as
 // following.
 func (db *DB) AliasFollowerOrigins(ctx context.Context, actor string) ([]string, error) {
-	return aliasFollowerOrigins(ctx, db.r, actor)
+	return aliasFollowerOrigins(ctx, db.reader(ctx), actor)
 }
 
 // AliasFollowerOrigins lists the old accounts that actor was listed as

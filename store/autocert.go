@@ -23,7 +23,7 @@ func (db *DB) CertCache() CertCache { return CertCache{db: db} }
 // Get returns the data stored under name, or autocert.ErrCacheMiss.
 func (c CertCache) Get(ctx context.Context, name string) ([]byte, error) {
 	var data []byte
-	err := c.db.r.QueryRowContext(ctx, `SELECT data FROM autocert WHERE name = ?`, name).Scan(&data)
+	err := c.db.reader(ctx).QueryRowContext(ctx, `SELECT data FROM autocert WHERE name = ?`, name).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, autocert.ErrCacheMiss
 	}

@@ -32,6 +32,6 @@ func (db *DB) IsBlocked(ctx context.Context, targets ...string) (bool, error) {
 	for len(args)%8 != 0 {
 		args = append(args, args[0])
 	}
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM blocks WHERE target IN (`+placeholders(len(args))+`)`, args...)
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM blocks WHERE target IN (`+placeholders(len(args))+`)`, args...)
 	return n > 0, err
 }

@@ -43,6 +43,17 @@ type observerOf = atomic.Pointer[func([]Change)]
 // update runs fn in one write transaction and tells the observer of its
 // changes once committed.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	if b := db.inBatch(ctx); b != nil {
+		// Inside a batch: its changes wait for the batch's commit.
+		t := &Tx{tx: b.tx}
+		return b.unit(ctx, func() error {
+			if err := fn(t); err != nil {
+				return err
+			}
+			b.changes = append(b.changes, t.changes...)
+			return nil
+		})
+	}
 	var t *Tx
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		t = &Tx{tx: tx}

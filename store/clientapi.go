@@ -43,7 +43,7 @@ func (db *DB) AddClientApp(ctx context.Context, a *ClientApp) error {
 	if err != nil {
 		return fmt.Errorf("store: encode redirect URIs: %w", err)
 	}
-	return db.w.QueryRowContext(ctx, `INSERT INTO client_apps (client_id, secret_hash, name, website, redirect_uris, scopes, created_at)
+	return db.writer(ctx).QueryRowContext(ctx, `INSERT INTO client_apps (client_id, secret_hash, name, website, redirect_uris, scopes, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		a.ClientID, a.SecretHash, a.Name, a.Website, string(uris), a.Scopes, millis(a.CreatedAt)).Scan(&a.ID)
 }
@@ -66,7 +66,7 @@ func scanClientApp(s scanner, a *ClientApp, extra ...any) error {
 // ClientAppByClientID returns the app with the public client_id.
 func (db *DB) ClientAppByClientID(ctx context.Context, clientID string) (*ClientApp, error) {
 	var a ClientApp
-	err := scanClientApp(db.r.QueryRowContext(ctx, `SELECT `+clientAppColumns+` FROM client_apps a WHERE a.client_id = ?`, clientID), &a)
+	err := scanClientApp(db.reader(ctx).QueryRowContext(ctx, `SELECT `+clientAppColumns+` FROM client_apps a WHERE a.client_id = ?`, clientID), &a)
 	if err != nil {
 		return nil, noRow(err, "read client app")
 	}
@@ -76,7 +76,7 @@ func (db *DB) ClientAppByClientID(ctx context.Context, clientID string) (*Client
 // AuthorizedApps lists the apps holding at least one token that acts for
 // the owner, most recently used first, with the number of such tokens.
 func (db *DB) AuthorizedApps(ctx context.Context) ([]ClientApp, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+clientAppColumns+`, count(*), max(t.last_used_at, t.created_at) AS used
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+clientAppColumns+`, count(*), max(t.last_used_at, t.created_at) AS used
 		FROM client_apps a JOIN access_tokens t ON t.app_id = a.id AND t.owner
 		GROUP BY a.id ORDER BY used DESC`)
 	if err != nil {
@@ -128,7 +128,7 @@ func (db *DB) AddAccessToken(ctx context.Context, t *AccessToken) error {
 func (db *DB) AccessTokenByHash(ctx context.Context, hash string) (*AccessToken, error) {
 	var t AccessToken
 	var created, used int64
-	err := scanClientApp(db.r.QueryRowContext(ctx, `SELECT `+clientAppColumns+`, t.token_hash, t.scopes, t.owner, t.created_at, t.last_used_at
+	err := scanClientApp(db.reader(ctx).QueryRowContext(ctx, `SELECT `+clientAppColumns+`, t.token_hash, t.scopes, t.owner, t.created_at, t.last_used_at
 		FROM access_tokens t JOIN client_apps a ON a.id = t.app_id WHERE t.token_hash = ?`, hash),
 		&t.App, &t.Hash, &t.Scopes, &t.Owner, &created, &used)
 	if err != nil {
@@ -258,7 +258,7 @@ func (db *DB) MediaNotes(ctx context.Context, ids []string) (map[string]MediaNot
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT media_id, description, focus_x, focus_y FROM media_notes WHERE media_id IN (`+placeholders(len(ids))+`)`, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT media_id, description, focus_x, focus_y FROM media_notes WHERE media_id IN (`+placeholders(len(ids))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: media notes: %w", err)
 	}
@@ -315,7 +315,7 @@ func (db *DB) OwnPosts(ctx context.Context, q OwnPostsQuery) ([]Post, error) {
 	where, args := q.ownPostsWhere()
 	where, args, order, reverse := q.where("p.local_id", where, args)
 	args = append(args, q.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+strings.Join(where, " AND ")+
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: own posts: %w", err)
@@ -358,7 +358,7 @@ func (db *DB) OwnEntries(ctx context.Context, q OwnPostsQuery, excludeBoosts boo
 	}
 	_, _, order, reverse := q.where("e.sid", nil, nil)
 	args = append(args, q.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT e.sid, e.boost_id, `+postColumns+` FROM (`+query+`) e
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT e.sid, e.boost_id, `+postColumns+` FROM (`+query+`) e
 		JOIN posts p ON p.id = e.post_id WHERE p.deleted_at IS NULL ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: own entries: %w", err)
@@ -391,7 +391,7 @@ func (db *DB) PostRefs(ctx context.Context, iris []string) (map[string]PostRef, 
 	for i, iri := range iris {
 		args[i] = iri
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT iri, sid, author_iri FROM posts WHERE iri IN (`+placeholders(len(iris))+`)`, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT iri, sid, author_iri FROM posts WHERE iri IN (`+placeholders(len(iris))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: post refs: %w", err)
 	}
@@ -410,10 +410,10 @@ func (db *DB) PostRefs(ctx context.Context, iris []string) (map[string]PostRef, 
 // ActorByID returns a cached actor by its row id, the client API's
 // account id.
 func (db *DB) ActorByID(ctx context.Context, id int64) (*Actor, error) {
-	return actorWhere(ctx, db.r, "id = ?", id)
+	return actorWhere(ctx, db.reader(ctx), "id = ?", id)
 }
 
 // BoostOf returns actorIRI's boost of the post postID.
 func (db *DB) BoostOf(ctx context.Context, postID int64, actorIRI string) (*Boost, error) {
-	return boostWhere(ctx, db.r, "post_id = ? AND actor_iri = ?", postID, actorIRI)
+	return boostWhere(ctx, db.reader(ctx), "post_id = ? AND actor_iri = ?", postID, actorIRI)
 }

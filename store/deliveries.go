@@ -82,12 +82,12 @@ func hostOf(raw string) string {
 
 // ActivityByID returns a stored outgoing activity.
 func (db *DB) ActivityByID(ctx context.Context, id int64) (*Activity, error) {
-	return activityWhere(ctx, db.r, "id = ?", id)
+	return activityWhere(ctx, db.reader(ctx), "id = ?", id)
 }
 
 // ActivityByIRI returns a stored outgoing activity by its id.
 func (db *DB) ActivityByIRI(ctx context.Context, iri string) (*Activity, error) {
-	return activityWhere(ctx, db.r, "iri = ?", iri)
+	return activityWhere(ctx, db.reader(ctx), "iri = ?", iri)
 }
 
 func activityWhere(ctx context.Context, q querier, where string, arg any) (*Activity, error) {
@@ -105,7 +105,7 @@ func activityWhere(ctx context.Context, q querier, where string, arg any) (*Acti
 // DueDeliveries returns up to limit deliveries due at now, oldest first,
 // leaving out hosts marked unavailable.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT id, activity_id, inbox, host, tries, next_at, last_error, created_at
 		FROM deliveries
 		WHERE next_at <= ? AND host NOT IN (SELECT host FROM hosts WHERE unavailable_since IS NOT NULL)
@@ -131,7 +131,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]De
 // host is due; ok is false when the queue holds none.
 func (db *DB) NextDeliveryAt(ctx context.Context) (t time.Time, ok bool, err error) {
 	var next sql.NullInt64
-	err = db.r.QueryRowContext(ctx, `
+	err = db.reader(ctx).QueryRowContext(ctx, `
 		SELECT min(next_at) FROM deliveries
 		WHERE host NOT IN (SELECT host FROM hosts WHERE unavailable_since IS NOT NULL)`).Scan(&next)
 	if err != nil {
@@ -226,7 +226,7 @@ func (tx *Tx) giveUp(ctx context.Context, d *Delivery, errText string, now time.
 // its host's state, recording each as failed with reason. It returns how
 // many were dropped.
 func (db *DB) ExpireDeliveries(ctx context.Context, cutoff time.Time, reason string, now time.Time) (int, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT id, activity_id, inbox, host, tries, next_at, last_error, created_at
 		FROM deliveries WHERE created_at < ? LIMIT 1000`, millis(cutoff))
 	if err != nil {
@@ -290,7 +290,7 @@ func (db *DB) DeliveryStats(ctx context.Context, now time.Time) (QueueStats, err
 	var s QueueStats
 	// Due leaves out paused hosts: their deliveries are not sent however
 	// due they are.
-	err := db.r.QueryRowContext(ctx, `
+	err := db.reader(ctx).QueryRowContext(ctx, `
 		SELECT count(*),
 			count(*) FILTER (WHERE next_at <= ? AND host NOT IN (SELECT host FROM hosts WHERE unavailable_since IS NOT NULL)),
 			count(*) FILTER (WHERE tries > 0),
@@ -315,7 +315,7 @@ type DeliveryFailure struct {
 
 // RecentDeliveryFailures lists the latest given-up deliveries, newest first.
 func (db *DB) RecentDeliveryFailures(ctx context.Context, limit int) ([]DeliveryFailure, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT activity_iri, activity_type, inbox, host, tries, error, failed_at
 		FROM delivery_failures ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
@@ -349,7 +349,7 @@ type Host struct {
 
 // FailingHosts lists hosts in a failure streak, unavailable ones first.
 func (db *DB) FailingHosts(ctx context.Context, limit int) ([]Host, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT h.host, h.failing_since, h.failures, h.last_failure_at, h.last_error, h.last_success_at,
 			h.unavailable_since, (SELECT count(*) FROM deliveries d WHERE d.host = h.host)
 		FROM hosts h WHERE h.failing_since IS NOT NULL
@@ -376,7 +376,7 @@ func (db *DB) FailingHosts(ctx context.Context, limit int) ([]Host, error) {
 func (db *DB) HostByName(ctx context.Context, host string) (*Host, error) {
 	var h Host
 	var since, last, success, unavailable sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `
+	err := db.reader(ctx).QueryRowContext(ctx, `
 		SELECT host, failing_since, failures, last_failure_at, last_error, last_success_at, unavailable_since,
 			(SELECT count(*) FROM deliveries d WHERE d.host = hosts.host)
 		FROM hosts WHERE host = ?`, strings.ToLower(host)).Scan(
@@ -413,7 +413,7 @@ func (db *DB) RetryHost(ctx context.Context, host string, now time.Time) (int64,
 // host is evidently back, so its deliveries are made due again. It reports
 // whether the host had been marked unavailable.
 func (db *DB) HostSeen(ctx context.Context, host string, now time.Time) (bool, error) {
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM hosts WHERE host = ? AND unavailable_since IS NOT NULL`, host)
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM hosts WHERE host = ? AND unavailable_since IS NOT NULL`, host)
 	if err != nil || n == 0 {
 		return false, err
 	}

@@ -95,7 +95,7 @@ func (db *DB) RemoveFollowersByInbox(ctx context.Context, inbox string) (int64, 
 
 // Follower returns the follower relation of actorIRI.
 func (db *DB) Follower(ctx context.Context, actorIRI string) (*Follow, error) {
-	return followWhere(ctx, db.r, "followers", "a.iri = ?", actorIRI)
+	return followWhere(ctx, db.reader(ctx), "followers", "a.iri = ?", actorIRI)
 }
 
 // Follower returns the follower relation of actorIRI, within tx.
@@ -110,12 +110,12 @@ func (tx *Tx) PendingFollowers(ctx context.Context) ([]Follow, error) {
 
 // Followers lists followers in state, newest first, skipping offset rows.
 func (db *DB) Followers(ctx context.Context, state string, offset, limit int) ([]Follow, error) {
-	return followList(ctx, db.r, "followers", state, offset, limit)
+	return followList(ctx, db.reader(ctx), "followers", state, offset, limit)
 }
 
 // CountFollowers counts followers in state.
 func (db *DB) CountFollowers(ctx context.Context, state string) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM followers WHERE state = ?`, state)
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM followers WHERE state = ?`, state)
 }
 
 // FollowerInboxes returns the distinct inboxes that reach every accepted
@@ -194,18 +194,18 @@ func (tx *Tx) RemoveFollowing(ctx context.Context, actorIRI string) (*Follow, er
 
 // Following returns our follow relation with actorIRI.
 func (db *DB) Following(ctx context.Context, actorIRI string) (*Follow, error) {
-	return followWhere(ctx, db.r, "following", "a.iri = ?", actorIRI)
+	return followWhere(ctx, db.reader(ctx), "following", "a.iri = ?", actorIRI)
 }
 
 // Followings lists the accounts we follow in state, newest first, paged
 // like Followers.
 func (db *DB) Followings(ctx context.Context, state string, offset, limit int) ([]Follow, error) {
-	return followList(ctx, db.r, "following", state, offset, limit)
+	return followList(ctx, db.reader(ctx), "following", state, offset, limit)
 }
 
 // CountFollowing counts the accounts we follow in state.
 func (db *DB) CountFollowing(ctx context.Context, state string) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM following WHERE state = ?`, state)
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM following WHERE state = ?`, state)
 }
 
 // table is "followers" or "following", never user input.

@@ -11,7 +11,7 @@ import (
 // IsBookmarked reports whether the owner bookmarked the post, so that an
 // import of bookmarks.csv can tell a new bookmark from one in place.
 func (db *DB) IsBookmarked(ctx context.Context, postID int64) (bool, error) {
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM bookmarks WHERE post_id = ?`, postID)
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM bookmarks WHERE post_id = ?`, postID)
 	return n > 0, err
 }
 
@@ -25,7 +25,7 @@ func (tx *Tx) ImportedAs(ctx context.Context, originIRI string) (string, error) 
 // before it reads a post's media, so that a second import of the same
 // archive reads none.
 func (db *DB) ImportedAs(ctx context.Context, originIRI string) (string, error) {
-	return importedAs(ctx, db.r, originIRI)
+	return importedAs(ctx, db.reader(ctx), originIRI)
 }
 
 func importedAs(ctx context.Context, q querier, originIRI string) (string, error) {
@@ -54,5 +54,5 @@ func (tx *Tx) MarkImported(ctx context.Context, postID int64, originIRI string, 
 
 // CountImported counts the imported posts.
 func (db *DB) CountImported(ctx context.Context) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM imported_posts`)
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM imported_posts`)
 }

@@ -20,7 +20,7 @@ type InboxItem struct {
 // AddInbox stores a received activity durably. It reports false, and stores
 // nothing, when an activity with the same dedup key was stored before.
 func (db *DB) AddInbox(ctx context.Context, it *InboxItem) (bool, error) {
-	err := db.w.QueryRowContext(ctx, `
+	err := db.writer(ctx).QueryRowContext(ctx, `
 		INSERT INTO inbox (dedup_key, type, actor_iri, body, received_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (dedup_key) DO NOTHING
 		RETURNING id`,
@@ -38,7 +38,7 @@ func (db *DB) AddInbox(ctx context.Context, it *InboxItem) (bool, error) {
 // PendingInbox returns up to limit unprocessed activities with an id greater
 // than after that are due at now (not waiting for a retry), oldest first.
 func (db *DB) PendingInbox(ctx context.Context, after int64, limit int, now time.Time) ([]InboxItem, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT id, dedup_key, type, actor_iri, body, received_at, attempts
 		FROM inbox WHERE processed_at IS NULL AND id > ? AND next_attempt_at <= ?
 		ORDER BY id LIMIT ?`, after, millis(now), limit)
@@ -88,7 +88,7 @@ func (db *DB) MarkInboxProcessed(ctx context.Context, id int64, errText string, 
 
 // CountInbox counts stored activities, and how many still wait.
 func (db *DB) CountInbox(ctx context.Context) (total, pending int, err error) {
-	err = db.r.QueryRowContext(ctx,
+	err = db.reader(ctx).QueryRowContext(ctx,
 		`SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL) FROM inbox`).Scan(&total, &pending)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: count inbox: %w", err)

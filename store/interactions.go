@@ -70,7 +70,7 @@ func removeBoostWhere(ctx context.Context, tx *Tx, where string, args ...any) (*
 func (db *DB) Boosters(ctx context.Context, postID int64, pg Page) ([]Boost, error) {
 	where, args, order, reverse := pg.where("sid", []string{"post_id = ?"}, []any{postID})
 	args = append(args, pg.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT `+boostColumns+` FROM boosts WHERE `+
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+boostColumns+` FROM boosts WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: boosters: %w", err)
@@ -185,7 +185,7 @@ func removeLikeWhere(ctx context.Context, tx *Tx, where string, args ...any) (*L
 func (db *DB) Likes(ctx context.Context, postID int64, pg Page) ([]Like, error) {
 	where, args, order, reverse := pg.where("sid", []string{"post_id = ?"}, []any{postID})
 	args = append(args, pg.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT id, sid, iri, actor_iri, post_id, emoji, created_at FROM likes WHERE `+
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, sid, iri, actor_iri, post_id, emoji, created_at FROM likes WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: likes: %w", err)
@@ -253,7 +253,7 @@ func (db *DB) PostsOf(ctx context.Context, authorIRI, owner string, pg Page) ([]
 	args = append(append(args, bargs...), pg.limit())
 	// Each arm takes one page through its (author, sid) index; the outer
 	// ORDER BY merges those two pages.
-	rows, err := db.r.QueryContext(ctx, `SELECT e.sid, e.boost_id, `+postColumns+` FROM (
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT e.sid, e.boost_id, `+postColumns+` FROM (
 			SELECT * FROM (SELECT sid, NULL AS boost_id, id AS post_id FROM posts WHERE `+postsWhere+`)
 			UNION ALL
 			SELECT * FROM (SELECT sid, id AS boost_id, post_id FROM boosts WHERE `+boostsWhere+`)
@@ -276,7 +276,7 @@ func (db *DB) postList(ctx context.Context, from, column string, where []string,
 	where, args, order, reverse := pg.where(column, where, args)
 	where = append(where, "p.deleted_at IS NULL")
 	args = append(args, pg.limit())
-	rows, err := db.r.QueryContext(ctx, from+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, from+` WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list posts: %w", err)
 	}

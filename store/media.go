@@ -47,7 +47,7 @@ func addMedia(ctx context.Context, q querier, m *Media) error {
 
 // MediaByID returns an upload's metadata, without its bytes.
 func (db *DB) MediaByID(ctx context.Context, id string) (*Media, error) {
-	return mediaByID(ctx, db.r, id)
+	return mediaByID(ctx, db.reader(ctx), id)
 }
 
 // MediaByID returns an upload's metadata as seen inside tx.
@@ -76,7 +76,7 @@ func (db *DB) MediaData(ctx context.Context, id string, preview bool) (data []by
 	if preview {
 		q = `SELECT coalesce(preview, data), CASE WHEN preview IS NULL THEN media_type ELSE preview_type END FROM media WHERE id = ?`
 	}
-	if err := db.r.QueryRowContext(ctx, q, id).Scan(&data, &mediaType); err != nil {
+	if err := db.reader(ctx).QueryRowContext(ctx, q, id).Scan(&data, &mediaType); err != nil {
 		return nil, "", noRow(err, "read media data")
 	}
 	return data, mediaType, nil
@@ -112,5 +112,5 @@ func (db *DB) DeleteMedia(ctx context.Context, ids ...string) error {
 
 // CountMedia counts stored uploads.
 func (db *DB) CountMedia(ctx context.Context) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM media`)
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM media`)
 }

@@ -33,14 +33,14 @@ func (db *DB) RemoveMute(ctx context.Context, actorIRI string) error {
 
 // IsMuted reports whether actorIRI is muted.
 func (db *DB) IsMuted(ctx context.Context, actorIRI string) (bool, error) {
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM mutes WHERE actor_iri = ?`, actorIRI)
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM mutes WHERE actor_iri = ?`, actorIRI)
 	return n > 0, err
 }
 
 // Mutes lists the muted accounts (domains false) or hosts (domains
 // true), most recent first, at most limit of them.
 func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT actor_iri, notifications, coalesce(expires_at, 0), created_at
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT actor_iri, notifications, coalesce(expires_at, 0), created_at
 		FROM mutes WHERE (instr(actor_iri, '/') = 0) = ? ORDER BY created_at DESC LIMIT ?`, domains, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: mutes: %w", err)
@@ -61,7 +61,7 @@ func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: mutes: %w", err)
 	}
-	actors, err := actorsByIRI(ctx, db.r, iris)
+	actors, err := actorsByIRI(ctx, db.reader(ctx), iris)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (b BlockEntry) IsDomain() bool { return !strings.Contains(b.Target, "/") }
 // Blocks lists the blocked accounts (domains false) or hosts (domains
 // true), most recent first, at most limit of them.
 func (db *DB) Blocks(ctx context.Context, domains bool, limit int) ([]BlockEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT target, comment, activity_iri, created_at FROM blocks
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT target, comment, activity_iri, created_at FROM blocks
 		WHERE (instr(target, '/') = 0) = ? ORDER BY created_at DESC LIMIT ?`, domains, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: blocks: %w", err)
@@ -109,7 +109,7 @@ func (db *DB) Blocks(ctx context.Context, domains bool, limit int) ([]BlockEntry
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: blocks: %w", err)
 	}
-	actors, err := actorsByIRI(ctx, db.r, iris)
+	actors, err := actorsByIRI(ctx, db.reader(ctx), iris)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (db *DB) HeldReplies(ctx context.Context, approval, owner string, pg Page) 
 // CountHeldReplies counts the replies waiting for the owner's approval,
 // up to 100: the owner's pages show "99+" long before.
 func (db *DB) CountHeldReplies(ctx context.Context) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM (SELECT 1 FROM posts
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM (SELECT 1 FROM posts
 		WHERE approval = 'pending' AND approval != 'shown' AND deleted_at IS NULL LIMIT 100)`)
 }
 
@@ -242,7 +242,7 @@ const (
 // ReplyPolicy returns who may appear under the owner's posts.
 func (db *DB) ReplyPolicy(ctx context.Context) (string, error) {
 	var p string
-	if err := db.r.QueryRowContext(ctx, `SELECT reply_policy FROM account WHERE id = 1`).Scan(&p); err != nil {
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT reply_policy FROM account WHERE id = 1`).Scan(&p); err != nil {
 		return "", noRow(err, "reply policy")
 	}
 	return p, nil

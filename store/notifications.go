@@ -93,7 +93,7 @@ func (db *DB) Notifications(ctx context.Context, q NotificationQuery) ([]Notific
 	}
 	where, args, order, reverse := q.where("n.id", where, args)
 	args = append(args, q.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT n.id, n.type, n.actor_iri, coalesce(n.post_id, 0), n.emoji, n.target, n.created_at
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT n.id, n.type, n.actor_iri, coalesce(n.post_id, 0), n.emoji, n.target, n.created_at
 		FROM notifications n WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: notifications: %w", err)
@@ -110,7 +110,7 @@ func (db *DB) Notifications(ctx context.Context, q NotificationQuery) ([]Notific
 
 // NotificationByID returns one notification, with its actor and post.
 func (db *DB) NotificationByID(ctx context.Context, id, owner string) (*Notification, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, type, actor_iri, coalesce(post_id, 0), emoji, target, created_at
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT id, type, actor_iri, coalesce(post_id, 0), emoji, target, created_at
 		FROM notifications WHERE id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: notification: %w", err)
@@ -152,13 +152,13 @@ func (db *DB) loadNotifications(ctx context.Context, ns []Notification, owner st
 			ids = append(ids, n.PostID)
 		}
 	}
-	actors, err := actorsByIRI(ctx, db.r, iris)
+	actors, err := actorsByIRI(ctx, db.reader(ctx), iris)
 	if err != nil {
 		return err
 	}
 	posts := map[int64]*Post{}
 	if len(ids) > 0 {
-		rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE p.id IN (`+placeholders(len(ids))+`)`, ids...)
+		rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE p.id IN (`+placeholders(len(ids))+`)`, ids...)
 		if err != nil {
 			return fmt.Errorf("store: notification posts: %w", err)
 		}
@@ -217,7 +217,7 @@ func (db *DB) SetMarker(ctx context.Context, timeline, lastReadID string, now ti
 func (db *DB) MarkerOf(ctx context.Context, timeline string) (Marker, error) {
 	m := Marker{Timeline: timeline}
 	var updated int64
-	err := db.r.QueryRowContext(ctx, `SELECT last_read_id, updated_at FROM markers WHERE timeline = ?`, timeline).
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT last_read_id, updated_at FROM markers WHERE timeline = ?`, timeline).
 		Scan(&m.LastReadID, &updated)
 	if err != nil && err != sql.ErrNoRows {
 		return m, fmt.Errorf("store: marker: %w", err)
@@ -242,7 +242,7 @@ const maxUnread = 100
 // UnreadNotifications counts the notifications newer than the marker, up
 // to 100.
 func (db *DB) UnreadNotifications(ctx context.Context) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM (SELECT 1 FROM notifications n
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM (SELECT 1 FROM notifications n
 		WHERE n.id > coalesce((SELECT last_read_id FROM markers WHERE timeline = 'notifications'), '')
 			AND `+notificationFilter+` LIMIT ?)`, maxUnread)
 }

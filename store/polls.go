@@ -129,7 +129,7 @@ func (tx *Tx) RecordVote(ctx context.Context, postID int64, choices []int, now t
 // PollOf returns the poll of a post.
 func (db *DB) PollOf(ctx context.Context, postID int64) (*Poll, error) {
 	p := &Post{ID: postID}
-	if err := loadPolls(ctx, db.r, map[int64][]*Post{postID: {p}}, []any{postID}); err != nil {
+	if err := loadPolls(ctx, db.reader(ctx), map[int64][]*Post{postID: {p}}, []any{postID}); err != nil {
 		return nil, err
 	}
 	if p.Poll == nil {
@@ -221,7 +221,7 @@ func (tx *Tx) AddEdit(ctx context.Context, old *Post) error {
 
 // Edits returns the earlier versions of a post, oldest first.
 func (db *DB) Edits(ctx context.Context, postID int64) ([]Edit, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT title, summary, sensitive, content_html, attachments, poll_options, created_at
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT title, summary, sensitive, content_html, attachments, poll_options, created_at
 		FROM post_edits WHERE post_id = ? ORDER BY id`, postID)
 	if err != nil {
 		return nil, fmt.Errorf("store: edits: %w", err)
@@ -279,7 +279,7 @@ func (db *DB) ReportByID(ctx context.Context, id string) (*Report, error) {
 	var r Report
 	var objs string
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, iri, actor_iri, content, objects, created_at FROM reports WHERE id = ?`, id).
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT id, iri, actor_iri, content, objects, created_at FROM reports WHERE id = ?`, id).
 		Scan(&r.ID, &r.IRI, &r.ActorIRI, &r.Content, &objs, &created)
 	if err != nil {
 		return nil, noRow(err, "read report")
@@ -314,7 +314,7 @@ func (db *DB) PutActorStats(ctx context.Context, actorID int64, s ActorStats) er
 func (db *DB) ActorStatsOf(ctx context.Context, actorID int64) (ActorStats, error) {
 	s := ActorStats{Followers: -1, Following: -1, Posts: -1}
 	var fetched int64
-	err := db.r.QueryRowContext(ctx, `SELECT coalesce(followers_count, -1), coalesce(following_count, -1),
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT coalesce(followers_count, -1), coalesce(following_count, -1),
 		coalesce(statuses_count, -1), fetched_at FROM actor_stats WHERE actor_id = ?`, actorID).
 		Scan(&s.Followers, &s.Following, &s.Posts, &fetched)
 	if err == sql.ErrNoRows {

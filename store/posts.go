@@ -188,7 +188,7 @@ func scanPost(s scanner, p *Post) error {
 
 // PostByIRI returns a post, with its attachments, tags and mentions.
 func (db *DB) PostByIRI(ctx context.Context, iri string) (*Post, error) {
-	return postWhere(ctx, db.r, "p.iri = ?", iri)
+	return postWhere(ctx, db.reader(ctx), "p.iri = ?", iri)
 }
 
 // PostByIRI is PostByIRI inside a transaction.
@@ -198,7 +198,7 @@ func (tx *Tx) PostByIRI(ctx context.Context, iri string) (*Post, error) {
 
 // PostBySID returns a post, ours or a remote one, by its sid.
 func (db *DB) PostBySID(ctx context.Context, sid string) (*Post, error) {
-	return postWhere(ctx, db.r, "p.sid = ?", sid)
+	return postWhere(ctx, db.reader(ctx), "p.sid = ?", sid)
 }
 
 // PostByEntrySID returns the post a list entry stands for, by the entry's
@@ -206,13 +206,13 @@ func (db *DB) PostBySID(ctx context.Context, sid string) (*Post, error) {
 // the bookmarks page). A card's buttons name the entry, so that the owner
 // is sent back to the very card they pressed.
 func (db *DB) PostByEntrySID(ctx context.Context, sid string) (*Post, error) {
-	return postWhere(ctx, db.r, `p.id = coalesce((SELECT id FROM posts WHERE sid = ?1),
+	return postWhere(ctx, db.reader(ctx), `p.id = coalesce((SELECT id FROM posts WHERE sid = ?1),
 		(SELECT post_id FROM boosts WHERE sid = ?1), (SELECT post_id FROM bookmarks WHERE sid = ?1))`, sid)
 }
 
 // PostByLocalID returns one of our posts by its id, deleted or not.
 func (db *DB) PostByLocalID(ctx context.Context, id string) (*Post, error) {
-	return postWhere(ctx, db.r, "p.local_id = ?", id)
+	return postWhere(ctx, db.reader(ctx), "p.local_id = ?", id)
 }
 
 func postWhere(ctx context.Context, q querier, where string, arg any) (*Post, error) {
@@ -276,7 +276,7 @@ func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
 		limit = 20
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: local posts: %w", err)
@@ -288,7 +288,7 @@ func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
 	if q.After != "" && !q.Pinned {
 		slices.Reverse(posts)
 	}
-	if err := loadPostDetails(ctx, db.r, posts); err != nil {
+	if err := loadPostDetails(ctx, db.reader(ctx), posts); err != nil {
 		return nil, err
 	}
 	return posts, nil
@@ -305,13 +305,13 @@ func (db *DB) CountLocalPosts(ctx context.Context, visibilities ...string) (int,
 	for i, v := range visibilities {
 		args[i] = v
 	}
-	return countWhere(ctx, db.r, `SELECT coalesce(sum(n), 0) FROM local_post_counts
+	return countWhere(ctx, db.reader(ctx), `SELECT coalesce(sum(n), 0) FROM local_post_counts
 		WHERE visibility IN (`+placeholders(len(args))+`)`, args...)
 }
 
 // CountPublicTagged counts our public posts that carry tag.
 func (db *DB) CountPublicTagged(ctx context.Context, tag string) (int, error) {
-	return countWhere(ctx, db.r, `SELECT count(*) FROM post_tags t JOIN posts p ON p.id = t.post_id
+	return countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM post_tags t JOIN posts p ON p.id = t.post_id
 		WHERE t.tag = ? AND p.local_id IS NOT NULL AND p.deleted_at IS NULL AND p.visibility = ?`,
 		strings.ToLower(tag), Public)
 }
@@ -319,7 +319,7 @@ func (db *DB) CountPublicTagged(ctx context.Context, tag string) (int, error) {
 // Replies returns the public and unlisted posts that answer iri and are
 // shown under it (see Approval), oldest first.
 func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+postColumns+` FROM posts p
 		WHERE p.in_reply_to = ? AND p.in_reply_to != '' AND p.deleted_at IS NULL AND p.visibility IN ('public', 'unlisted')
 			AND p.approval = 'shown'
 		ORDER BY p.published LIMIT ?`, iri, limit)
@@ -330,7 +330,7 @@ func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error
 	if err != nil {
 		return nil, err
 	}
-	return posts, loadPostDetails(ctx, db.r, posts)
+	return posts, loadPostDetails(ctx, db.reader(ctx), posts)
 }
 
 // DeletePost removes a remote post for good.
@@ -359,7 +359,7 @@ func (tx *Tx) AddTombstone(ctx context.Context, iri string, now time.Time) error
 
 // IsTombstoned reports whether the remote post iri was deleted recently.
 func (db *DB) IsTombstoned(ctx context.Context, iri string) (bool, error) {
-	n, err := countWhere(ctx, db.r, `SELECT count(*) FROM tombstones WHERE iri = ?`, iri)
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM tombstones WHERE iri = ?`, iri)
 	return n > 0, err
 }
 

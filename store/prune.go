@@ -121,7 +121,7 @@ func (db *DB) AddPruneRun(ctx context.Context, r PruneRun) error {
 
 // PruneRuns returns the remembered rounds of pruning, newest first.
 func (db *DB) PruneRuns(ctx context.Context) ([]PruneRun, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT at, cutoff, posts, media FROM prune_runs ORDER BY id DESC LIMIT ?`, maxPruneRuns)
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT at, cutoff, posts, media FROM prune_runs ORDER BY id DESC LIMIT ?`, maxPruneRuns)
 	if err != nil {
 		return nil, fmt.Errorf("store: prune runs: %w", err)
 	}
@@ -154,7 +154,7 @@ func (db *DB) Size(ctx context.Context) (Size, error) {
 		pragma string
 		dest   *int64
 	}{{"PRAGMA page_count", &pages}, {"PRAGMA page_size", &pageSize}, {"PRAGMA freelist_count", &free}} {
-		if err := db.r.QueryRowContext(ctx, q.pragma).Scan(q.dest); err != nil {
+		if err := db.reader(ctx).QueryRowContext(ctx, q.pragma).Scan(q.dest); err != nil {
 			return s, fmt.Errorf("store: size: %w", err)
 		}
 	}
@@ -186,7 +186,7 @@ type Stats struct {
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
 	var mediaBytes sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM posts WHERE local_id IS NOT NULL),
 		(SELECT count(*) FROM posts WHERE local_id IS NULL),
 		(SELECT count(*) FROM actors),

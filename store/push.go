@@ -57,7 +57,7 @@ func (db *DB) SetPushAlerts(ctx context.Context, tokenHash, alerts, policy strin
 func (db *DB) PushSubscriptionByToken(ctx context.Context, tokenHash string) (*PushSubscription, error) {
 	var s PushSubscription
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT token_hash, id, endpoint, p256dh, auth, alerts, policy, created_at
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT token_hash, id, endpoint, p256dh, auth, alerts, policy, created_at
 		FROM push_subscriptions WHERE token_hash = ?`, tokenHash).Scan(&s.TokenHash, &s.ID, &s.Endpoint, &s.P256DH,
 		&s.Auth, &s.Alerts, &s.Policy, &created)
 	if err != nil {
@@ -95,7 +95,7 @@ type PushDelivery struct {
 
 // DuePushDeliveries returns up to limit deliveries due at now.
 func (db *DB) DuePushDeliveries(ctx context.Context, now time.Time, limit int) ([]PushDelivery, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT d.id, d.notification_id, d.tries, s.token_hash, s.id, s.endpoint,
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT d.id, d.notification_id, d.tries, s.token_hash, s.id, s.endpoint,
 		s.p256dh, s.auth, s.alerts, s.policy, s.created_at
 		FROM push_deliveries d JOIN push_subscriptions s ON s.token_hash = d.token_hash
 		WHERE d.next_at <= ? ORDER BY d.next_at LIMIT ?`, millis(now), limit)
@@ -122,7 +122,7 @@ func (db *DB) DuePushDeliveries(ctx context.Context, now time.Time, limit int) (
 // is queued.
 func (db *DB) NextPushAt(ctx context.Context) (at time.Time, ok bool, err error) {
 	var next sql.NullInt64
-	if err := db.r.QueryRowContext(ctx, `SELECT min(next_at) FROM push_deliveries`).Scan(&next); err != nil {
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT min(next_at) FROM push_deliveries`).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next push: %w", err)
 	}
 	return nullMillis(next), next.Valid, nil
@@ -144,7 +144,7 @@ func (db *DB) RetryPushDelivery(ctx context.Context, id int64, next time.Time) e
 // one gen makes the first time it is asked for.
 func (db *DB) VAPIDKey(ctx context.Context, gen func() ([]byte, error)) ([]byte, error) {
 	var key []byte
-	err := db.r.QueryRowContext(ctx, `SELECT private_key FROM vapid_key WHERE id = 1`).Scan(&key)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT private_key FROM vapid_key WHERE id = 1`).Scan(&key)
 	if err == nil {
 		return key, nil
 	}
@@ -156,7 +156,7 @@ func (db *DB) VAPIDKey(ctx context.Context, gen func() ([]byte, error)) ([]byte,
 		return nil, err
 	}
 	// Two first callers at once keep the key that was stored first.
-	err = db.w.QueryRowContext(ctx, `INSERT INTO vapid_key (id, private_key) VALUES (1, ?)
+	err = db.writer(ctx).QueryRowContext(ctx, `INSERT INTO vapid_key (id, private_key) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET private_key = vapid_key.private_key RETURNING private_key`, fresh).Scan(&key)
 	if err != nil {
 		return nil, fmt.Errorf("store: vapid key: %w", err)

@@ -29,7 +29,7 @@ func (db *DB) PutRemoteMedia(ctx context.Context, m RemoteMedia) error {
 func (db *DB) RemoteMediaByURL(ctx context.Context, url string) (*RemoteMedia, error) {
 	m := RemoteMedia{URL: url}
 	var fetched, used int64
-	err := db.r.QueryRowContext(ctx, `SELECT media_type, data, fetched_at, used_at FROM remote_media WHERE url = ?`, url).
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT media_type, data, fetched_at, used_at FROM remote_media WHERE url = ?`, url).
 		Scan(&m.MediaType, &m.Data, &fetched, &used)
 	if err != nil {
 		return nil, noRow(err, "read remote media")

@@ -119,11 +119,11 @@ func (tx *Tx) AddScheduledPost(ctx context.Context, p *ScheduledPost) error {
 
 // ScheduledPost returns one scheduled post, or ErrNotFound.
 func (db *DB) ScheduledPost(ctx context.Context, id string) (*ScheduledPost, error) {
-	p, err := scanScheduled(db.r.QueryRowContext(ctx, `SELECT `+scheduledColumns+` FROM scheduled_posts WHERE id = ?`, id))
+	p, err := scanScheduled(db.reader(ctx).QueryRowContext(ctx, `SELECT `+scheduledColumns+` FROM scheduled_posts WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRow(err, "read scheduled post")
 	}
-	return p, loadScheduledMedia(ctx, db.r, []*ScheduledPost{p})
+	return p, loadScheduledMedia(ctx, db.reader(ctx), []*ScheduledPost{p})
 }
 
 // ScheduledPosts returns a page of the scheduled posts, newest scheduled
@@ -141,7 +141,7 @@ func (db *DB) DueScheduledPosts(ctx context.Context, now time.Time, n int) ([]*S
 }
 
 func (db *DB) scheduledWhere(ctx context.Context, where string, reverse bool, args ...any) ([]*ScheduledPost, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+scheduledColumns+` FROM scheduled_posts WHERE `+where, args...)
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+scheduledColumns+` FROM scheduled_posts WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: scheduled posts: %w", err)
 	}
@@ -162,7 +162,7 @@ func (db *DB) scheduledWhere(ctx context.Context, where string, reverse bool, ar
 			out[i], out[j] = out[j], out[i]
 		}
 	}
-	return out, loadScheduledMedia(ctx, db.r, out)
+	return out, loadScheduledMedia(ctx, db.reader(ctx), out)
 }
 
 // loadScheduledMedia fills in the posts' uploads.
@@ -196,7 +196,7 @@ func loadScheduledMedia(ctx context.Context, q querier, posts []*ScheduledPost) 
 // false when none waits.
 func (db *DB) NextScheduledAt(ctx context.Context) (at time.Time, ok bool, err error) {
 	var ms sql.NullInt64
-	if err := db.r.QueryRowContext(ctx, `SELECT min(scheduled_at) FROM scheduled_posts`).Scan(&ms); err != nil {
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT min(scheduled_at) FROM scheduled_posts`).Scan(&ms); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next scheduled post: %w", err)
 	}
 	return nullMillis(ms), ms.Valid, nil

@@ -114,7 +114,7 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 	// edge from its rowid order without ranking anything. A deleted
 	// post's text is gone from the index (its content is cleared), so
 	// none is ranked.
-	rows, err := db.r.QueryContext(ctx, `WITH search_best AS (
+	rows, err := db.reader(ctx).QueryContext(ctx, `WITH search_best AS (
 			SELECT rowid AS id, bm25(posts_fts, 4.0, 2.0, 1.0) AS score FROM posts_fts
 			WHERE posts_fts MATCH ?1 AND rowid >= coalesce((SELECT rowid FROM posts_fts
 				WHERE posts_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?3), 0)
@@ -171,7 +171,7 @@ func (db *DB) lastWords(ctx context.Context, word string, n int) ([]string, erro
 	from := word
 	for len(out) < n {
 		var term string
-		err := db.r.QueryRowContext(ctx, `SELECT term FROM posts_fts_terms WHERE term >= ? LIMIT 1`, from).Scan(&term)
+		err := db.reader(ctx).QueryRowContext(ctx, `SELECT term FROM posts_fts_terms WHERE term >= ? LIMIT 1`, from).Scan(&term)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && !strings.HasPrefix(term, word) {
 			break
 		}
@@ -198,7 +198,7 @@ func (db *DB) SearchTags(ctx context.Context, prefix string, limit int) ([]TagCo
 		return nil, nil
 	}
 	// A range on the index rather than LIKE, whose wildcards a tag may hold.
-	rows, err := db.r.QueryContext(ctx, `SELECT tag, count(*) AS n FROM post_tags
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT tag, count(*) AS n FROM post_tags
 		WHERE tag >= ? AND tag < ? GROUP BY tag ORDER BY n DESC, tag LIMIT ?`, prefix, prefix+"\U0010FFFF", limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: search tags: %w", err)
@@ -221,7 +221,7 @@ func (db *DB) SearchActors(ctx context.Context, prefix string, limit int) ([]Act
 	if prefix == "" {
 		return nil, nil
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT `+actorColumns+` FROM actors
 		WHERE username >= ?1 COLLATE NOCASE AND username < ?2 COLLATE NOCASE
 		ORDER BY username COLLATE NOCASE LIMIT ?3`, prefix, prefix+"\U0010FFFF", limit)
 	if err != nil {

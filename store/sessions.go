@@ -45,7 +45,7 @@ func (db *DB) AddSession(ctx context.Context, s *Session) error {
 // SessionByHash returns the unexpired session with that token hash.
 func (db *DB) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
 	var s Session
-	err := scanSession(db.r.QueryRowContext(ctx, `
+	err := scanSession(db.reader(ctx).QueryRowContext(ctx, `
 		SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, millis(now)), &s)
 	if err != nil {
 		return nil, noRow(err, "read session")
@@ -55,7 +55,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash string, now time.Time) (*S
 
 // Sessions lists the unexpired sessions, the most recently seen first.
 func (db *DB) Sessions(ctx context.Context, now time.Time) ([]Session, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		SELECT `+sessionColumns+` FROM sessions WHERE expires_at > ?
 		ORDER BY last_seen_at DESC, created_at DESC`, millis(now))
 	if err != nil {

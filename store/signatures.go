@@ -19,7 +19,7 @@ const (
 // SignatureUnknown.
 func (db *DB) HostSignature(ctx context.Context, host string) (string, error) {
 	var s string
-	err := db.r.QueryRowContext(ctx, `SELECT scheme FROM host_signatures WHERE host = ?`, strings.ToLower(host)).Scan(&s)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT scheme FROM host_signatures WHERE host = ?`, strings.ToLower(host)).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SignatureUnknown, nil
 	} else if err != nil {
@@ -30,7 +30,7 @@ func (db *DB) HostSignature(ctx context.Context, host string) (string, error) {
 
 // SetHostSignature records the signature scheme host accepted.
 func (db *DB) SetHostSignature(ctx context.Context, host, scheme string) error {
-	_, err := db.w.ExecContext(ctx, `
+	_, err := db.writer(ctx).ExecContext(ctx, `
 		INSERT INTO host_signatures (host, scheme) VALUES (?, ?)
 		ON CONFLICT (host) DO UPDATE SET scheme = excluded.scheme`, strings.ToLower(host), scheme)
 	if err != nil {
@@ -43,7 +43,7 @@ func (db *DB) SetHostSignature(ctx context.Context, host, scheme string) error {
 // documents to be served only to signed requests ("authorized fetch").
 func (db *DB) AuthorizedFetch(ctx context.Context) (bool, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'authorized_fetch'`).Scan(&v)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'authorized_fetch'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -58,7 +58,7 @@ func (db *DB) SetAuthorizedFetch(ctx context.Context, on bool) error {
 	if on {
 		v = "1"
 	}
-	_, err := db.w.ExecContext(ctx, `
+	_, err := db.writer(ctx).ExecContext(ctx, `
 		INSERT INTO settings (name, value) VALUES ('authorized_fetch', ?)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, v)
 	if err != nil {

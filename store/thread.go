@@ -59,7 +59,7 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 		limit = 500
 	}
 	var root string
-	err := db.r.QueryRowContext(ctx, `
+	err := db.reader(ctx).QueryRowContext(ctx, `
 		WITH RECURSIVE thread_up(iri, parent, n) AS (
 			SELECT iri, in_reply_to, 0 FROM posts WHERE iri = ?
 			UNION ALL
@@ -72,7 +72,7 @@ func (db *DB) Thread(ctx context.Context, q ThreadQuery) ([]ThreadPost, error) {
 	}
 	// A reply chain that loops has no true root; the walk up stops at its
 	// bound and the loop is read from wherever it ended.
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.reader(ctx).QueryContext(ctx, `
 		WITH RECURSIVE thread_down(id, iri, depth) AS (
 			SELECT id, iri, 0 FROM posts WHERE iri = ?
 			UNION
@@ -154,7 +154,7 @@ func threadOrder(posts []Post, root, focus string, public bool) []ThreadPost {
 // the zero time when never.
 func (db *DB) ThreadFetchedAt(ctx context.Context, iri string) (time.Time, error) {
 	var at int64
-	err := db.r.QueryRowContext(ctx, `SELECT fetched_at FROM thread_fetches WHERE iri = ?`, iri).Scan(&at)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT fetched_at FROM thread_fetches WHERE iri = ?`, iri).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	} else if err != nil {
@@ -173,7 +173,7 @@ func (db *DB) MarkThreadFetched(ctx context.Context, iri string, now time.Time, 
 
 // ChildIRIs returns the IRIs of the stored replies to iri, at most limit.
 func (db *DB) ChildIRIs(ctx context.Context, iri string, limit int) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT iri FROM posts WHERE in_reply_to = ? AND in_reply_to != ''
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT iri FROM posts WHERE in_reply_to = ? AND in_reply_to != ''
 		ORDER BY published LIMIT ?`, iri, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: replies: %w", err)

@@ -81,7 +81,7 @@ func (db *DB) Home(ctx context.Context, q HomeQuery) ([]Entry, error) {
 		`p.deleted_at IS NULL`}
 	where, args, order, reverse := q.where("h.sid", where, nil)
 	args = append(args, q.limit())
-	rows, err := db.r.QueryContext(ctx, `SELECT h.sid, h.boost_id, `+postColumns+`
+	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT h.sid, h.boost_id, `+postColumns+`
 		FROM home h JOIN posts p ON p.id = h.post_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
@@ -137,7 +137,7 @@ func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) er
 		}
 	}
 	if len(ids) > 0 {
-		boosts, err := boostsByID(ctx, db.r, ids)
+		boosts, err := boostsByID(ctx, db.reader(ctx), ids)
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) er
 				}
 			}
 		}
-		actors, err := shownActorsByIRI(ctx, db.r, iris)
+		actors, err := shownActorsByIRI(ctx, db.reader(ctx), iris)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 	if len(posts) == 0 {
 		return nil
 	}
-	if err := loadPostDetails(ctx, db.r, posts); err != nil {
+	if err := loadPostDetails(ctx, db.reader(ctx), posts); err != nil {
 		return err
 	}
 	// A post may be on a page twice (itself, and a boost of it).
@@ -199,7 +199,7 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 			quotes = append(quotes, p.QuoteIRI)
 		}
 	}
-	actors, err := shownActorsByIRI(ctx, db.r, authors)
+	actors, err := shownActorsByIRI(ctx, db.reader(ctx), authors)
 	if err != nil {
 		return err
 	}
@@ -224,11 +224,11 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 			func(p *Post, n int) { p.Counts.Boosts = n }},
 	}
 	for _, c := range counts {
-		if err := eachIDCount(ctx, db.r, c.query, args, func(id int64, n int) { each(id, func(p *Post) { c.set(p, n) }) }); err != nil {
+		if err := eachIDCount(ctx, db.reader(ctx), c.query, args, func(id int64, n int) { each(id, func(p *Post) { c.set(p, n) }) }); err != nil {
 			return err
 		}
 	}
-	if err := loadReplyCounts(ctx, db.r, posts); err != nil {
+	if err := loadReplyCounts(ctx, db.reader(ctx), posts); err != nil {
 		return err
 	}
 	if owner != "" {
@@ -243,20 +243,20 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 				func(p *Post) { p.Own.Boosted = true }},
 		}
 		for _, o := range own {
-			if err := eachIDCount(ctx, db.r, o.query, ownArgs, func(id int64, _ int) { each(id, o.set) }); err != nil {
+			if err := eachIDCount(ctx, db.reader(ctx), o.query, ownArgs, func(id int64, _ int) { each(id, o.set) }); err != nil {
 				return err
 			}
 		}
-		if err := eachIDCount(ctx, db.r, `SELECT post_id, 1 FROM bookmarks WHERE post_id IN (`+in+`)`, args,
+		if err := eachIDCount(ctx, db.reader(ctx), `SELECT post_id, 1 FROM bookmarks WHERE post_id IN (`+in+`)`, args,
 			func(id int64, _ int) { each(id, func(p *Post) { p.Own.Bookmarked = true }) }); err != nil {
 			return err
 		}
 	}
-	if err := loadPolls(ctx, db.r, byID, args); err != nil {
+	if err := loadPolls(ctx, db.reader(ctx), byID, args); err != nil {
 		return err
 	}
 	if len(quotes) > 0 {
-		quoted, err := postsByIRI(ctx, db.r, quotes)
+		quoted, err := postsByIRI(ctx, db.reader(ctx), quotes)
 		if err != nil {
 			return err
 		}

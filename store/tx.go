@@ -31,7 +31,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 // exec runs one statement on the writer connection outside any explicit
 // transaction.
 func (db *DB) exec(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
-	res, err := db.w.ExecContext(ctx, query, args...)
+	res, err := db.writer(ctx).ExecContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
