@@ -41,17 +41,7 @@ func TestInteractions(t *testing.T) {
 		t.Errorf("lookup: %+v", acc)
 	}
 
-	note := bob.IRI + "/notes/1"
-	bob.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams", "id": note + "/activity", "type": "Create", "actor": bob.IRI,
-		"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{k.inst.URLs.Actor()},
-		"object": map[string]any{
-			"id": note, "type": "Note", "attributedTo": bob.IRI, "content": "<p>hi @me</p>", "published": "2026-12-06T09:00:00Z",
-			"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{k.inst.URLs.Actor()},
-			"tag": []map[string]any{{"type": "Mention", "href": k.inst.URLs.Actor(), "name": "@me@" + k.inst.URLs.Domain()}},
-		},
-	}))
-	k.inst.Service.ProcessInbox(ctx)
+	k.mentionOwner(remote, bob, map[string]any{"id": bob.IRI + "/notes/1", "type": "Note", "content": "<p>hi @me</p>"})
 	ns := decode[[]Notification](t, k.do(request{method: "GET", path: "/api/v1/notifications?types[]=mention", token: tok}), 200)
 	if len(ns) != 1 || ns[0].Type != "mention" || ns[0].Status == nil || ns[0].Account.ID != id {
 		t.Fatalf("notifications: %+v", ns)

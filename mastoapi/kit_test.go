@@ -201,3 +201,18 @@ func multipartBody(t testing.TB, fields url.Values, field, name string, data []b
 	mw.Close()
 	return &buf, mw.FormDataContentType()
 }
+
+// mentionOwner delivers from's public Create of obj (a Note or Question
+// with its id, type and content) that mentions the owner, and processes
+// the inbox.
+func (k *kit) mentionOwner(remote *aptest.Remote, from *aptest.RemoteActor, obj map[string]any) {
+	k.t.Helper()
+	to, cc := []string{"https://www.w3.org/ns/activitystreams#Public"}, []string{k.inst.URLs.Actor()}
+	obj["attributedTo"], obj["published"], obj["to"], obj["cc"] = from.IRI, "2026-12-06T09:00:00Z", to, cc
+	obj["tag"] = []map[string]any{{"type": "Mention", "href": k.inst.URLs.Actor(), "name": "@me@" + k.inst.URLs.Domain()}}
+	from.Post(k.t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(k.t, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": obj["id"].(string) + "/activity", "type": "Create",
+		"actor": from.IRI, "to": to, "cc": cc, "object": obj,
+	}))
+	k.inst.Service.ProcessInbox(context.Background())
+}

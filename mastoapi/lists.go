@@ -1,10 +1,12 @@
 package mastoapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"kith/ap"
 	"kith/store"
 )
 
@@ -143,6 +145,53 @@ func (h *Handler) blockedAccounts(domains bool) http.HandlerFunc {
 		}
 		h.writeJSON(w, r, http.StatusOK, accounts)
 	}
+}
+
+// domainBlock answers POST and DELETE /api/v1/domain_blocks with domain=,
+// the blocks page's "block a server" and its undo. Like Mastodon it
+// answers {} either way, also for a server that was not blocked.
+func (h *Handler) domainBlock(block bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := readParams(w, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		host, err := ap.NormalizeHost(p.Get("domain"))
+		if err != nil || strings.EqualFold(host, h.urls.Domain()) || strings.EqualFold(host, h.urls.Hostname()) {
+			h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: Domain must be another server's name, as example.com")
+			return
+		}
+		if block {
+			_, err = h.ap.BlockDomain(r.Context(), host, "")
+		} else if err = h.ap.UnblockDomain(r.Context(), host); errors.Is(err, ap.ErrNotBlocked) {
+			err = nil
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.emptyObject(w, r)
+	}
+}
+
+// familiarFollowers answers GET /api/v1/accounts/familiar_followers?id[]=
+// with no accounts for each id: kith does not know who follows a remote
+// account. Clients that show "followed by people you follow" ask for it
+// with each profile.
+func (h *Handler) familiarFollowers(w http.ResponseWriter, r *http.Request) {
+	type familiar struct {
+		ID       string     `json:"id"`
+		Accounts []*Account `json:"accounts"`
+	}
+	out := []familiar{}
+	for _, id := range (params{Values: r.URL.Query()}).list("id") {
+		if len(out) == 40 {
+			break
+		}
+		out = append(out, familiar{ID: id, Accounts: []*Account{}})
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
 }
 
 // listLimit reads limit for the account lists: 40 by default, 80 at most.

@@ -23,6 +23,8 @@
 //	accounts.go   the owner's account and its statuses
 //	statuses.go   create, read, edit and delete statuses
 //	scheduled.go  statuses scheduled for later: ScheduledStatus and its endpoints
+//	interactions.go  favourites, boosts, polls, notifications, relationships
+//	lists.go      markers, follower and block lists, domain blocks, tags, search
 //	media.go      uploads and their descriptions
 //	stubs.go      the endpoints where kith has nothing to say yet
 //	streaming.go  live events over WebSocket and server-sent events
@@ -259,7 +261,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/follow_requests/{id}/reject", h.user("write:follows", h.followRequestAction(false)))
 	m.HandleFunc("GET /api/v1/blocks", h.user("read:blocks", h.blockedAccounts(false)))
 	m.HandleFunc("GET /api/v1/domain_blocks", h.user("read:blocks", h.blockedAccounts(true)))
+	m.HandleFunc("POST /api/v1/domain_blocks", h.user("write:blocks", h.domainBlock(true)))
+	m.HandleFunc("DELETE /api/v1/domain_blocks", h.user("write:blocks", h.domainBlock(false)))
 	m.HandleFunc("GET /api/v1/mutes", h.user("read:mutes", h.mutedAccounts))
+	// Removing a follower is what the followers page's "Reject" does to an
+	// accepted follow.
+	m.HandleFunc("POST /api/v1/accounts/{id}/remove_from_followers", h.user("write:follows", h.followRequestAction(false)))
+	m.HandleFunc("GET /api/v1/accounts/familiar_followers", h.user("read:follows", h.familiarFollowers))
 
 	m.HandleFunc("/api/", h.noRoute)
 	m.HandleFunc("/oauth/", h.noRoute)
