@@ -116,9 +116,9 @@ type signedFetchServer struct {
 	rfc9421 bool // takes RFC 9421 signatures
 	cavage  bool // takes cavage signatures
 	refuse  int  // the status of a refused GET
-	status  int  // when not 0, the answer to every GET (a 404, say)
 
 	mu      sync.Mutex
+	status  int      // when not 0, the answer to every GET (a 404, say)
 	schemes []string // the scheme of each request, in order
 }
 
@@ -133,9 +133,10 @@ func newSignedFetchServer(tb testing.TB, rfc9421, cavage bool, refuse int) *sign
 		}
 		f.mu.Lock()
 		f.schemes = append(f.schemes, scheme)
+		status := f.status
 		f.mu.Unlock()
-		if f.status != 0 {
-			w.WriteHeader(f.status)
+		if status != 0 {
+			w.WriteHeader(status)
 			return
 		}
 		takes := (scheme == store.SignatureRFC9421 && f.rfc9421) || (scheme == store.SignatureCavage && f.cavage)
@@ -204,7 +205,9 @@ func TestFetchDoubleKnock(t *testing.T) {
 			ctx := context.Background()
 			inst := aptest.NewInstance(t, aptest.InstanceOptions{})
 			f := newSignedFetchServer(t, tt.rfc9421, tt.cav, tt.refuse)
+			f.mu.Lock()
 			f.status = tt.status
+			f.mu.Unlock()
 			host := strings.TrimPrefix(f.srv.URL, "https://")
 			if tt.known != "" {
 				if err := inst.DB.SetHostSignature(ctx, host, tt.known); err != nil {

@@ -27,6 +27,9 @@ type fakeHost struct {
 	hits atomic.Int32
 	// dynamic, when set, answers paths the map does not hold.
 	dynamic func(path string) any
+	// cavageOnly makes the host answer 401 to RFC 9421 signatures, as a
+	// Mastodon in authorized-fetch mode that does not read them.
+	cavageOnly bool
 }
 
 func newFakeHost(t *testing.T) *fakeHost {
@@ -36,7 +39,12 @@ func newFakeHost(t *testing.T) *fakeHost {
 		h.hits.Add(1)
 		h.mu.Lock()
 		doc, ok := h.docs[r.URL.Path]
+		cavageOnly := h.cavageOnly
 		h.mu.Unlock()
+		if cavageOnly && r.Header.Get("Signature-Input") != "" {
+			http.Error(w, "Request not signed", http.StatusUnauthorized)
+			return
+		}
 		if !ok && h.dynamic != nil {
 			doc, ok = h.dynamic(r.URL.Path), true
 		}
@@ -155,6 +163,42 @@ func TestFetchThreadOverTwoHosts(t *testing.T) {
 	}
 	if n := a.hits.Load() + b.hits.Load(); n != hits {
 		t.Errorf("a fresh thread was fetched again (%d requests)", n-hits)
+	}
+}
+
+// TestFetchThreadBudgetCountsKnockOnce: on a host that refuses RFC 9421
+// signatures, the first fetch knocks twice, yet the thread's fetch budget
+// counts fetches, not requests: a budget that just covers the thread reads
+// it whole, with one request more than fetches.
+func TestFetchThreadBudgetCountsKnockOnce(t *testing.T) {
+	ctx := context.Background()
+	thread := func(h *fakeHost) string {
+		alice := h.actor("alice")
+		t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+		root, r1, r2 := h.url("/notes/1"), h.url("/notes/2"), h.url("/notes/3")
+		h.put("/notes/1", noteDoc(root, alice, "", "root", t0, r1, r2))
+		h.put("/notes/2", noteDoc(r1, alice, root, "one", t0.Add(time.Minute)))
+		h.put("/notes/3", noteDoc(r2, alice, root, "two", t0.Add(2*time.Minute)))
+		return r1
+	}
+	open := newFakeHost(t)
+	res, err := threadInstance(t, ap.ThreadLimits{}).Service.FetchThread(ctx, thread(open))
+	if err != nil || res.Stopped != "" {
+		t.Fatalf("FetchThread = %+v, %v", res, err)
+	}
+	need := res.Fetches
+
+	strict := newFakeHost(t)
+	strict.mu.Lock()
+	strict.cavageOnly = true
+	strict.mu.Unlock()
+	inst := threadInstance(t, ap.ThreadLimits{Ancestors: 30, Depth: 20, Fetches: need, Time: 20 * time.Second})
+	res, err = inst.Service.FetchThread(ctx, thread(strict))
+	if err != nil || res.Stopped != "" || res.Fetches != need || res.Stored != 3 {
+		t.Fatalf("with a budget of %d fetches on a cavage-only host: %+v, %v; want the 3 posts read in %d fetches", need, res, err, need)
+	}
+	if hits := int(strict.hits.Load()); hits != need+1 {
+		t.Errorf("%d requests for %d fetches; want one knock more", hits, need)
 	}
 }
 
