@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"kith/ap"
 )
@@ -38,15 +40,26 @@ func (h *Handler) showExport(w http.ResponseWriter, r *http.Request) {
 }
 
 // showArchiveExport sends the whole account as a Mastodon-layout archive.
+// It is written to a file in the data directory first, not to memory: with
+// the owner's images it may be far larger than kith's RAM, and a failure
+// must be an error page rather than half a file.
 func (h *Handler) showArchiveExport(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := h.ap.ExportArchive(r.Context(), &buf); err != nil {
+	f, err := os.CreateTemp(h.dataDir, "kith-export-*.zip") // mode 0600
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := h.ap.ExportArchive(r.Context(), f); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="archive.zip"`)
-	w.Write(buf.Bytes())
+	// A download of many megabytes outlasts the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(archiveUploadTime))
+	http.ServeContent(w, r, "archive.zip", h.now(), f)
 }
 
 // submitImport applies an uploaded CSV export of Mastodon's and says what

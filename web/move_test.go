@@ -1,10 +1,14 @@
 package web
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,12 +95,31 @@ func TestImportExportPages(t *testing.T) {
 // TestArchiveDownload: the moving page offers the whole account as a zip
 // archive in Mastodon's layout.
 func TestArchiveDownload(t *testing.T) {
-	k := newKit(t, aptest.InstanceOptions{})
+	dir := t.TempDir()
+	k := newKit(t, aptest.InstanceOptions{}, func(c *Config) { c.DataDir = dir })
 	k.login()
-	k.publish("kept in the archive", "public")
+	postIDFrom(t, k.postMultipart("/compose", url.Values{"text": {"kept in the archive"}, "visibility": {"public"},
+		"alt-new-1": {"A red square"}, "action": {"publish"}}, file{"file-1", "red.png", pngImage(t, 8, 8, red)}))
 	rec := k.get("/settings/export/archive.zip")
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/zip" || !strings.HasPrefix(rec.Body.String(), "PK") {
 		t.Fatalf("archive: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(rec.Body.Bytes()), int64(rec.Body.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images int
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "media_attachments/files/") && strings.HasSuffix(f.Name, ".png") {
+			images++
+		}
+	}
+	if images != 1 || rec.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
+		t.Errorf("%d images in the archive, Content-Length %q of %d bytes; want the post's image and the length",
+			images, rec.Header().Get("Content-Length"), rec.Body.Len())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the export left %v in the data directory", left)
 	}
 	if !strings.Contains(k.get("/settings/moving").Body.String(), "/settings/export/archive.zip") {
 		t.Error("the moving page does not link the archive")
