@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"kith/ap/aptest"
+	"kith/store"
 )
 
 // TestTokenRequestEncodings: /oauth/token reads its parameters wherever a
@@ -130,10 +131,13 @@ func TestThreadCalls(t *testing.T) {
 	}
 }
 
-// TestWebActionsFromApp: what the owner does on the web pages that an app
-// does through the API, each checked against the store: remove a
-// follower, mute and unmute, block and unblock a server, read one
-// notification and dismiss it, vote in a poll, read an upload back.
+// TestWebActionsFromApp: what the owner does on the web pages, done
+// through the API (docs/clients.md maps one to the other): approve
+// followers by hand, turn a request down, approve one, remove a follower;
+// follow, unfollow, block, unblock, mute, unmute; read one notification
+// and dismiss it; vote in a poll; undo a boost and a bookmark; find a
+// post by its address; pin and unpin; block and unblock a server; read an
+// upload back.
 func TestWebActionsFromApp(t *testing.T) {
 	ctx := context.Background()
 	k := newKit(t, aptest.InstanceOptions{})
@@ -149,14 +153,28 @@ func TestWebActionsFromApp(t *testing.T) {
 		t.Errorf("a remote account: %d", rec.Code)
 	}
 
-	// bob follows; the owner removes him (the followers page's Reject).
-	bob.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams", "id": bob.IRI + "/follows/1", "type": "Follow",
-		"actor": bob.IRI, "object": k.inst.URLs.Actor(),
-	}))
-	k.inst.Service.ProcessInbox(ctx)
-	if _, err := k.inst.DB.Follower(ctx, bob.IRI); err != nil {
-		t.Fatalf("bob does not follow: %v", err)
+	// With "approve followers by hand" on, bob's follow waits: turned
+	// down once, approved the second time, then removed (the followers
+	// page's buttons).
+	if a := decode[Account](t, k.do(request{method: "PATCH", path: "/api/v1/accounts/update_credentials", token: tok, form: url.Values{"locked": {"true"}}}), 200); !a.Locked {
+		t.Fatalf("locked not set: %+v", a)
+	}
+	for i, answer := range []string{"reject", "authorize"} {
+		bob.Post(t, remote.Client, k.inst.URLs.Inbox(), aptest.JSON(t, map[string]any{
+			"@context": "https://www.w3.org/ns/activitystreams", "id": bob.IRI + "/follows/" + strconv.Itoa(i), "type": "Follow",
+			"actor": bob.IRI, "object": k.inst.URLs.Actor(),
+		}))
+		k.inst.Service.ProcessInbox(ctx)
+		if got := decode[[]Account](t, k.do(request{method: "GET", path: "/api/v1/follow_requests", token: tok}), 200); len(got) != 1 || got[0].ID != id {
+			t.Fatalf("follow requests: %+v", got)
+		}
+		rel := decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/follow_requests/" + id + "/" + answer, token: tok}), 200)
+		if rel.FollowedBy != (answer == "authorize") {
+			t.Errorf("after %s: %+v", answer, rel)
+		}
+	}
+	if f, err := k.inst.DB.Follower(ctx, bob.IRI); err != nil || f.State != store.Accepted {
+		t.Fatalf("bob does not follow: %+v, %v", f, err)
 	}
 	rel := decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/remove_from_followers", token: tok}), 200)
 	if rel.FollowedBy {
@@ -164,6 +182,21 @@ func TestWebActionsFromApp(t *testing.T) {
 	}
 	if _, err := k.inst.DB.Follower(ctx, bob.IRI); err == nil {
 		t.Errorf("bob still follows after remove_from_followers")
+	}
+
+	// Follow and unfollow, block and unblock (the person page's buttons).
+	for _, tt := range []struct {
+		action string
+		want   func(Relationship) bool
+	}{
+		{"follow", func(r Relationship) bool { return r.Requested }},
+		{"unfollow", func(r Relationship) bool { return !r.Requested && !r.Following }},
+		{"block", func(r Relationship) bool { return r.Blocking }},
+		{"unblock", func(r Relationship) bool { return !r.Blocking }},
+	} {
+		if rel := decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/" + tt.action, token: tok}), 200); !tt.want(rel) {
+			t.Errorf("%s: %+v", tt.action, rel)
+		}
 	}
 
 	// Mute and unmute.
@@ -198,6 +231,26 @@ func TestWebActionsFromApp(t *testing.T) {
 	if poll.Voted == nil || !*poll.Voted || len(poll.OwnVotes) != 1 || poll.OwnVotes[0] != 1 {
 		t.Errorf("after voting: %+v", poll)
 	}
+	// Undoing a boost and a bookmark (the card's buttons), and finding the
+	// post by its address (the search page).
+	sid := ns[0].Status.ID
+	for _, tt := range []struct {
+		action string
+		want   func(Status) bool
+	}{
+		{"reblog", func(s Status) bool { return s.Reblog != nil && *s.Reblog.Reblogged }},
+		{"unreblog", func(s Status) bool { return !*s.Reblogged }},
+		{"bookmark", func(s Status) bool { return *s.Bookmarked }},
+		{"unbookmark", func(s Status) bool { return !*s.Bookmarked }},
+	} {
+		if st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + sid + "/" + tt.action, token: tok}), 200); !tt.want(st) {
+			t.Errorf("%s: %+v", tt.action, st)
+		}
+	}
+	found := decode[map[string][]Status](t, k.do(request{method: "GET", path: "/api/v2/search?type=statuses&q=" + url.QueryEscape(bob.IRI+"/questions/1"), token: tok}), 200)
+	if len(found["statuses"]) != 1 || found["statuses"][0].ID != sid {
+		t.Errorf("search by the post's address: %+v", found)
+	}
 	if rec := k.do(request{method: "POST", path: "/api/v1/notifications/" + ns[0].ID + "/dismiss", token: tok}); rec.Code != 200 {
 		t.Errorf("dismiss: %d %s", rec.Code, rec.Body)
 	}
@@ -231,6 +284,16 @@ func TestWebActionsFromApp(t *testing.T) {
 	}
 	if rec := k.do(request{method: "POST", path: "/api/v1/domain_blocks", token: k.login("read"), form: url.Values{"domain": {"spam.example"}}}); rec.Code != http.StatusForbidden {
 		t.Errorf("block a server with a read token: %d", rec.Code)
+	}
+
+	// Pin and unpin one of the owner's posts (the post page's button).
+	own := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses", token: tok, form: url.Values{"status": {"pinned"}}}), 200)
+	for _, action := range []string{"pin", "unpin"} {
+		st := decode[Status](t, k.do(request{method: "POST", path: "/api/v1/statuses/" + own.ID + "/" + action, token: tok}), 200)
+		pinned := decode[[]Status](t, k.do(request{method: "GET", path: "/api/v1/accounts/" + ownerID + "/statuses?pinned=true", token: tok}), 200)
+		if st.Pinned == nil || *st.Pinned != (action == "pin") || len(pinned) != map[string]int{"pin": 1, "unpin": 0}[action] {
+			t.Errorf("%s: pinned %v, %d pinned statuses", action, st.Pinned, len(pinned))
+		}
 	}
 
 	// An upload read back, as clients poll GET /api/v1/media/:id.
