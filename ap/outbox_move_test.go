@@ -75,7 +75,7 @@ func (e *readEnv) lockWithAlias(old string) {
 // listed followers accepted on a locked account, including one that came
 // before the Move and waited; a stranger's Follow in the same window waits
 // for approval. A Move from an account that is not an alias changes
-// nothing.
+// nothing. Removing the alias forgets its followers.
 func TestMoveIn(t *testing.T) {
 	e := newReadEnv(t)
 	carol := e.other.AddActor("carol", aptest.Key(t, "remote2"))
@@ -126,6 +126,17 @@ func TestMoveIn(t *testing.T) {
 	}
 	if accepts[e.remote.Host] != 1 || accepts[e.other.Host] != 1 {
 		t.Errorf("Accepts delivered per host = %v; want one for alice, one for carol", accepts)
+	}
+
+	// Removing the alias forgets its followers.
+	if err := e.inst.Service.RemoveAlias(e.ctx, e.bob.IRI); err != nil {
+		t.Fatal(err)
+	}
+	if origins, _ := e.inst.DB.AliasFollowerOrigins(e.ctx, carol.IRI); len(origins) != 0 {
+		t.Errorf("after removing the alias, carol is still listed following %v", origins)
+	}
+	if read, _, _ := e.inst.DB.AliasRead(e.ctx, e.bob.IRI); read {
+		t.Error("after removing the alias, its read is still recorded")
 	}
 }
 
