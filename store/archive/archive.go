@@ -35,7 +35,10 @@ type Limits struct {
 	Total   int64 // bytes of all entries, uncompressed
 	Ratio   int64 // uncompressed bytes per compressed byte of the archive
 	Entries int   // entries, directories included
-	Doc     int64 // bytes of one JSON or CSV document, held in memory
+	Doc     int64 // bytes of one document held in memory: actor.json, a CSV export
+	// Collection is the bytes of outbox.json, likes.json or
+	// bookmarks.json, which wait on disk and are read item by item.
+	Collection int64
 	// Slack is what any archive may expand to whatever Ratio says: JSON
 	// alone compresses far better than media, and a small text-only
 	// archive must not pass for a bomb.
@@ -45,7 +48,8 @@ type Limits struct {
 // DefaultLimits fit the archive of an account with years of posts and
 // media, and refuse a zip bomb: real archives compress media little,
 // while a bomb expands a thousandfold.
-var DefaultLimits = Limits{Entry: 512 << 20, Total: 4 << 30, Ratio: 50, Entries: 200_000, Doc: 256 << 20, Slack: 256 << 20}
+// A CSV export larger than Doc is refused by the import anyway (16 MB).
+var DefaultLimits = Limits{Entry: 512 << 20, Total: 4 << 30, Ratio: 50, Entries: 200_000, Doc: 16 << 20, Collection: 256 << 20, Slack: 256 << 20}
 
 // ErrRefused is wrapped by every error about the archive itself; its
 // message says what is wrong, for the owner.
@@ -58,19 +62,26 @@ func refuse(format string, args ...any) error {
 // Archive is an opened, checked archive.
 type Archive struct {
 	// Docs holds the JSON and CSV documents at the top of the archive, by
-	// name (actor.json, following_accounts.csv), except outbox.json.
+	// name (actor.json, following_accounts.csv), except the collections
+	// (outbox.json, likes.json, bookmarks.json), which stay on disk.
 	Docs map[string][]byte
 	// Media lists the other files, by their name in the archive.
 	Media map[string]bool
 	// OutboxItems counts the items of outbox.json's orderedItems: the
 	// total an import's progress counts towards.
 	OutboxItems int
-	outbox      bool // outbox.json is in the archive (in dir)
+	collections map[string]bool // the collections in the archive (in dir)
 	dir         string
 }
 
 // outboxName is outbox.json's name in the archive and in its directory.
 const outboxName = "outbox.json"
+
+// isCollection tells the documents that may be large and are read from
+// disk item by item.
+func isCollection(name string) bool {
+	return name == outboxName || name == "likes.json" || name == "bookmarks.json"
+}
 
 // JSONDocs are the documents that must parse when present.
 var JSONDocs = []string{"actor.json", "outbox.json", "likes.json", "bookmarks.json"}
@@ -91,7 +102,7 @@ func Open(file string, lim Limits) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Docs: map[string][]byte{}, Media: map[string]bool{}, dir: dir}
+	a := &Archive{Docs: map[string][]byte{}, Media: map[string]bool{}, collections: map[string]bool{}, dir: dir}
 	x := &extractor{a: a, lim: lim, budget: min(lim.Total, max(st.Size()*lim.Ratio, lim.Slack))}
 	var magic [4]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
@@ -132,16 +143,26 @@ func (a *Archive) OpenMedia(name string) (*os.File, error) {
 	return os.Open(filepath.Join(a.dir, filepath.FromSlash(name)))
 }
 
-// HasOutbox reports whether the archive holds outbox.json.
-func (a *Archive) HasOutbox() bool { return a.outbox }
+// Has reports whether the archive holds the document name at its top:
+// one of Docs, or a collection (outbox.json, likes.json, bookmarks.json).
+func (a *Archive) Has(name string) bool {
+	_, ok := a.Docs[name]
+	return ok || a.collections[name]
+}
 
 // Outbox calls fn with each item of outbox.json's orderedItems, in order,
 // reading the file as it goes: only one item is in memory at a time.
 func (a *Archive) Outbox(fn func(item json.RawMessage) error) error {
-	if !a.outbox {
+	return a.items(outboxName, fn)
+}
+
+// items reads one of the collections item by item; nothing when the
+// archive has none of that name.
+func (a *Archive) items(name string, fn func(item json.RawMessage) error) error {
+	if !a.collections[name] {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(a.dir, outboxName))
+	f, err := os.Open(filepath.Join(a.dir, name))
 	if err != nil {
 		return err
 	}
@@ -246,8 +267,8 @@ func (a *Archive) MediaFor(ref string) (string, bool) {
 	return "", false
 }
 
-// checkDocs makes sure the JSON documents parse, reading outbox.json
-// through once to count its items.
+// checkDocs makes sure the JSON documents parse, reading each collection
+// through once, item by item, and counting outbox.json's items.
 func (a *Archive) checkDocs() error {
 	for _, name := range JSONDocs {
 		if b, ok := a.Docs[name]; ok && !json.Valid(b) {
@@ -255,19 +276,19 @@ func (a *Archive) checkDocs() error {
 			err := json.Unmarshal(b, &v)
 			return refuse("%s is not valid JSON: %v", name, err)
 		}
-	}
-	if a.outbox {
 		n := 0
-		err := a.Outbox(func(json.RawMessage) error { n++; return nil })
+		err := a.items(name, func(json.RawMessage) error { n++; return nil })
 		switch {
 		case errors.Is(err, ErrNotCollection):
-			return refuse("outbox.json is %v", err)
+			return refuse("%s is %v", name, err)
 		case err != nil:
-			return refuse("outbox.json is not valid JSON: %v", err)
+			return refuse("%s is not valid JSON: %v", name, err)
 		}
-		a.OutboxItems = n
+		if name == outboxName {
+			a.OutboxItems = n
+		}
 	}
-	if !a.outbox {
+	if !a.Has(outboxName) {
 		if _, ok := a.Docs["actor.json"]; !ok && !a.hasCSV() {
 			return refuse("no actor.json, outbox.json or CSV export inside: not an account archive")
 		}
@@ -386,7 +407,7 @@ func (x *extractor) entry(name string, r io.Reader) error {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	var n int64
 	var err error
-	if name != outboxName && !strings.Contains(name, "/") && (strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".csv")) {
+	if !isCollection(name) && !strings.Contains(name, "/") && (strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".csv")) {
 		var b []byte
 		b, err = io.ReadAll(io.LimitReader(lr, x.lim.Doc+1))
 		n = int64(len(b))
@@ -395,10 +416,9 @@ func (x *extractor) entry(name string, r io.Reader) error {
 		}
 		x.a.Docs[name] = b
 	} else {
-		if name == outboxName {
-			// Held as a document would be, but on disk: Outbox reads it
-			// an item at a time.
-			lr.N = min(lr.N, x.lim.Doc+1)
+		if isCollection(name) {
+			// On disk, and read an item at a time.
+			lr.N = min(lr.N, x.lim.Collection+1)
 		}
 		dst := filepath.Join(x.a.dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
@@ -412,11 +432,11 @@ func (x *extractor) entry(name string, r io.Reader) error {
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
-		if name == outboxName {
-			if n > x.lim.Doc {
-				return refuse("%s is larger than %d MB", name, x.lim.Doc>>20)
+		if isCollection(name) {
+			if n > x.lim.Collection {
+				return refuse("%s is larger than %d MB", name, x.lim.Collection>>20)
 			}
-			x.a.outbox = true
+			x.a.collections[name] = true
 		} else {
 			x.a.Media[name] = true
 		}
