@@ -62,7 +62,7 @@ func (s *Service) Schedule(ctx context.Context, d Draft, at time.Time) (*store.S
 		Visibility: d.Visibility, Language: d.Language, InReplyTo: d.InReplyTo, Key: d.Key,
 	}
 	for _, m := range d.Media {
-		p.MediaIDs = append(p.MediaIDs, m.ID)
+		p.MediaIDs, p.MediaAlts = append(p.MediaIDs, m.ID), append(p.MediaAlts, m.Description)
 	}
 	if d.Poll != nil {
 		p.Poll = &store.ScheduledPoll{Options: d.Poll.Options, Duration: d.Poll.Duration, Multiple: d.Poll.Multiple, HideTotals: d.Poll.HideTotals}
@@ -218,8 +218,10 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	}
 }
 
-// scheduledDraft is the draft of a scheduled post, with the descriptions
-// its uploads have now (a client may set them after scheduling).
+// scheduledDraft is the draft of a scheduled post. An upload's own note,
+// when it has one, is its description (a client may set it after
+// scheduling, as Mastodon keeps descriptions on the upload); otherwise the
+// description written with the post.
 func (s *Service) scheduledDraft(ctx context.Context, sp *store.ScheduledPost) (Draft, error) {
 	d := Draft{
 		Title: sp.Title, Source: sp.Source, Summary: sp.Summary, Sensitive: sp.Sensitive,
@@ -230,8 +232,12 @@ func (s *Service) scheduledDraft(ctx context.Context, sp *store.ScheduledPost) (
 		if err != nil {
 			return d, err
 		}
-		for _, id := range sp.MediaIDs {
-			d.Media = append(d.Media, DraftMedia{ID: id, Description: notes[id].Description})
+		for i, id := range sp.MediaIDs {
+			desc := notes[id].Description
+			if desc == "" && i < len(sp.MediaAlts) {
+				desc = sp.MediaAlts[i]
+			}
+			d.Media = append(d.Media, DraftMedia{ID: id, Description: desc})
 		}
 	}
 	if sp.Poll != nil {

@@ -41,7 +41,7 @@ func TestScheduledPostPublishedOnceAndDelivered(t *testing.T) {
 	inst.Service.Deliverer().RunOnce(ctx) // the Accept
 
 	m := upload(t, inst)
-	sp, err := inst.Service.Schedule(ctx, ap.Draft{Source: "Later, with #kith", Media: []ap.DraftMedia{{ID: m.ID}}}, clock.Now().Add(6*time.Minute))
+	sp, err := inst.Service.Schedule(ctx, ap.Draft{Source: "Later, with #kith", Media: []ap.DraftMedia{{ID: m.ID, Description: "A black square"}}}, clock.Now().Add(6*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +87,8 @@ func TestScheduledPostPublishedOnceAndDelivered(t *testing.T) {
 		t.Errorf("the Create's signature: %v", got[0].VerifyErr)
 	}
 	obj, _ := got[0].Activity["object"].(map[string]any)
-	if att, _ := obj["attachment"].([]any); len(att) != 1 {
-		t.Errorf("the Create carries %d attachments; want the upload", len(att))
+	if att, _ := obj["attachment"].([]any); len(att) != 1 || att[0].(map[string]any)["name"] != "A black square" {
+		t.Errorf("the Create carries attachments %v; want the upload with its description", att)
 	}
 	if pub, _ := obj["published"].(string); pub != clock.Now().UTC().Truncate(time.Second).Format(time.RFC3339) {
 		t.Errorf("published %q; want the time it went out, %s", pub, clock.Now().UTC().Format(time.RFC3339))

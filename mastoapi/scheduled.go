@@ -144,14 +144,18 @@ func (h *Handler) scheduledView(ctx context.Context, sp *store.ScheduledPost) (*
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range sp.MediaIDs {
+		for i, id := range sp.MediaIDs {
 			m, err := h.db.MediaByID(ctx, id)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			} else if err != nil {
 				return nil, err
 			}
-			out.MediaAttachments = append(out.MediaAttachments, h.mediaView(m, notes[id]))
+			note := notes[id]
+			if note.Description == "" && i < len(sp.MediaAlts) {
+				note.Description = sp.MediaAlts[i] // written on the compose page
+			}
+			out.MediaAttachments = append(out.MediaAttachments, h.mediaView(m, note))
 		}
 	}
 	return out, nil

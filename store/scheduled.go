@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,8 +25,11 @@ type ScheduledPost struct {
 	Visibility  string
 	Language    string
 	InReplyTo   string   // the IRI answered, if any
-	MediaIDs    []string // uploads, in order; their descriptions are read when published
-	Poll        *ScheduledPoll
+	MediaIDs    []string // uploads, in order
+	// MediaAlts are the descriptions written with MediaIDs, one each; ""
+	// leaves the upload's own note, read when the post is published.
+	MediaAlts []string
+	Poll      *ScheduledPoll
 	// Key is the client's idempotency key, stored hashed: the same key
 	// schedules once. Empty for none.
 	Key string
@@ -109,8 +114,19 @@ func (tx *Tx) AddScheduledPost(ctx context.Context, p *ScheduledPost) error {
 		return fmt.Errorf("store: add scheduled post: %w", err)
 	}
 	for i, id := range p.MediaIDs {
+		alt := ""
+		if i < len(p.MediaAlts) {
+			alt = p.MediaAlts[i]
+		}
 		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO scheduled_media (scheduled_id, position, media_id) VALUES (?, ?, ?)`,
 			p.ID, i, id); err != nil {
+			return fmt.Errorf("store: add scheduled post: %w", err)
+		}
+		if alt == "" {
+			continue
+		}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO scheduled_media_alts (scheduled_id, position, description) VALUES (?, ?, ?)`,
+			p.ID, i, alt); err != nil {
 			return fmt.Errorf("store: add scheduled post: %w", err)
 		}
 	}
@@ -176,18 +192,20 @@ func loadScheduledMedia(ctx context.Context, q querier, posts []*ScheduledPost) 
 		byID[p.ID] = p
 		args[i] = p.ID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT scheduled_id, media_id FROM scheduled_media
-		WHERE scheduled_id IN (`+placeholders(len(args))+`) ORDER BY scheduled_id, position`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT m.scheduled_id, m.media_id, coalesce(a.description, '') FROM scheduled_media m
+		LEFT JOIN scheduled_media_alts a ON a.scheduled_id = m.scheduled_id AND a.position = m.position
+		WHERE m.scheduled_id IN (`+placeholders(len(args))+`) ORDER BY m.scheduled_id, m.position`, args...)
 	if err != nil {
 		return fmt.Errorf("store: scheduled media: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var sid, mid string
-		if err := rows.Scan(&sid, &mid); err != nil {
+		var sid, mid, alt string
+		if err := rows.Scan(&sid, &mid, &alt); err != nil {
 			return fmt.Errorf("store: scheduled media: %w", err)
 		}
-		byID[sid].MediaIDs = append(byID[sid].MediaIDs, mid)
+		p := byID[sid]
+		p.MediaIDs, p.MediaAlts = append(p.MediaIDs, mid), append(p.MediaAlts, alt)
 	}
 	return rows.Err()
 }
@@ -226,4 +244,24 @@ func (tx *Tx) DeleteScheduledPost(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete scheduled post %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// ScheduleOffset returns the owner's offset from UTC in minutes, as last
+// chosen when scheduling a post on the compose page; 0 until then.
+func (db *DB) ScheduleOffset(ctx context.Context) (int, error) {
+	var v int
+	err := db.r.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'schedule_utc_offset'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("store: read schedule offset: %w", err)
+	}
+	return v, nil
+}
+
+// SetScheduleOffset remembers the owner's offset from UTC in minutes.
+func (db *DB) SetScheduleOffset(ctx context.Context, minutes int) error {
+	_, err := db.exec(ctx, "set schedule offset", `INSERT INTO settings (name, value) VALUES ('schedule_utc_offset', ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, strconv.Itoa(minutes))
+	return err
 }

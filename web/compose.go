@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"kith/ap"
@@ -34,6 +35,10 @@ type postForm struct {
 	// is first shown and carried through previews and errors: the form
 	// publishes once, however often it is sent.
 	Key string
+	// ScheduleAt is the datetime-local value of "Publish later", "" to
+	// publish now; UTCOffset is the time zone it is in, in minutes.
+	ScheduleAt string
+	UTCOffset  string
 }
 
 // formMedia is a stored image attached to the form.
@@ -78,6 +83,7 @@ type composePage struct {
 	Visibilities []visibilityOption
 	Slots        []uploadSlot
 	MaxImages    int
+	Offsets      []offsetOption // the time zones "Publish later" offers
 	Error        string
 	Preview      *postView
 	PreviewNote  string    // mentions the preview could not resolve
@@ -88,6 +94,12 @@ type composePage struct {
 // post, which is most likely the one of the next.
 func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request) {
 	f := postForm{Visibility: store.Public, Key: rand.Text()}
+	offset, err := h.db.ScheduleOffset(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	f.UTCOffset = strconv.Itoa(offset)
 	last, err := h.db.LocalPosts(r.Context(), store.PostQuery{
 		Visibilities: []string{store.Public, store.Unlisted, store.Followers, store.Direct}, Limit: 1,
 	})
@@ -223,6 +235,10 @@ func (h *Handler) submitPostForm(w http.ResponseWriter, r *http.Request, post *s
 		return
 	}
 
+	if post == nil && strings.TrimSpace(f.ScheduleAt) != "" {
+		h.schedulePost(w, r, f, d)
+		return
+	}
 	var pub *ap.Published
 	if post == nil {
 		pub, err = h.ap.Publish(ctx, d)
@@ -279,6 +295,11 @@ func (h *Handler) readPostForm(r *http.Request) (f postForm, files []upload, pro
 		Language:   r.PostFormValue("language"),
 		Key:        r.PostFormValue("key"),
 		InReplyTo:  r.PostFormValue("in_reply_to"),
+		ScheduleAt: r.PostFormValue("schedule_at"),
+		UTCOffset:  r.PostFormValue("utc_offset"),
+	}
+	if len(f.ScheduleAt) > 64 {
+		f.ScheduleAt = "x" // not a time: said so when used
 	}
 	if len(f.Key) > 64 {
 		f.Key = ""
@@ -380,6 +401,10 @@ func (h *Handler) renderPostForm(w http.ResponseWriter, r *http.Request, status 
 	for _, v := range visibilities {
 		v.Checked = v.Value == f.Visibility
 		data.Visibilities = append(data.Visibilities, v)
+	}
+	if post == nil {
+		offset, _ := parseOffset(f.UTCOffset)
+		data.Offsets = offsetOptions(offset)
 	}
 	// One file input that takes several images at once: four empty slots
 	// made the form 2,400 px tall on a phone.

@@ -24,7 +24,7 @@ var pageNames = []string{
 	"people", "following", "blocks", "moving", "archive",
 	"oauth-authorize", "oauth-code", "oauth-error", "oauth-apps",
 	"home", "bookmarks", "notifications", "replies",
-	"thread", "search", "status",
+	"thread", "search", "status", "scheduled",
 }
 
 // pageTemplate is one page, parsed on its first use.

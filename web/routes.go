@@ -31,6 +31,8 @@ func (h *Handler) routes() {
 	// the CSRF check, which needs the token from the body.
 	m.HandleFunc("GET /compose", h.owner(h.showCompose))
 	m.HandleFunc("POST /compose", h.form(postFormLimit, h.owner(h.submitCompose)))
+	m.HandleFunc("GET /scheduled", h.owner(h.showScheduled))
+	m.HandleFunc("POST /scheduled/cancel", h.form(smallFormLimit, h.owner(h.submitCancelScheduled)))
 	m.HandleFunc("GET /edit/{id}", h.owner(h.showEdit))
 	m.HandleFunc("POST /edit/{id}", h.form(postFormLimit, h.owner(h.submitEdit)))
 	m.HandleFunc("GET /delete/{id}", h.owner(h.showDelete))
