@@ -48,7 +48,7 @@ func (s *Service) onAnnounce(ctx context.Context, it *store.InboxItem, act *Acti
 		return ignored("boost by %s, whom we do not follow", booster)
 	}
 	if post == nil {
-		o, body, err := s.objectFromOrigin(ctx, booster, raw)
+		o, body, err := s.objectFromOrigin(ctx, booster, raw, nil)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The ActivityStreams Public collection. On input the compacted forms are
@@ -116,6 +117,9 @@ func refOf(b []byte, depth int) string {
 	}
 	switch b[0] {
 	case '"':
+		if s, ok := plainString(b); ok {
+			return s
+		}
 		var s string
 		if json.Unmarshal(b, &s) != nil {
 			return ""
@@ -141,6 +145,26 @@ func refOf(b []byte, depth int) string {
 		}
 	}
 	return ""
+}
+
+// plainString returns the JSON string b holds when it has no escapes, no
+// control characters and valid UTF-8: then its bytes are the string, and
+// json.Unmarshal, which an IRI in every to, cc and tag went through, is
+// not needed.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, c := range inner {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // IRIs is a list of references (to, cc, alsoKnownAs) sent as one IRI, an
