@@ -20,44 +20,45 @@ import (
 // profiles and under our posts. Everything a card needs is in it, because a
 // template partial gets one value.
 type cardView struct {
-	SID       string
-	IRI       string
-	Local     bool
-	Thread    string // the page of its conversation on kith
-	Original  string // the post on its own server, for remote posts
-	InReplyTo string // the thread page of the post it answers, or ""
-	Boost     *boostView
-	Author    authorView
-	Title     string
-	Summary   string // content warning
-	Content   template.HTML
+	// The fields the postcard partial reads for every card come first, in
+	// its order: text/template finds a field by comparing the names of the
+	// struct's fields in turn, on every use.
+
+	SID  string
+	Lang string
+	// Head, Foot and ActionBar are the parts every card has, written in
+	// Go from the fields below when the card is made (postcard.go).
+	Head, Foot, ActionBar template.HTML
+	Boost                 *boostView
+	Title                 string
+	Summary               string // content warning
 	// Excerpt, when set, stands for the content: an article in a list
 	// shows its title and the start of its text, with a link to the rest,
 	// so that one long article does not fill the timeline. A page that
 	// shows the whole article clears it.
-	Excerpt    string
+	Excerpt  string
+	Content  template.HTML
+	Poll     *pollView
+	Media    []mediaView
+	Quote    *cardView     // shown inline, without its own actions
+	Moderate *moderateView // the owner's controls for a reply under one of their posts (hide, show, remove)
+
+	IRI        string
+	Local      bool
+	Thread     string // the page of its conversation on kith
+	Original   string // the post on its own server, for remote posts
+	InReplyTo  string // the thread page of the post it answers, or ""
+	Author     authorView
 	Sensitive  bool // media hidden until opened
-	Lang       string
 	Visibility string
 	Published  timeView
 	Edited     *timeView
-	Media      []mediaView
-	Poll       *pollView
-	Quote      *cardView // shown inline, without its own actions
 	Tags       []tagView
 	Counts     store.Counts
 	Own        store.Own
-
 	// Actions, when set, shows the owner's buttons (reply, like, boost,
 	// bookmark) under the post.
 	Actions *cardActions
-	// Moderate, when set, shows the owner's controls for a reply under
-	// one of their posts (hide, show, remove).
-	Moderate *moderateView
-
-	// Head, Foot and ActionBar are the parts every card has, written in
-	// Go from the fields above when the card is made (postcard.go).
-	Head, Foot, ActionBar template.HTML
 }
 
 // VisibilityLabel names the post's visibility for people.
