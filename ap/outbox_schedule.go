@@ -13,7 +13,8 @@ import (
 // PostStatusService), so that a client written for Mastodon meets the
 // rules it knows.
 const (
-	// MinScheduleDelay is how far ahead a post must be scheduled.
+	// MinScheduleDelay is how far ahead a post must be scheduled: more
+	// than this.
 	MinScheduleDelay = 5 * time.Minute
 	// MaxScheduled is how many posts may wait at once.
 	MaxScheduled = 300
@@ -46,7 +47,9 @@ var (
 // that post: a client that retries schedules once.
 func (s *Service) Schedule(ctx context.Context, d Draft, at time.Time) (*store.ScheduledPost, error) {
 	now := s.now().UTC()
-	if at.Before(now.Add(MinScheduleDelay)) {
+	// Exactly five minutes is too soon for Mastodon too (it refuses
+	// scheduled_at <= now + 5 min).
+	if !at.After(now.Add(MinScheduleDelay)) {
 		return nil, ErrScheduleTooSoon
 	}
 	if err := s.checkDraft(&d); err != nil {
@@ -108,7 +111,7 @@ func checkScheduleBounds(ctx context.Context, tx *store.Tx, at time.Time, except
 
 // Reschedule moves a scheduled post to at.
 func (s *Service) Reschedule(ctx context.Context, id string, at time.Time) (*store.ScheduledPost, error) {
-	if at.Before(s.now().Add(MinScheduleDelay)) {
+	if !at.After(s.now().Add(MinScheduleDelay)) {
 		return nil, ErrScheduleTooSoon
 	}
 	at = at.UTC().Truncate(time.Millisecond)

@@ -140,8 +140,10 @@ func TestScheduleRules(t *testing.T) {
 	clock := aptest.NewClock(time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC))
 	inst := aptest.NewInstance(t, aptest.InstanceOptions{Now: clock.Now})
 	now := clock.Now()
-	if _, err := inst.Service.Schedule(ctx, ap.Draft{Source: "soon"}, now.Add(4*time.Minute)); !errors.Is(err, ap.ErrScheduleTooSoon) {
-		t.Errorf("4 minutes ahead: %v; want ErrScheduleTooSoon", err)
+	for _, ahead := range []time.Duration{4 * time.Minute, ap.MinScheduleDelay} {
+		if _, err := inst.Service.Schedule(ctx, ap.Draft{Source: "soon"}, now.Add(ahead)); !errors.Is(err, ap.ErrScheduleTooSoon) {
+			t.Errorf("%v ahead: %v; want ErrScheduleTooSoon", ahead, err)
+		}
 	}
 	if _, err := inst.Service.Schedule(ctx, ap.Draft{}, now.Add(time.Hour)); !errors.Is(err, ap.ErrInvalid) {
 		t.Errorf("an empty draft: %v; want ErrInvalid", err)
