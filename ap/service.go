@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kith/ap/markdown"
@@ -81,6 +82,7 @@ type Service struct {
 	md *markdown.Renderer
 
 	inboxWake    chan struct{}
+	inboxAdded   atomic.Int64  // activities stored by the inbox, for the worker to yield to
 	scheduleWake chan struct{} // a post was scheduled or moved
 	aliasWake    chan struct{} // wakes runAliasReads
 
