@@ -1,6 +1,7 @@
 package mastoapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -239,13 +240,17 @@ func (h *Handler) tagTimeline(w http.ResponseWriter, r *http.Request) {
 }
 
 // search answers GET /api/v2/search for accounts: a handle or an actor
-// URL, looked up through WebFinger when resolve=true, and statuses by URL
-// (fetched from their server when resolve=true).
+// URL, looked up through WebFinger when resolve=true; statuses by URL
+// (fetched from their server when resolve=true) or, for words, from the
+// full-text index the search page uses, paged with limit and offset; and
+// the known hashtags that start with a single word.
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	term := strings.TrimSpace(q.Get("q"))
 	resolve := isTrue(q.Get("resolve"))
 	typ := q.Get("type")
+	pg := page(q)
+	offset, _ := strconv.Atoi(q.Get("offset"))
 	out := map[string]any{"accounts": []*Account{}, "statuses": []*Status{}, "hashtags": []Tag{}}
 	ctx := r.Context()
 	if term == "" || len(term) > 2000 {
@@ -291,8 +296,140 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			out["statuses"] = []*Status{s}
 		}
 	}
-	if (typ == "" || typ == "hashtags") && strings.HasPrefix(term, "#") && len(term) > 1 {
-		out["hashtags"] = []Tag{{Name: strings.ToLower(term[1:]), URL: h.urls.Tag(term[1:])}}
+	_, _, isHandle := ap.SplitHandle(term)
+	isHandle = isHandle && !strings.ContainsAny(term, " \t") && (strings.HasPrefix(term, "@") || strings.Count(term, "@") == 1)
+	if (typ == "" || typ == "statuses") && !isURL && !isHandle {
+		author, known := "", true
+		if id := q.Get("account_id"); id == ownerID {
+			author = h.urls.Actor()
+		} else if id != "" {
+			_, actor, err := h.accountByID(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				known = false // an account kith does not know wrote nothing it holds
+			case err != nil:
+				h.fail(w, r, err)
+				return
+			default:
+				author = actor.IRI
+			}
+		}
+		if known {
+			// Clamped, so that offset+limit cannot overflow.
+			statuses, err := h.textStatuses(ctx, r, term, author, min(max(offset, 0), maxSearchWindow), pg.Limit)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			out["statuses"] = nonNilStatuses(statuses)
+		}
+	}
+	if typ == "" || typ == "hashtags" {
+		tags, err := h.searchTags(ctx, term, pg.Limit)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out["hashtags"] = tags
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// maxSearchWindow is how far full-text results page: offset+limit at
+// most. store.SearchPosts has no offset, so a page asks it for the best
+// offset+limit posts and drops the first offset; the work grows with
+// every page, for results a reader rarely scrolls to.
+const maxSearchWindow = 200
+
+// textStatuses returns the stored posts that hold the words of term, best
+// first as store.SearchPosts ranks them (the same words the search page
+// looks for, six at most), limit of them from offset on, only author's
+// when author is not "". Posts of muted or blocked accounts and servers
+// are left out, as the home timeline leaves them out; when they were
+// among the best, the index is asked again for more, a bounded number of
+// times.
+func (h *Handler) textStatuses(ctx context.Context, r *http.Request, term, author string, offset, limit int) ([]*Status, error) {
+	terms := store.SearchTerms(term)
+	want := offset + limit
+	if len(terms) == 0 || want > maxSearchWindow {
+		return nil, nil
+	}
+	hidden := map[string]bool{}
+	var shown []store.Post
+	for n, round := want, 0; ; n, round = min(2*n, maxSearchWindow), round+1 {
+		posts, err := h.db.SearchPosts(ctx, terms, h.urls.Actor(), n)
+		if err != nil {
+			return nil, err
+		}
+		shown = shown[:0]
+		for _, p := range posts {
+			if author != "" && p.AuthorIRI != author {
+				continue
+			}
+			hide, seen := hidden[p.AuthorIRI]
+			if !seen {
+				if hide, err = h.authorHidden(ctx, p.AuthorIRI); err != nil {
+					return nil, err
+				}
+				hidden[p.AuthorIRI] = hide
+			}
+			if !hide {
+				shown = append(shown, p)
+			}
+		}
+		if len(shown) >= want || len(posts) < n || n == maxSearchWindow || round == 2 {
+			break
+		}
+	}
+	if offset >= len(shown) {
+		return nil, nil
+	}
+	return h.statusViews(ctx, r, shown[offset:min(want, len(shown))])
+}
+
+// authorHidden reports whether the owner muted or blocked the account
+// at iri or its server: what the home timeline does not show.
+func (h *Handler) authorHidden(ctx context.Context, iri string) (bool, error) {
+	if iri == h.urls.Actor() {
+		return false, nil
+	}
+	host := hostOf(iri)
+	if blocked, err := h.db.IsBlocked(ctx, iri); err != nil || blocked {
+		return blocked, err
+	}
+	if blocked, err := h.ap.IsDomainBlocked(ctx, host); err != nil || blocked {
+		return blocked, err
+	}
+	for _, target := range []string{iri, host} {
+		if muted, err := h.db.IsMuted(ctx, target); err != nil || muted {
+			return muted, err
+		}
+	}
+	return false, nil
+}
+
+// searchTags returns the known hashtags that start with term when it is
+// one word (with or without its #), the most used first, as the search
+// page lists them. A #tag kith has not seen yet is still offered, so an
+// app can open its (empty) timeline.
+func (h *Handler) searchTags(ctx context.Context, term string, limit int) ([]Tag, error) {
+	out := []Tag{}
+	terms := store.SearchTerms(term)
+	if len(terms) != 1 {
+		return out, nil
+	}
+	known, err := h.db.SearchTags(ctx, terms[0], limit)
+	if err != nil {
+		return nil, err
+	}
+	exact := strings.HasPrefix(term, "#") && len(term) > 1
+	name := strings.ToLower(strings.TrimPrefix(term, "#"))
+	for _, t := range known {
+		out = append(out, Tag{Name: t.Tag, URL: h.urls.Tag(t.Tag)})
+		exact = exact && t.Tag != name
+	}
+	if exact {
+		out = append([]Tag{{Name: name, URL: h.urls.Tag(name)}}, out...)
+	}
+	return out, nil
 }
