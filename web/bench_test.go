@@ -63,7 +63,7 @@ func seed(b *testing.B, path, base string, n int) (ids []string) {
 			b.Fatal(err)
 		}
 		post, err := tx.Prepare(`INSERT INTO posts (iri, local_id, author_iri, type, content_html, source,
-			language, visibility, url, published) VALUES (?, ?, ?, 'Note', ?, ?, 'en', ?, ?, ?)`)
+			language, visibility, url, published, sid) VALUES (?, ?, ?, 'Note', ?, ?, 'en', ?, ?, ?, ?)`)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func seed(b *testing.B, path, base string, n int) (ids []string) {
 				vis = store.Unlisted
 			}
 			res, err := post.Exec(base+"/users/me/statuses/"+id, id, base+"/users/me", benchContent,
-				"Moved the little server… #selfhosting", vis, base+"/@me/"+id, at.UnixMilli())
+				"Moved the little server… #selfhosting", vis, base+"/@me/"+id, at.UnixMilli(), id)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -184,8 +184,8 @@ func seedReplies(b *testing.B, path string, posts, actors []string, n int) {
 		b.Fatal(err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT INTO posts (iri, author_iri, type, content_html, visibility, in_reply_to, url, published)
-		VALUES (?, ?, 'Note', ?, 'public', ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT INTO posts (iri, author_iri, type, content_html, visibility, in_reply_to, url, published, sid)
+		VALUES (?, ?, 'Note', ?, 'public', ?, ?, ?, ?)`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -197,8 +197,9 @@ func seedReplies(b *testing.B, path string, posts, actors []string, n int) {
 		}
 		author := actors[i%len(actors)]
 		iri := fmt.Sprintf("%s/statuses/%d", author, i)
+		at := start.Add(time.Duration(i) * time.Minute)
 		if _, err := ins.Exec(iri, author, "<p>A reply with a few words in it, as most replies are.</p>", target,
-			iri, start.Add(time.Duration(i)*time.Minute).UnixMilli()); err != nil {
+			iri, at.UnixMilli(), store.NewID(at)); err != nil {
 			b.Fatal(err)
 		}
 	}
