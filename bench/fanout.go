@@ -421,8 +421,16 @@ is one file, and a backup is a single command.
 Next: images with alt text, and a look at how long a post takes to reach a thousand servers. #selfhosting`
 
 // seedFollowers stores n accepted followers spread over the servers, each
-// with its server's shared inbox, in one transaction.
+// with its server's shared inbox, in one transaction. The fake servers
+// check draft-cavage signatures only, so kith knows their hosts as wanting
+// those, as it would after its first double knock: the fan-out measures
+// the steady state, one POST per server.
 func seedFollowers(ctx context.Context, db *store.DB, ports []int, n int) error {
+	for _, port := range ports {
+		if err := db.SetHostSignature(ctx, fmt.Sprintf("127.0.0.1:%d", port), store.SignatureCavage); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
 	return db.Update(ctx, func(tx *store.Tx) error {
 		for i := range n {

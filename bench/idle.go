@@ -234,17 +234,7 @@ func (e *idleEnv) seedFollowers(ctx context.Context, path string) error {
 		return err
 	}
 	defer db.Close()
-	if err := seedFollowers(ctx, db, e.fake.ports, e.o.follows); err != nil {
-		return err
-	}
-	// The fake instances check cavage signatures, so kith knows them as
-	// hosts that want those (as after its first double knock).
-	for _, port := range e.fake.ports {
-		if err := db.SetHostSignature(ctx, fmt.Sprintf("127.0.0.1:%d", port), store.SignatureCavage); err != nil {
-			return err
-		}
-	}
-	return nil
+	return seedFollowers(ctx, db, e.fake.ports, e.o.follows)
 }
 
 // start starts kith serve on dir and waits until it answers.
