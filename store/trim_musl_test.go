@@ -77,3 +77,25 @@ func rssAnonKB(t *testing.T) int {
 	t.Fatal("no RssAnon in /proc/self/status")
 	return 0
 }
+
+// TestTrimKnowsLibcVersion holds trim_musl.go to the libc it was written
+// against: its go:linkname variables are not type-checked, so a libc that
+// changed the type of its allocator or lock would corrupt memory rather
+// than fail to build. When modernc.org/sqlite moves to another libc, read
+// that version's allocator (or use its MemTrim), then update this test.
+// (A test binary carries no module list, so go.mod is read.)
+func TestTrimKnowsLibcVersion(t *testing.T) {
+	mod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(mod)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "modernc.org/libc" {
+			if f[1] != "v1.80.1" {
+				t.Fatalf("go.mod requires modernc.org/libc %s; trim_musl.go was checked against v1.80.1 only", f[1])
+			}
+			return
+		}
+	}
+	t.Fatal("go.mod does not name modernc.org/libc")
+}
