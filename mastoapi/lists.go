@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -261,7 +262,10 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	// A bare username is the owner's when it is theirs, as Mastodon
 	// matches local accounts: toot's "following me" searches for "me".
 	name := strings.TrimPrefix(term, "@")
-	if (typ == "" || typ == "accounts") && (isURL || strings.Count(name, "@") == 1 || strings.EqualFold(name, h.urls.Username())) {
+	_, _, isHandle := ap.SplitHandle(term)
+	isHandle = isHandle && !strings.ContainsAny(term, " \t") && (strings.HasPrefix(term, "@") || strings.Count(term, "@") == 1)
+	byName := isURL || strings.Count(name, "@") == 1 || strings.EqualFold(name, h.urls.Username())
+	if (typ == "" || typ == "accounts") && byName {
 		if user, host, found := strings.Cut(name, "@"); !isURL && strings.EqualFold(user, h.urls.Username()) && (!found || strings.EqualFold(host, h.urls.Domain())) {
 			a, err := h.ownerAccount(ctx, false)
 			if err != nil {
@@ -278,6 +282,22 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 				out["accounts"] = []*Account{h.remoteAccount(actor)}
 			}
 		}
+	}
+	// A plain word also finds the known accounts whose user name starts
+	// with it, as the search page lists them and as Mastodon answers a
+	// word with the accounts it matches. SearchActors has no offset: the
+	// first page only.
+	if terms := store.SearchTerms(term); (typ == "" || typ == "accounts") && !byName && !isHandle && len(terms) == 1 && offset <= 0 {
+		actors, err := h.db.SearchActors(ctx, terms[0], pg.Limit)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		accounts := []*Account{}
+		for i := range actors {
+			accounts = append(accounts, h.remoteAccount(&actors[i]))
+		}
+		out["accounts"] = accounts
 	}
 	if (typ == "" || typ == "statuses") && isURL {
 		var p *store.Post
@@ -296,8 +316,6 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			out["statuses"] = []*Status{s}
 		}
 	}
-	_, _, isHandle := ap.SplitHandle(term)
-	isHandle = isHandle && !strings.ContainsAny(term, " \t") && (strings.HasPrefix(term, "@") || strings.Count(term, "@") == 1)
 	if (typ == "" || typ == "statuses") && !isURL && !isHandle {
 		author, known := "", true
 		if id := q.Get("account_id"); id == ownerID {
@@ -343,69 +361,31 @@ const maxSearchWindow = 200
 
 // textStatuses returns the stored posts that hold the words of term, best
 // first as store.SearchPosts ranks them (the same words the search page
-// looks for, six at most), limit of them from offset on, only author's
-// when author is not "". Posts of muted or blocked accounts and servers
-// are left out, as the home timeline leaves them out; when they were
-// among the best, the index is asked again for more, a bounded number of
-// times.
+// looks for, six at most, and the same posts: none of muted or blocked
+// accounts and servers), limit of them from offset on, only author's when
+// author is not "". For one author the best maxSearchWindow are asked
+// for once, and theirs kept.
 func (h *Handler) textStatuses(ctx context.Context, r *http.Request, term, author string, offset, limit int) ([]*Status, error) {
 	terms := store.SearchTerms(term)
 	want := offset + limit
 	if len(terms) == 0 || want > maxSearchWindow {
 		return nil, nil
 	}
-	hidden := map[string]bool{}
-	var shown []store.Post
-	for n, round := want, 0; ; n, round = min(2*n, maxSearchWindow), round+1 {
-		posts, err := h.db.SearchPosts(ctx, terms, h.urls.Actor(), n)
-		if err != nil {
-			return nil, err
-		}
-		shown = shown[:0]
-		for _, p := range posts {
-			if author != "" && p.AuthorIRI != author {
-				continue
-			}
-			hide, seen := hidden[p.AuthorIRI]
-			if !seen {
-				if hide, err = h.authorHidden(ctx, p.AuthorIRI); err != nil {
-					return nil, err
-				}
-				hidden[p.AuthorIRI] = hide
-			}
-			if !hide {
-				shown = append(shown, p)
-			}
-		}
-		if len(shown) >= want || len(posts) < n || n == maxSearchWindow || round == 2 {
-			break
-		}
+	n := want
+	if author != "" {
+		n = maxSearchWindow
 	}
-	if offset >= len(shown) {
+	posts, err := h.db.SearchPosts(ctx, terms, h.urls.Actor(), n)
+	if err != nil {
+		return nil, err
+	}
+	if author != "" {
+		posts = slices.DeleteFunc(posts, func(p store.Post) bool { return p.AuthorIRI != author })
+	}
+	if offset >= len(posts) {
 		return nil, nil
 	}
-	return h.statusViews(ctx, r, shown[offset:min(want, len(shown))])
-}
-
-// authorHidden reports whether the owner muted or blocked the account
-// at iri or its server: what the home timeline does not show.
-func (h *Handler) authorHidden(ctx context.Context, iri string) (bool, error) {
-	if iri == h.urls.Actor() {
-		return false, nil
-	}
-	host := hostOf(iri)
-	if blocked, err := h.db.IsBlocked(ctx, iri); err != nil || blocked {
-		return blocked, err
-	}
-	if blocked, err := h.ap.IsDomainBlocked(ctx, host); err != nil || blocked {
-		return blocked, err
-	}
-	for _, target := range []string{iri, host} {
-		if muted, err := h.db.IsMuted(ctx, target); err != nil || muted {
-			return muted, err
-		}
-	}
-	return false, nil
+	return h.statusViews(ctx, r, posts[offset:min(want, len(posts))])
 }
 
 // searchTags returns the known hashtags that start with term when it is

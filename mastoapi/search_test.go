@@ -25,7 +25,7 @@ type searchAnswer struct {
 // TestSearchStatuses: words of received remote posts and of the owner's
 // own are found through the full-text index, as the Status entities the
 // timelines serve, paged with limit and offset, narrowed by account_id,
-// without muted accounts' posts, and never for an app-only token.
+// without muted accounts' or blocked servers' posts, and never for an app-only token.
 func TestSearchStatuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -125,7 +125,6 @@ func TestSearchStatuses(t *testing.T) {
 	if got := ids(search("q=marmalade")); len(got) != 4 {
 		t.Errorf("after the mute: %v", got)
 	}
-
 	// An app-only token is not the owner: no statuses.
 	app := k.register(oob, "read")
 	cc := decode[tokenJSON](t, k.do(request{method: "POST", path: "/oauth/token", form: url.Values{
@@ -140,6 +139,15 @@ func TestSearchStatuses(t *testing.T) {
 	if got := decode[searchAnswer](t, k.do(request{method: "GET", path: "/api/v2/search?q=batch+1", token: narrow}), 200); len(got.Statuses) != 1 {
 		t.Errorf("read:search token: %v", ids(got))
 	}
+	// Nor, at last, are the posts of a blocked server: the rule is store.SearchPosts'
+	// own, the search page's.
+	if rec := k.do(request{method: "POST", path: "/api/v1/domain_blocks", token: tok, form: url.Values{"domain": {remote.Host}}}); rec.Code != 200 {
+		t.Fatalf("domain block: %d %s", rec.Code, rec.Body)
+	}
+	if got := ids(search("q=marmalade")); !reflect.DeepEqual(got, []string{mine.ID}) {
+		t.Errorf("after the domain block: %v; want only the owner's", got)
+	}
+
 }
 
 // jsonOf is v as JSON, for comparing entities.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"strings"
 	"unicode"
 
@@ -22,6 +23,54 @@ import (
 // open the file with database/sql get it as well.
 func init() {
 	sqlite.MustRegisterDeterministicScalarFunction("kith_search_text", 1, searchText)
+	sqlite.MustRegisterDeterministicScalarFunction("kith_block_target", 2, blockTargetFunc)
+}
+
+// maxBlockLabels bounds how many parent domains a host is looked up under,
+// as ap's blockTargets does.
+const maxBlockLabels = 6
+
+// blockTargetFunc is kith_block_target(iri, i): the i-th block list entry
+// that would cover the host of the http(s) IRI iri, or NULL past the last:
+// host[:port] in lower case, the name without its port, then each domain
+// above it but the top-level one (blocking example.com blocks
+// social.example.com too); an IP address has no parents. It is ap's
+// blockTargets for SQL, parsed by hand: search calls it for each ranked
+// candidate.
+func blockTargetFunc(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	iri, _ := args[0].(string)
+	i, _ := args[1].(int64)
+	rest, ok := strings.CutPrefix(iri, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(iri, "http://"); !ok {
+			return nil, nil
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, "?")
+	host, _, _ = strings.Cut(host, "#")
+	if host == "" {
+		return nil, nil
+	}
+	host = strings.ToLower(host)
+	if i == 0 {
+		return host, nil
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		if i == 1 {
+			return h, nil
+		}
+		name, i = h, i-1
+	}
+	if net.ParseIP(strings.Trim(name, "[]")) != nil {
+		return nil, nil
+	}
+	labels := strings.Split(name, ".")
+	if i < 1 || i >= int64(len(labels))-1 || i > maxBlockLabels {
+		return nil, nil
+	}
+	return strings.Join(labels[i:], "."), nil
 }
 
 // searchText is kith_search_text(html): the plain text of a post's HTML as
@@ -95,6 +144,9 @@ const (
 // most maxPhrases words in all, best first among the most
 // recently stored rankWindow that do (bm25, a hit in a title or a content
 // warning counting more than one in the text), with their views for owner.
+// Posts of muted or blocked accounts and servers are left out, as the
+// home timeline leaves them out, before the ranking so that they take no
+// place among the best.
 func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, limit int) ([]Post, error) {
 	if len(terms) == 0 {
 		return nil, nil
@@ -114,11 +166,13 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 	// posts are what a reader looks for most. FTS5 finds the window's
 	// edge from its rowid order without ranking anything. A deleted
 	// post's text is gone from the index (its content is cleared), so
-	// none is ranked.
+	// none is ranked. The window's candidates whose author is hidden
+	// (searchHidden) are dropped before ranking: one row lookup each.
 	rows, err := db.reader(ctx).QueryContext(ctx, `WITH search_best AS (
 			SELECT rowid AS id, bm25(posts_fts, 4.0, 2.0, 1.0) AS score FROM posts_fts
 			WHERE posts_fts MATCH ?1 AND rowid >= coalesce((SELECT rowid FROM posts_fts
 				WHERE posts_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?3), 0)
+				AND NOT EXISTS (SELECT 1 FROM posts h WHERE h.id = posts_fts.rowid AND `+searchHidden()+`)
 			ORDER BY score LIMIT ?2
 		)
 		SELECT `+postColumns+` FROM search_best JOIN posts p ON p.id = search_best.id
@@ -131,6 +185,25 @@ func (db *DB) SearchPosts(ctx context.Context, terms []string, owner string, lim
 		return nil, err
 	}
 	return posts, db.LoadPostViews(ctx, posts, owner)
+}
+
+// searchHidden is an SQL condition, true for a post h whose author the owner muted or
+// blocked, or whose author's server they did, or a domain above it (a
+// block): what the home timeline leaves out. It runs for each candidate
+// a search ranks, so each test is one index lookup: the account and its
+// host[:port] first, in SQL; the host's other names (kith_block_target)
+// only when some server is blocked at all, which the uncorrelated
+// subquery finds once per search. Calling Go for them costs about 2 µs a
+// candidate; one IN list of them all, an ephemeral table each time.
+func searchHidden() string {
+	return `(EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = h.author_iri)
+	OR EXISTS (SELECT 1 FROM blocks b WHERE b.target = h.author_iri)
+	OR EXISTS (SELECT 1 FROM mutes m WHERE m.actor_iri = ` + sqlHost("h.author_iri") + `)
+	OR EXISTS (SELECT 1 FROM blocks b WHERE b.target = ` + sqlHost("h.author_iri") + `)
+	OR (SELECT 1 FROM blocks WHERE instr(target, '/') = 0 LIMIT 1)
+		AND EXISTS (SELECT 1 FROM blocks b WHERE b.target IN (kith_block_target(h.author_iri, 1),
+			kith_block_target(h.author_iri, 2), kith_block_target(h.author_iri, 3), kith_block_target(h.author_iri, 4),
+			kith_block_target(h.author_iri, 5), kith_block_target(h.author_iri, 6), kith_block_target(h.author_iri, 7))))`
 }
 
 // SearchPrefix reports whether SearchPosts takes word, typed last, as the

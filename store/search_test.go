@@ -211,3 +211,54 @@ func TestSearchIndexesText(t *testing.T) {
 		t.Errorf("after an edit the new words find %v", got)
 	}
 }
+
+// TestSearchPostsHidesMutedAndBlocked: posts of a muted or blocked
+// account, of a muted server and of a server under a blocked domain are
+// left out, as the home timeline leaves them out, and take no place among
+// the best: the limit still fills with posts that show.
+func TestSearchPostsHidesMutedAndBlocked(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	authors := map[string]string{
+		"shown":        "https://r.example/users/ann",
+		"muted":        "https://r.example/users/mel",
+		"blocked":      "https://r.example/users/bo",
+		"mutedhost":    "https://quiet.example/users/q",
+		"blockeddom":   "https://social.bad.example:8443/users/b",
+		"shownother":   "https://ok.example/users/o",
+		"shownsimilar": "https://notbad.example/users/n",
+	}
+	order := []string{"shown", "muted", "blocked", "mutedhost", "blockeddom", "shownother", "shownsimilar"}
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		for _, k := range order {
+			p := store.Post{IRI: "https://r.example/notes/" + k, AuthorIRI: authors[k], Type: "Note",
+				Visibility: store.Public, Published: time.Now(), ContentHTML: "<p>lighthouse " + k + "</p>"}
+			if err := tx.PutPost(ctx, &p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{authors["muted"], "quiet.example"} {
+		if err := db.PutMute(ctx, store.Mute{ActorIRI: m, Notifications: true, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []string{authors["blocked"], "bad.example"} {
+		if err := db.Block(ctx, b, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := searchIRIs(t, db, "lighthouse")
+	slices.Sort(got)
+	if want := notes("shown", "shownother", "shownsimilar"); !slices.Equal(got, want) {
+		t.Errorf("found %q; want %q", got, want)
+	}
+	posts, err := db.SearchPosts(ctx, store.SearchTerms("lighthouse"), "https://k.example/users/me", 2)
+	if err != nil || len(posts) != 2 {
+		t.Errorf("limit 2: %d posts, %v; want 2 shown ones", len(posts), err)
+	}
+}

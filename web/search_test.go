@@ -93,6 +93,40 @@ func TestSearch(t *testing.T) {
 	if got := rec.Header().Get("Location"); got != "/thread?iri="+url.QueryEscape(remote.Base+"/notes/3") {
 		t.Errorf("post URL: %d to %q; want its thread", rec.Code, got)
 	}
+
+	// A muted account's posts and a blocked server's are not found, as the
+	// home timeline does not show them.
+	hidden := map[string]string{"https://r.example/users/mel": "muted", "https://social.bad.example/users/bo": "blocked"}
+	err = k.inst.DB.Update(ctx, func(tx *store.Tx) error {
+		for author, word := range hidden {
+			if err := tx.PutPost(ctx, &store.Post{IRI: author + "/notes/1", AuthorIRI: author, Type: "Note", Visibility: store.Public,
+				Published: time.Now(), ContentHTML: "<p>A " + word + " riverbank</p>"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := k.get("/search?q=riverbank").Body.String(); !strings.Contains(body, "muted <mark>riverbank</mark>") {
+		t.Fatal("the post to hide is not found before the mute")
+	}
+	if err := k.inst.DB.PutMute(ctx, store.Mute{ActorIRI: "https://r.example/users/mel", Notifications: true, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := k.post("/settings/blocks", url.Values{"action": {"block-domain"}, "target": {"bad.example"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("domain block: status %d", rec.Code)
+	}
+	body = k.get("/search?q=riverbank").Body.String()
+	for _, word := range hidden {
+		if strings.Contains(body, word+" <mark>riverbank</mark>") {
+			t.Errorf("the %s author's post is found", word)
+		}
+	}
+	if !strings.Contains(body, "A walk by the <mark>riverbank</mark> today") {
+		t.Error("the shown posts went with the hidden ones")
+	}
 }
 
 // TestSnippetMarks: the snippet marks the words the search matched, as the
