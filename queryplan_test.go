@@ -358,6 +358,12 @@ func (e *planEnv) newNode(t *testing.T, user string) *node {
 func (e *planEnv) settle(t *testing.T) {
 	t.Helper()
 	settleAside(t, e.rec.Pause, e.alice, e.bob)
+	// The inbox worker asks for its next retry after each round (runInbox).
+	for _, n := range []*node{e.alice, e.bob} {
+		if _, _, err := n.app.db.NextInboxAttempt(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // get fetches path from n as a visitor and fails unless it answers 200.

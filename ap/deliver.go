@@ -22,7 +22,8 @@ import (
 type DeliveryOptions struct {
 	Workers          int           // concurrent POSTs in all (64): enough to stay CPU-bound when remotes answer slowly (perf.md §1e)
 	PerHost          int           // concurrent POSTs to one host (2)
-	Poll             time.Duration // how often the queue is read without a wake-up (500ms): picks up work written by other processes, such as `kith post`
+	Poll             time.Duration // how often the deliverer looks for work it was not woken for (500ms), written by other processes such as `kith post`: a stat of the database's log (store.Watcher), the queue read only when it changed
+	Backstop         time.Duration // the queue is read at least this often, changed or not (10m): store.Watcher misses no commit, this is a safety net
 	Timeout          time.Duration // per POST, connection included (30s)
 	UnavailableAfter time.Duration // a host failing this long is paused (3 days)
 	GiveUpAfter      time.Duration // a delivery this old is dropped (7 days)
@@ -42,6 +43,7 @@ func (o DeliveryOptions) withDefaults() DeliveryOptions {
 		o.PerHost = 2
 	}
 	def(&o.Poll, 500*time.Millisecond)
+	def(&o.Backstop, 10*time.Minute)
 	def(&o.Timeout, 30*time.Second)
 	def(&o.UnavailableAfter, 3*24*time.Hour)
 	def(&o.GiveUpAfter, 7*24*time.Hour)
@@ -55,7 +57,10 @@ const maxRetryDelay = 12 * time.Hour
 
 // Deliverer sends queued activities. The queue is the deliveries table, so
 // a restart loses nothing; the deliverer is woken by a channel when work is
-// queued in this process and polls for work queued by others.
+// queued in this process and looks for work queued by others every Poll.
+// An idle deliverer runs no SQLite at all: it reads the queue only when
+// the database changed (store.Watcher), when the next retry it knows of
+// falls due, and every Backstop.
 type Deliverer struct {
 	db           *store.DB
 	client       *http.Client
@@ -145,19 +150,29 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 		d.housekeep(ctx)
 	}
 
+	watch := d.db.Watch(d.opt.Backstop)
 	var pending []store.Delivery
+	var next time.Time // when the earliest delivery not yet due falls due; zero if none
 	refresh := true
 	for {
 		if ctx.Err() != nil {
 			return
 		}
 		if refresh {
+			watch.Changed() // this read sees what changed until now
 			due, err := d.readDue(ctx)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("read delivery queue", "err", err)
 			}
 			pending = due
 			refresh = false
+			next = time.Time{}
+			if err == nil && len(due) < dueSlice {
+				next, err = d.nextDue(ctx)
+				if err != nil && ctx.Err() == nil {
+					d.log.Error("read delivery queue", "err", err)
+				}
+			}
 		}
 		pending = d.dispatch(ctx, slots, start, pending)
 		if once && len(pending) == 0 && d.idle() {
@@ -178,7 +193,9 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 		case <-finished:
 			// A host slot is free: what was held back may go now.
 		case <-tick.C:
-			refresh = true
+			// Reading the queue only when something may have changed
+			// keeps an idle kith out of SQLite's code and pages.
+			refresh = once || watch.Changed() || (!next.IsZero() && !d.now().Before(next))
 		case <-housekeeping.C:
 			d.housekeep(ctx)
 		}
@@ -188,8 +205,22 @@ func (d *Deliverer) loop(ctx context.Context, once bool) {
 // readDue reads the deliveries that are due and not already handled.
 func (d *Deliverer) readDue(ctx context.Context) ([]store.Delivery, error) {
 	start := d.readStart()
-	due, err := d.db.DueDeliveries(ctx, d.now(), 1000)
+	due, err := d.db.DueDeliveries(ctx, d.now(), dueSlice)
 	return d.fresh(due, start), err
+}
+
+// dueSlice is how many due deliveries one read of the queue takes.
+const dueSlice = 1000
+
+// nextDue reports when the earliest delivery not handed to a worker falls
+// due, or zero if there is none: the deliverer reads the queue again then,
+// though nothing changed.
+func (d *Deliverer) nextDue(ctx context.Context) (time.Time, error) {
+	t, ok, err := d.db.NextDeliveryAt(ctx)
+	if !ok || err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
 }
 
 // readStart marks the start of a queue read, for fresh.

@@ -335,3 +335,91 @@ func TestDeliveryDoubleKnock(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveryPicksUpWorkQueuedElsewhere: a delivery queued by another
+// process (`kith post`; here a second handle on the same file) goes out
+// without a wake-up, within a few Poll ticks: the deliverer sees the
+// database's WAL index change (store.Watcher), not its own channel.
+func TestDeliveryPicksUpWorkQueuedElsewhere(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	path := filepath.Join(t.TempDir(), "kith.db")
+	const poll = 50 * time.Millisecond
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{DBPath: path, Delivery: ap.DeliveryOptions{Poll: poll}})
+	remote := aptest.NewRemote(t, false)
+	bob := remote.AddActor("bob", aptest.Key(t, "remote"))
+	done := make(chan struct{})
+	go func() { inst.Service.Deliverer().Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(5 * poll) // the deliverer has read the empty queue and idles
+
+	other, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	queued := time.Now()
+	err = other.Update(ctx, func(tx *store.Tx) error {
+		act := &store.Activity{IRI: inst.URLs.Actor() + "#note-elsewhere", Type: "Note",
+			Body: aptest.JSON(t, map[string]any{"id": inst.URLs.Actor() + "#note-elsewhere", "type": "Note", "attributedTo": inst.URLs.Actor()})}
+		_, err := tx.Enqueue(ctx, act, []string{bob.Inbox}, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(remote.Received()) == 0 && time.Since(queued) < 5*time.Second {
+		time.Sleep(poll / 5)
+	}
+	took := time.Since(queued)
+	got := remote.Received()
+	if len(got) != 1 || got[0].VerifyErr != nil {
+		t.Fatalf("after %v: %d POSTs; want the one queued by the other handle, signed", took, len(got))
+	}
+	// A few ticks, with room for a loaded machine; the backstop read
+	// (a minute) is far beyond.
+	if took > time.Second {
+		t.Errorf("delivered %v after it was queued elsewhere; want within a second (Poll %v)", took, poll)
+	}
+}
+
+// TestIdleRunsNoSQLite: once its start-up reads are done, an idle kith
+// (the deliverer, the inbox worker and the other loops of Service.Run)
+// sends SQLite no statement over many Poll ticks: the loops look at the
+// database's WAL index, not into the database (issue 7, item 21).
+func TestIdleRunsNoSQLite(t *testing.T) {
+	const poll = 10 * time.Millisecond
+	var statements atomic.Int64
+	var mu sync.Mutex
+	var last string
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{
+		Delivery: ap.DeliveryOptions{Poll: poll},
+		DB: store.Options{Trace: func(query string, _ []any) {
+			statements.Add(1)
+			mu.Lock()
+			last = query
+			mu.Unlock()
+		}},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { inst.Service.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Start-up reads the queues and writes housekeeping; after that, a
+	// window of 30 ticks must pass without a statement.
+	const window = 30 * poll
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := statements.Load()
+		time.Sleep(window)
+		n := statements.Load() - before
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%d statements in the last %v of idling (the last: %s); want none", n, window, last)
+		}
+	}
+}

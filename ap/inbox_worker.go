@@ -14,9 +14,15 @@ import (
 	"kith/store"
 )
 
-// inboxPoll is how often the worker looks for activities it was not woken
-// for (there should be none; it is a safety net).
-const inboxPoll = 30 * time.Second
+// The inbox worker is woken for each activity the inbox stores. Every
+// Delivery.Poll it also looks (store.Watcher) for activities whose retry
+// fell due and, as a safety net, any stored by another process (there
+// should be none), and reads the inbox only when the database changed, a
+// retry it knows of fell due, or inboxBackstop passed: an idle worker
+// runs no SQLite. It looks as often as the deliverer, so that it too has
+// read what a burst changed within a second of its end, before kith
+// releases memory once idle, rather than mapping SQLite back afterwards.
+const inboxBackstop = 10 * time.Minute
 
 // errIgnored marks an activity that was understood and deliberately not
 // acted on. It is recorded, not logged as a failure.
@@ -37,17 +43,32 @@ func (s *Service) wakeInbox() {
 // runInbox processes stored activities until ctx is done, starting with
 // whatever a previous run left behind.
 func (s *Service) runInbox(ctx context.Context) {
-	t := time.NewTicker(inboxPoll)
+	t := time.NewTicker(s.inboxPoll)
 	defer t.Stop()
+	watch := s.db.Watch(inboxBackstop)
 	for {
+		watch.Changed() // this round reads what changed until now
 		if _, err := s.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("inbox worker", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.inboxWake:
-		case <-t.C:
+		// The next retry: the worker reads the inbox again then, though
+		// nothing changed.
+		next, retry, err := s.db.NextInboxAttempt(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("inbox worker", "err", err)
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.inboxWake:
+				break wait
+			case <-t.C:
+				if err != nil || (retry && !s.now().Before(next)) || watch.Changed() {
+					break wait
+				}
+			}
 		}
 	}
 }

@@ -83,6 +83,7 @@ type Service struct {
 
 	inboxWake    chan struct{}
 	inboxAdded   atomic.Int64  // activities stored by the inbox, for the worker to yield to
+	inboxPoll    time.Duration // how often the inbox worker looks for work it was not woken for: Delivery.Poll
 	scheduleWake chan struct{} // a post was scheduled or moved
 	aliasWake    chan struct{} // wakes runAliasReads
 
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		newID:     cfg.NewID,
 		version:   cfg.Version,
 		inboxWake: make(chan struct{}, 1),
+		inboxPoll: cfg.Delivery.withDefaults().Poll,
 		aliasWake: make(chan struct{}, 1),
 		keys:      newKeyGuard(),
 		md:        markdown.New(),

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -57,6 +58,18 @@ func (db *DB) PendingInbox(ctx context.Context, after int64, limit int, now time
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// NextInboxAttempt reports when the earliest pending activity falls due
+// for its next attempt; ok is false when none is pending.
+func (db *DB) NextInboxAttempt(ctx context.Context) (t time.Time, ok bool, err error) {
+	var next sql.NullInt64
+	err = db.reader(ctx).QueryRowContext(ctx, `
+		SELECT min(next_attempt_at) FROM inbox WHERE processed_at IS NULL`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next inbox attempt: %w", err)
+	}
+	return nullMillis(next), next.Valid, nil
 }
 
 // RetryInbox records a failed attempt at an activity, and why, and leaves

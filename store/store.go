@@ -103,10 +103,11 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 // it closes the idle readers but one, whose page caches (up to 2 MB each,
 // filled by a burst of reads) go with them, has the reader it keeps and
 // the writer free the unused part of their caches, and returns the freed
-// pages to the OS (trimSQLiteHeap). One reader stays open because the
-// deliverer's poll reads twice a second: reopening a reader for it
-// parses the schema and prepares its statement again, which mapped 2 MB
-// more of kith's code and heap back within seconds of the release. kith
+// pages to the OS (trimSQLiteHeap). One reader stays open for the first
+// read after the release (a page view, the queue read after a change):
+// reopening one parses the schema and prepares statements again, which
+// mapped 2 MB more of kith's code and heap back at once. The idle loops
+// themselves read nothing (Watcher). kith
 // calls it once a burst of work is followed by a quiet spell, never on a
 // busy path: reopening a reader costs a fraction of a millisecond, and a
 // cold cache reads its pages back from the operating system's.
