@@ -364,13 +364,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { a.ap.Run(workCtx) })
-	wg.Go(func() { releaseWhenIdle(workCtx, a.releaseMemory) })
-	wg.Go(func() { a.api.RunPush(workCtx) })
-	wg.Go(func() { a.web.RunImports(workCtx) })
-	if cfg.backupDir != "" {
-		wg.Go(func() { a.backups(workCtx, cfg.backupDir, a.backupKeep) })
-	}
+	a.work(workCtx, &wg, cfg)
 
 	urls := a.ap.URLs()
 	scheme := "http"
@@ -410,6 +404,18 @@ func (a *app) serve(ctx context.Context, ln net.Listener, cfg *config, stdout io
 		return serveErr
 	}
 	return nil
+}
+
+// work starts, in wg, the background workers that run while kith serves,
+// until ctx is done.
+func (a *app) work(ctx context.Context, wg *sync.WaitGroup, cfg *config) {
+	wg.Go(func() { a.ap.Run(ctx) })
+	wg.Go(func() { releaseWhenIdle(ctx, a.releaseMemory) })
+	wg.Go(func() { a.api.RunPush(ctx) })
+	wg.Go(func() { a.web.RunImports(ctx) })
+	if cfg.backupDir != "" {
+		wg.Go(func() { a.backups(ctx, cfg.backupDir, a.backupKeep) })
+	}
 }
 
 // backups writes a backup into dir once a day while ctx lasts, keeping

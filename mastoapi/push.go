@@ -354,7 +354,10 @@ const pushBatch = 20
 
 // RunPush sends queued Web Push notifications until ctx ends, woken by
 // the Hub on every new notification and otherwise when the next retry is
-// due.
+// due, or after pushBackstop. It read the queue every minute before: on an
+// idle kith that read mapped SQLite's code back within a minute of each
+// memory release (issue 7, item 21), and every push is queued by this
+// process, which the Hub hears of.
 func (h *Handler) RunPush(ctx context.Context) {
 	var wake chan []store.Change
 	if h.hub != nil {
@@ -364,7 +367,7 @@ func (h *Handler) RunPush(ctx context.Context) {
 	}
 	for {
 		h.PushDue(ctx)
-		wait := time.Minute
+		wait := pushBackstop
 		if at, ok, err := h.db.NextPushAt(ctx); err == nil && ok {
 			wait = min(wait, max(at.Sub(h.now()), time.Second))
 		}
@@ -379,6 +382,10 @@ func (h *Handler) RunPush(ctx context.Context) {
 		t.Stop()
 	}
 }
+
+// pushBackstop is how long RunPush waits with nothing queued and no
+// wake-up: a safety net only.
+const pushBackstop = 10 * time.Minute
 
 // pushTries is how many times a push is tried before it is dropped.
 const pushTries = 8
