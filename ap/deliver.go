@@ -22,7 +22,7 @@ import (
 type DeliveryOptions struct {
 	Workers          int           // concurrent POSTs in all (64): enough to stay CPU-bound when remotes answer slowly (perf.md §1e)
 	PerHost          int           // concurrent POSTs to one host (2)
-	Poll             time.Duration // how often the deliverer looks for work it was not woken for (500ms), written by other processes such as `kith post`: a stat of the database's log (store.Watcher), the queue read only when it changed
+	Poll             time.Duration // how often the deliverer looks for work it was not woken for (500ms), written by other processes such as `kith post`: a look at the WAL index header (store.Watcher), the queue read only when it changed
 	Backstop         time.Duration // the queue is read at least this often, changed or not (10m): store.Watcher misses no commit, this is a safety net
 	Timeout          time.Duration // per POST, connection included (30s)
 	UnavailableAfter time.Duration // a host failing this long is paused (3 days)
@@ -212,9 +212,10 @@ func (d *Deliverer) readDue(ctx context.Context) ([]store.Delivery, error) {
 // dueSlice is how many due deliveries one read of the queue takes.
 const dueSlice = 1000
 
-// nextDue reports when the earliest delivery not handed to a worker falls
-// due, or zero if there is none: the deliverer reads the queue again then,
-// though nothing changed.
+// nextDue reports when the earliest queued delivery falls due, or zero if
+// there is none: the deliverer reads the queue again then, though nothing
+// changed. Rows in a worker's hands count until settled; their settling
+// is a commit, which the Watcher sees anyway.
 func (d *Deliverer) nextDue(ctx context.Context) (time.Time, error) {
 	t, ok, err := d.db.NextDeliveryAt(ctx)
 	if !ok || err != nil {

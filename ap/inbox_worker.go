@@ -164,6 +164,11 @@ func (s *Service) processBatch(ctx context.Context, items []store.InboxItem) int
 		for i := range done {
 			s.processOne(ctx, &items[i])
 		}
+		// A batch that failed before its first activity (no transaction
+		// could begin) still hands the first one on, alone: the worker
+		// moves past at least one activity each time (it indexed
+		// items[-1] when this returned 0).
+		alone = alone || done == 0
 	case done > 0:
 		// Handlers wake the deliverer for what they queue, but inside the
 		// batch that came before the commit made it visible.

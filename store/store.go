@@ -41,6 +41,7 @@ type DB struct {
 	path    string
 
 	observer observerOf // hears of committed changes (Observe)
+	shm      walIndex   // the -shm file, read by Watchers
 }
 
 // Options tune OpenWith. The zero value is what kith runs with.
@@ -186,13 +187,15 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Close closes both connection pools.
+// Close closes both connection pools, then the -shm file the Watchers
+// read: closed earlier, it would drop SQLite's locks on it (walIndex).
 func (db *DB) Close() error {
 	var errs []error
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
 	errs = append(errs, db.w.Close())
+	errs = append(errs, db.shm.close())
 	return errors.Join(errs...)
 }
 

@@ -2,8 +2,8 @@ package store
 
 import (
 	"bytes"
-	"io"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -27,7 +27,7 @@ import (
 // its start after a checkpoint may leave unchanged within a filesystem's
 // timestamp granularity, the header cannot miss a commit. The -shm file is
 // shared memory mapped by every connection, and a pread sees the same page
-// cache the mappings do.
+// cache the mappings do. The file stays open until DB.Close (walIndex).
 //
 // A header that cannot be read (no -shm file yet, or one removed by the
 // last connection of another process) counts as a change, and Changed
@@ -36,7 +36,8 @@ import (
 //
 // A Watcher is used by one goroutine.
 type Watcher struct {
-	shm      string
+	shm      *walIndex
+	path     string // of the -shm file
 	backstop time.Duration
 	last     [walIndexHeader]byte // the header at the previous look
 	known    bool                 // last holds a header
@@ -49,7 +50,7 @@ const walIndexHeader = 48
 // Watch returns a Watcher of db that says yes at its first look and at
 // least every backstop.
 func (db *DB) Watch(backstop time.Duration) *Watcher {
-	return &Watcher{shm: db.path + "-shm", backstop: backstop}
+	return &Watcher{shm: &db.shm, path: db.path + "-shm", backstop: backstop}
 }
 
 // Changed reports whether the database may have changed since the
@@ -57,7 +58,7 @@ func (db *DB) Watch(backstop time.Duration) *Watcher {
 // only then.
 func (w *Watcher) Changed() bool {
 	var hdr [walIndexHeader]byte
-	ok := readHeader(w.shm, hdr[:]) == nil
+	ok := w.shm.read(w.path, hdr[:]) == nil
 	changed := !ok || !w.known || !bytes.Equal(hdr[:], w.last[:])
 	w.last, w.known = hdr, ok
 	now := time.Now()
@@ -68,13 +69,46 @@ func (w *Watcher) Changed() bool {
 	return false
 }
 
-// readHeader reads the first len(buf) bytes of the file at path.
-func readHeader(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+// walIndex is the -shm file, opened once and kept open until DB.Close,
+// after SQLite's connections are closed. It must never be closed before:
+// POSIX record locks belong to the process and the file, so closing any
+// descriptor of the file drops every lock the process holds on it,
+// SQLite's included. Opening it and closing it at each look did that, and
+// SQLite then failed with SQLITE_IOERR_IN_PAGE under load.
+type walIndex struct {
+	mu     sync.Mutex
+	f      *os.File
+	closed bool
+}
+
+// read reads the first len(buf) bytes of the file at path, opening it on
+// first use.
+func (x *walIndex) read(path string, buf []byte) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return os.ErrClosed
 	}
-	defer f.Close()
-	_, err = io.ReadFull(f, buf)
+	if x.f == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		x.f = f
+	}
+	_, err := x.f.ReadAt(buf, 0)
+	return err
+}
+
+// close closes the file, for DB.Close once SQLite's connections are closed.
+func (x *walIndex) close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.closed = true
+	if x.f == nil {
+		return nil
+	}
+	err := x.f.Close()
+	x.f = nil
 	return err
 }
