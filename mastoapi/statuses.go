@@ -235,7 +235,7 @@ func (h *Handler) editStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(p.list("poll[options]")) > 0 {
-		h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: kith does not publish polls yet")
+		h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: a poll cannot be changed once published; delete and redraft the post instead")
 		return
 	}
 	media, err := h.draftMedia(r.Context(), p)
