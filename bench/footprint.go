@@ -46,17 +46,12 @@ func footprint(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "kith-footprint-")
+	root, tmp, err := benchDir(ctx, "footprint", stdout)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	fmt.Fprintf(stdout, "machine: %s\n\n", machine())
+	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "static binary, CGO_ENABLED=0 -trimpath -ldflags='-s -w' (target ≤ 25 MB; perf.md floor 13.8 MB amd64):")
 	sizes := map[string]int64{}
 	for _, arch := range []string{"amd64", "arm64", "arm"} {

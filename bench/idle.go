@@ -93,16 +93,11 @@ func idleAfter(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		o.waits = append(o.waits, d)
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "kith-idle-")
+	root, tmp, err := benchDir(ctx, "idle", stdout)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(stdout, "machine: %s\n", machine())
 	env, err := newIdleEnv(ctx, root, tmp, o)
 	if err != nil {
 		return err

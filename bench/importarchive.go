@@ -41,16 +41,11 @@ func importArchive(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "kith-import-")
+	root, tmp, err := benchDir(ctx, "import", stdout)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(stdout, "machine: %s\n", machine())
 	kith := filepath.Join(tmp, "kith")
 	if err := buildStatic(ctx, root, ".", kith, runtime.GOARCH); err != nil {
 		return err

@@ -94,16 +94,11 @@ func inbound(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.n < 1 || o.senders < 1 || o.actors < 1 || o.rounds < 1 {
 		return errors.New("-n, -senders, -actors and -rounds must be positive")
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "kith-inbound-")
+	root, tmp, err := benchDir(ctx, "inbound", stdout)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(stdout, "machine: %s\n", machine())
 
 	kithBin, floorBin := filepath.Join(tmp, "kith"), filepath.Join(tmp, "floorserver")
 	if err := buildStatic(ctx, root, ".", kithBin, runtime.GOARCH); err != nil {

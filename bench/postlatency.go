@@ -40,16 +40,11 @@ func postLatency(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "kith-postlatency-")
+	root, tmp, err := benchDir(ctx, "postlatency", stdout)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(stdout, "machine: %s\n", machine())
 	kith := filepath.Join(tmp, "kith")
 	if err := buildStatic(ctx, root, ".", kith, runtime.GOARCH); err != nil {
 		return err

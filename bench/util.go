@@ -260,3 +260,19 @@ func verdict(got, target float64) string {
 	}
 	return "FAIL"
 }
+
+// benchDir starts a benchmark command: it finds the module's root (to
+// build kith from), makes the run's temporary directory, which the caller
+// removes, and prints the machine line every report begins with.
+func benchDir(ctx context.Context, name string, stdout io.Writer) (root, tmp string, err error) {
+	root, err = moduleRoot(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	tmp, err = os.MkdirTemp("", "kith-"+name+"-")
+	if err != nil {
+		return "", "", err
+	}
+	fmt.Fprintf(stdout, "machine: %s\n", machine())
+	return root, tmp, nil
+}
