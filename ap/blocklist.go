@@ -229,7 +229,7 @@ func (s *Service) ImportBlocklist(ctx context.Context, entries []BlocklistEntry)
 			if err != nil {
 				return res, err
 			}
-			muted, err := s.db.IsMuted(ctx, e.Domain)
+			muted, err := s.db.IsMuted(ctx, e.Domain, s.now())
 			if err != nil {
 				return res, err
 			}

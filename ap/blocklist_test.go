@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap"
 	"kith/ap/aptest"
@@ -151,7 +152,7 @@ func TestImportBlocklist(t *testing.T) {
 	if comments["spam.example"] != "spam, mostly" || len(comments) != 3 {
 		t.Errorf("block list %v; want three domains, spam.example with its comment", comments)
 	}
-	if muted, _ := inst.DB.IsMuted(ctx, "loud.example"); !muted {
+	if muted, _ := inst.DB.IsMuted(ctx, "loud.example", time.Now()); !muted {
 		t.Error("loud.example is not muted")
 	}
 	again, err := inst.Service.ImportBlocklist(ctx, entries)

@@ -89,9 +89,63 @@ func (s *Service) Housekeep(ctx context.Context) {
 	if _, err := s.db.PrunePublishKeys(ctx, now.Add(-publishKeyRetention)); err != nil && ctx.Err() == nil {
 		s.log.Error("prune publish keys", "err", err)
 	}
+	if _, err := s.db.EndExpiredMutes(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Error("end expired mutes", "err", err)
+	}
 	s.notifyEndedPolls(ctx, now)
 	s.PruneRemotePosts(ctx)
 	s.evictRemoteMedia(ctx)
+}
+
+// muteRetry is the pause after a round of runMuteExpiry that failed (the
+// database busy, the disk full).
+const muteRetry = time.Minute
+
+// runMuteExpiry deletes timed mutes as they end, until ctx is done: the
+// timeline, search and notifications filter on a mute's presence alone,
+// so that their hot queries stay as fast as without timed mutes, and rely
+// on this to lift one on time. It sleeps on a timer set at the next end,
+// or with none due, until a mute is made; an idle kith runs no SQLite for
+// it. Hourly housekeeping also ends what is due, should the wall clock
+// jump past an end while the timer, on the monotonic clock, still waits.
+func (s *Service) runMuteExpiry(ctx context.Context) {
+	for {
+		var due <-chan time.Time
+		if n, err := s.db.EndExpiredMutes(ctx, s.now()); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("end expired mutes", "err", err)
+			due = time.After(muteRetry)
+		} else if n > 0 {
+			s.log.Info("timed mutes ended", "count", n)
+		}
+		if due == nil {
+			if next, ok, err := s.db.NextMuteExpiry(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.log.Error("next mute expiry", "err", err)
+				due = time.After(muteRetry)
+			} else if ok {
+				due = time.After(max(next.Sub(s.now()), 0))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-due: // nil, with no timed mute: never
+		case <-s.muteWake:
+		}
+	}
+}
+
+// wakeMuteExpiry tells runMuteExpiry that the next end may have changed.
+func (s *Service) wakeMuteExpiry() {
+	select {
+	case s.muteWake <- struct{}{}:
+	default:
+	}
 }
 
 // evictRemoteMedia brings the remote image cache back under its limit,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -113,15 +114,31 @@ func (s *Service) Unblock(ctx context.Context, target string) (*store.Actor, err
 }
 
 // Mute hides the account named by target from the owner's timeline and
-// notifications. Nothing is sent: they are not told.
+// notifications until lifted. Nothing is sent: they are not told.
 func (s *Service) Mute(ctx context.Context, target string) (*store.Actor, error) {
+	return s.MuteFor(ctx, target, true, 0)
+}
+
+// MuteFor mutes the account named by target, its notifications too when
+// notifications is set, for d (Mastodon's duration) or, when d is not
+// positive, until lifted; muting again changes how. A timed mute ends by
+// itself: runMuteExpiry deletes it when it is due.
+func (s *Service) MuteFor(ctx context.Context, target string, notifications bool, d time.Duration) (*store.Actor, error) {
 	a, err := s.knownActor(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.PutMute(ctx, store.Mute{ActorIRI: a.IRI, Notifications: true, CreatedAt: s.now()}); err != nil {
+	now := s.now()
+	m := store.Mute{ActorIRI: a.IRI, Notifications: notifications, CreatedAt: now}
+	if d > 0 {
+		m.ExpiresAt = now.Add(d)
+	}
+	if err := s.db.PutMute(ctx, m); err != nil {
 		return nil, err
 	}
+	// Woken either way: making a timed mute untimed, or timing it
+	// anew, moves the next end too.
+	s.wakeMuteExpiry()
 	return a, nil
 }
 
@@ -132,7 +149,7 @@ func (s *Service) Unmute(ctx context.Context, target string) (*store.Actor, erro
 	if err != nil {
 		return nil, err
 	}
-	if muted, err := s.db.IsMuted(ctx, a.IRI); err != nil {
+	if muted, err := s.db.IsMuted(ctx, a.IRI, s.now()); err != nil {
 		return nil, err
 	} else if !muted {
 		return nil, ErrNotMuted
@@ -279,7 +296,7 @@ func (s *Service) UnmuteDomain(ctx context.Context, host string) error {
 	if err != nil {
 		return err
 	}
-	if muted, err := s.db.IsMuted(ctx, host); err != nil {
+	if muted, err := s.db.IsMuted(ctx, host, s.now()); err != nil {
 		return err
 	} else if !muted {
 		return ErrNotMuted

@@ -3,6 +3,7 @@ package ap_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +249,37 @@ func TestNormalizeHost(t *testing.T) {
 		} else if tt.want != "" && (err != nil || got != tt.want) {
 			t.Errorf("NormalizeHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// TestTimedMuteEndsOnTime: with kith running, a timed mute is deleted at
+// its end by the timer runMuteExpiry sets, not at the next hourly
+// housekeeping, and the account's posts are back on the home timeline.
+func TestTimedMuteEndsOnTime(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	remote := aptest.NewRemote(t, false)
+	alice := remote.AddActor("alice", aptest.Key(t, "remote"))
+	homePost(t, inst, alice)
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { inst.Service.Run(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	const d = 300 * time.Millisecond
+	start := time.Now()
+	if _, err := inst.Service.MuteFor(ctx, alice.IRI, true, d); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mute to end", func() bool {
+		_, ok, err := inst.DB.NextMuteExpiry(ctx)
+		return err == nil && !ok
+	})
+	if took := time.Since(start); took < d {
+		t.Errorf("the mute ended after %v; want %v at least", took, d)
+	}
+	home, err := inst.DB.Home(ctx, store.HomeQuery{})
+	if err != nil || len(home) != 1 || home[0].Post.AuthorIRI != alice.IRI {
+		t.Errorf("home after the mute = %v, %v; want alice's post", home, err)
 	}
 }

@@ -72,7 +72,7 @@ func (s *Service) ExportCSV(ctx context.Context, name string, w io.Writer) error
 		}
 	case ImportMutedAccounts:
 		header = []string{"Account address", "Hide notifications"}
-		ms, err := s.db.Mutes(ctx, false, exportAll)
+		ms, err := s.db.Mutes(ctx, false, s.now(), exportAll)
 		if err != nil {
 			return err
 		}
@@ -265,7 +265,7 @@ func (s *Service) importRow(ctx context.Context, kind, target string, row []stri
 		_, err = s.Block(ctx, a.IRI)
 		return err == nil, err
 	default: // ImportMutedAccounts
-		if muted, err := s.db.IsMuted(ctx, a.IRI); err != nil || muted {
+		if muted, err := s.db.IsMuted(ctx, a.IRI, s.now()); err != nil || muted {
 			return false, err
 		}
 		hide := len(row) < 2 || !strings.EqualFold(strings.TrimSpace(row[1]), "false")

@@ -86,6 +86,7 @@ type Service struct {
 	inboxPoll    time.Duration // how often the inbox worker looks for work it was not woken for: Delivery.Poll
 	scheduleWake chan struct{} // a post was scheduled or moved
 	aliasWake    chan struct{} // wakes runAliasReads
+	muteWake     chan struct{} // a mute was made or changed: wakes runMuteExpiry
 
 	keys *keyGuard // limits the key fetches inbox POSTs cause
 
@@ -116,6 +117,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 
 		threadLimits: cfg.Threads,
 		scheduleWake: make(chan struct{}, 1),
+		muteWake:     make(chan struct{}, 1),
 		retention:    cfg.Retention,
 		mediaCache:   cfg.MediaCache,
 		threads:      make(map[string]chan struct{}),
@@ -198,6 +200,7 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.runHousekeeping(ctx) })
 	wg.Go(func() { s.runScheduler(ctx) })
 	wg.Go(func() { s.runAliasReads(ctx) })
+	wg.Go(func() { s.runMuteExpiry(ctx) })
 	wg.Wait()
 	return nil
 }

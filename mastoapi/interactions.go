@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"kith/ap"
 	"kith/store"
@@ -362,10 +364,12 @@ func (h *Handler) relationship(ctx context.Context, id string, a *store.Actor) (
 	if rel.DomainBlocking, err = h.db.IsBlocked(ctx, a.Host); err != nil {
 		return nil, err
 	}
-	if rel.Muting, err = h.db.IsMuted(ctx, a.IRI); err != nil {
+	// A timed mute past its end is not one, even before it is deleted.
+	if m, err := h.db.MuteOf(ctx, a.IRI, h.now()); err == nil {
+		rel.Muting, rel.MutingNotifications = true, m.Notifications
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	rel.MutingNotifications = rel.Muting
 	return rel, nil
 }
 
@@ -412,6 +416,34 @@ func (h *Handler) accountAction(action func(ctx context.Context, iri string) (*s
 		}
 		h.writeRelationship(w, r, id, actor)
 	}
+}
+
+// maxMuteDuration bounds a mute's duration, beyond which time.Duration
+// would overflow: a century is as good as until lifted.
+const maxMuteDuration = 100 * 365 * 24 * time.Hour
+
+// mute answers POST /api/v1/accounts/:id/mute with Mastodon's parameters:
+// notifications (hide them too, true unless false is sent) and duration
+// (seconds until the mute ends by itself; 0 or none, until lifted).
+func (h *Handler) mute(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	notifications := !p.has("notifications") || p.bool("notifications")
+	var d time.Duration
+	if v := strings.TrimSpace(p.Get("duration")); v != "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs < 0 {
+			h.apiError(w, r, http.StatusUnprocessableEntity, "Validation failed: duration must be a number of seconds")
+			return
+		}
+		d = time.Duration(min(secs, int64(maxMuteDuration/time.Second))) * time.Second
+	}
+	h.accountAction(func(ctx context.Context, iri string) (*store.Actor, error) {
+		return h.ap.MuteFor(ctx, iri, notifications, d)
+	})(w, r)
 }
 
 // withIRI adapts an ap.Service method on a post IRI to interact.

@@ -204,17 +204,24 @@ func listLimit(r *http.Request) int {
 	return 40
 }
 
+// mutedAccount is an entry of GET /api/v1/mutes: the account, with when
+// its mute ends (null: until lifted), as Mastodon adds it.
+type mutedAccount struct {
+	*Account
+	MuteExpiresAt *string `json:"mute_expires_at"`
+}
+
 // mutedAccounts answers GET /api/v1/mutes.
 func (h *Handler) mutedAccounts(w http.ResponseWriter, r *http.Request) {
-	mutes, err := h.db.Mutes(r.Context(), false, listLimit(r))
+	mutes, err := h.db.Mutes(r.Context(), false, h.now(), listLimit(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out := []*Account{}
+	out := []mutedAccount{}
 	for _, m := range mutes {
 		if m.Actor != nil {
-			out = append(out, h.remoteAccount(m.Actor))
+			out = append(out, mutedAccount{h.remoteAccount(m.Actor), optTime(m.ExpiresAt)})
 		}
 	}
 	h.writeJSON(w, r, http.StatusOK, out)

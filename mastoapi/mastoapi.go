@@ -218,7 +218,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/accounts/{id}/unfollow", h.user("write:follows", h.accountAction(h.ap.Unfollow)))
 	m.HandleFunc("POST /api/v1/accounts/{id}/block", h.user("write:blocks", h.accountAction(h.ap.Block)))
 	m.HandleFunc("POST /api/v1/accounts/{id}/unblock", h.user("write:blocks", h.accountAction(h.ap.Unblock)))
-	m.HandleFunc("POST /api/v1/accounts/{id}/mute", h.user("write:mutes", h.accountAction(h.ap.Mute)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/mute", h.user("write:mutes", h.mute))
 	m.HandleFunc("POST /api/v1/accounts/{id}/unmute", h.user("write:mutes", h.accountAction(h.ap.Unmute)))
 
 	m.HandleFunc("POST /api/v1/media", h.user("write:media", h.uploadMedia))

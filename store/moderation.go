@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -17,10 +18,20 @@ type Mute struct {
 	Actor         *Actor // filled by Mutes when cached
 }
 
-// PutMute mutes an account, or changes how.
+// muteInForce is the SQL condition, with now as its one argument, of a
+// mute that has not expired. Only the reads that report a mute carry it:
+// the timeline, search and notification filters test mere presence, which
+// stays cheap on their hot paths, and an expired mute is deleted promptly
+// (EndExpiredMutes), so that they are wrong for moments at most.
+const muteInForce = `(expires_at IS NULL OR expires_at > ?)`
+
+// PutMute mutes an account, or changes how. Muting again after a timed
+// mute expired, before it was deleted, is a new mute: it takes the new
+// creation time.
 func (db *DB) PutMute(ctx context.Context, m Mute) error {
 	_, err := db.exec(ctx, "mute", `INSERT INTO mutes (actor_iri, notifications, expires_at, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (actor_iri) DO UPDATE SET notifications = excluded.notifications, expires_at = excluded.expires_at`,
+		ON CONFLICT (actor_iri) DO UPDATE SET notifications = excluded.notifications, expires_at = excluded.expires_at,
+			created_at = CASE WHEN mutes.expires_at <= excluded.created_at THEN excluded.created_at ELSE mutes.created_at END`,
 		m.ActorIRI, m.Notifications, optMillis(m.ExpiresAt), millis(m.CreatedAt))
 	return err
 }
@@ -31,17 +42,33 @@ func (db *DB) RemoveMute(ctx context.Context, actorIRI string) error {
 	return err
 }
 
-// IsMuted reports whether actorIRI is muted.
-func (db *DB) IsMuted(ctx context.Context, actorIRI string) (bool, error) {
-	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM mutes WHERE actor_iri = ?`, actorIRI)
+// IsMuted reports whether actorIRI is muted at now: a timed mute past its
+// end is not, even before EndExpiredMutes deletes it.
+func (db *DB) IsMuted(ctx context.Context, actorIRI string, now time.Time) (bool, error) {
+	n, err := countWhere(ctx, db.reader(ctx), `SELECT count(*) FROM mutes WHERE actor_iri = ? AND `+muteInForce,
+		actorIRI, millis(now))
 	return n > 0, err
 }
 
-// Mutes lists the muted accounts (domains false) or hosts (domains
-// true), most recent first, at most limit of them.
-func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error) {
+// MuteOf returns the mute of actorIRI in force at now, or ErrNotFound.
+func (db *DB) MuteOf(ctx context.Context, actorIRI string, now time.Time) (*Mute, error) {
+	m := Mute{ActorIRI: actorIRI}
+	var exp, created int64
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT notifications, coalesce(expires_at, 0), created_at
+		FROM mutes WHERE actor_iri = ? AND `+muteInForce, actorIRI, millis(now)).Scan(&m.Notifications, &exp, &created)
+	if err != nil {
+		return nil, noRow(err, "mute")
+	}
+	m.ExpiresAt, m.CreatedAt = fromMillis(exp), fromMillis(created)
+	return &m, nil
+}
+
+// Mutes lists the accounts (domains false) or hosts (domains true) muted
+// at now, most recent first, at most limit of them.
+func (db *DB) Mutes(ctx context.Context, domains bool, now time.Time, limit int) ([]Mute, error) {
 	rows, err := db.reader(ctx).QueryContext(ctx, `SELECT actor_iri, notifications, coalesce(expires_at, 0), created_at
-		FROM mutes WHERE (instr(actor_iri, '/') = 0) = ? ORDER BY created_at DESC LIMIT ?`, domains, limit)
+		FROM mutes WHERE (instr(actor_iri, '/') = 0) = ? AND `+muteInForce+` ORDER BY created_at DESC LIMIT ?`,
+		domains, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: mutes: %w", err)
 	}
@@ -69,6 +96,28 @@ func (db *DB) Mutes(ctx context.Context, domains bool, limit int) ([]Mute, error
 		out[i].Actor = actors[out[i].ActorIRI]
 	}
 	return out, nil
+}
+
+// EndExpiredMutes deletes the timed mutes whose end is at or before now,
+// and returns how many went: from then on the timeline, search and
+// notifications show those accounts again.
+func (db *DB) EndExpiredMutes(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.exec(ctx, "end expired mutes", `DELETE FROM mutes WHERE expires_at <= ?`, millis(now))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// NextMuteExpiry returns when the next timed mute ends; ok is false when
+// no mute is timed.
+func (db *DB) NextMuteExpiry(ctx context.Context) (at time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	if err := db.reader(ctx).QueryRowContext(ctx, `SELECT min(expires_at) FROM mutes`).Scan(&ms); err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next mute expiry: %w", err)
+	}
+	return fromMillis(ms.Int64), ms.Valid, nil
 }
 
 // BlockEntry is an entry of the block list: an actor IRI or a host.

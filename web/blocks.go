@@ -108,7 +108,7 @@ func (h *Handler) blocksData(r *http.Request) (*blocksPage, error) {
 	} {
 		sec := blockSection{Title: l.title}
 		if l.mute {
-			ms, err := h.db.Mutes(ctx, l.domains, blocksShown)
+			ms, err := h.db.Mutes(ctx, l.domains, h.now(), blocksShown)
 			if err != nil {
 				return nil, err
 			}

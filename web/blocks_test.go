@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"kith/ap/aptest"
 )
@@ -75,7 +76,7 @@ func TestBlocksPage(t *testing.T) {
 	if blocked, _ := k.inst.DB.IsBlocked(ctx, alice.IRI, "spam.example"); blocked {
 		t.Error("a lifted block is still there")
 	}
-	if muted, _ := k.inst.DB.IsMuted(ctx, "loud.example"); muted {
+	if muted, _ := k.inst.DB.IsMuted(ctx, "loud.example", time.Now()); muted {
 		t.Error("loud.example is still muted")
 	}
 	// Lifting twice is not an error: the page shows how things are.

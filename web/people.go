@@ -200,7 +200,7 @@ func (h *Handler) relation(r *http.Request, a *store.Actor) (relationView, error
 	if rel.DomainBlocked, err = h.ap.IsDomainBlocked(ctx, a.Host); err != nil {
 		return rel, err
 	}
-	rel.Muted, err = h.db.IsMuted(ctx, a.IRI)
+	rel.Muted, err = h.db.IsMuted(ctx, a.IRI, h.now())
 	return rel, err
 }
 

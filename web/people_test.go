@@ -199,11 +199,11 @@ func TestRemoteProfileButtons(t *testing.T) {
 	if !strings.Contains(page, `<span class="badge">Muted</span>`) || !strings.Contains(page, `value="unmute"`) {
 		t.Error("after mute the page does not show it")
 	}
-	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI); !muted {
+	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI, time.Now()); !muted {
 		t.Error("not muted in the store")
 	}
 	page = press("unmute")
-	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI); muted || strings.Contains(page, `<span class="badge">Muted</span>`) {
+	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI, time.Now()); muted || strings.Contains(page, `<span class="badge">Muted</span>`) {
 		t.Error("still muted after unmute")
 	}
 
