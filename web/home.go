@@ -64,7 +64,7 @@ func (h *Handler) showEntries(w http.ResponseWriter, r *http.Request, title, pat
 	data.Flash, data.FlashWarn = interactFlash(q)
 	c := h.cardContext(acct, &data.page, r.URL.RequestURI())
 	for i := range entries {
-		data.Entries = append(data.Entries, h.entryCard(c, &entries[i]))
+		data.Entries = append(data.Entries, h.entryCard(c, &entries[i], nil))
 	}
 	h.render(w, r, http.StatusOK, strings.TrimPrefix(path, "/"), data)
 }

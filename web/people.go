@@ -153,7 +153,7 @@ func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
 	}
 	c := h.cardContext(acct, &data.page, "/people?actor="+url.QueryEscape(a.IRI))
 	for i := range entries {
-		data.Posts = append(data.Posts, h.entryCard(c, &entries[i]))
+		data.Posts = append(data.Posts, h.entryCard(c, &entries[i], nil))
 	}
 	data.Flash, data.FlashWarn = personFlash(q.Get("done"), a.Handle())
 	h.render(w, r, http.StatusOK, "people", data)

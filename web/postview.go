@@ -15,23 +15,19 @@ import (
 	"kith/store"
 )
 
-// cardView is any post, ours or a remote one, as the "postcard" partial
-// shows it: on the home timeline, in notifications, in threads, on remote
-// profiles and under our posts. Everything a card needs is in it, because a
-// template partial gets one value.
+// cardView is any post, ours or a remote one, as a post card shows it:
+// on the home timeline, in notifications, in threads, on remote profiles
+// and under our posts. Its markup is written in Go (postcard.go) into
+// HTML, which is all the "postcard" partial prints.
 type cardView struct {
-	// The fields the postcard partial reads for every card come first, in
-	// its order: text/template finds a field by comparing the names of the
-	// struct's fields in turn, on every use.
+	// HTML is the whole card, written by finish from the fields below.
+	HTML template.HTML
 
-	SID  string
-	Lang string
-	// Head, Foot and ActionBar are the parts every card has, written in
-	// Go from the fields below when the card is made (postcard.go).
-	Head, Foot, ActionBar template.HTML
-	Boost                 *boostView
-	Title                 string
-	Summary               string // content warning
+	SID     string
+	Lang    string
+	Boost   *boostView
+	Title   string
+	Summary string // content warning
 	// Excerpt, when set, stands for the content: an article in a list
 	// shows its title and the start of its text, with a link to the rest,
 	// so that one long article does not fill the timeline. A page that
@@ -154,9 +150,10 @@ func (h *Handler) cardContext(acct *store.Account, p *page, back string) cardCon
 	return c
 }
 
-// entryCard is a timeline entry as a card: the post, under a "boosted"
-// header when the entry is a boost.
-func (h *Handler) entryCard(c cardContext, e *store.Entry) cardView {
+// entryCard is a timeline entry as a finished card: the post, under a
+// "boosted" header when the entry is a boost, with the owner's
+// moderation controls when m is set.
+func (h *Handler) entryCard(c cardContext, e *store.Entry, m *moderateView) cardView {
 	v := h.cardOf(c, &e.Post, e.SID)
 	if e.Boost != nil {
 		b := &boostView{When: c.timeView(e.Boost.Published)}
@@ -170,18 +167,23 @@ func (h *Handler) entryCard(c cardContext, e *store.Entry) cardView {
 		}
 		v.Boost = b
 	}
+	v.Moderate = m
+	v.finish()
 	return v
 }
 
-// card converts a post, ours or remote, for the postcard partial. The
-// post's HTML was rendered (ours) or sanitised (remote) when stored;
-// nothing is rendered here.
+// card converts a post, ours or remote, to a finished card. The post's
+// HTML was rendered (ours) or sanitised (remote) when stored; nothing is
+// rendered here.
 func (h *Handler) card(c cardContext, p *store.Post) cardView {
-	return h.cardOf(c, p, p.SID)
+	v := h.cardOf(c, p, p.SID)
+	v.finish()
+	return v
 }
 
-// cardOf is card for an entry with a sid of its own (a boost, a
-// bookmark), which the card's id and buttons carry.
+// cardOf converts a post to a card that is not yet finished, for an
+// entry with a sid of its own (a boost, a bookmark), which the card's id
+// and buttons carry.
 func (h *Handler) cardOf(c cardContext, p *store.Post, sid string) cardView {
 	v := cardView{
 		SID:        sid,
@@ -231,8 +233,8 @@ func (h *Handler) cardOf(c cardContext, p *store.Post, sid string) cardView {
 		v.Poll = c.pollView(p.Poll, v.Local)
 	}
 	if p.Quote != nil {
-		q := h.card(c, p.Quote)
-		q.Quote = nil // one level: a quote of a quote is a link
+		q := h.cardOf(c, p.Quote, p.Quote.SID) // written inside this card
+		q.Quote = nil                          // one level: a quote of a quote is a link
 		v.Quote = &q
 	}
 	if c.owner && c.csrf != "" && p.DeletedAt.IsZero() {
@@ -244,7 +246,6 @@ func (h *Handler) cardOf(c cardContext, p *store.Post, sid string) cardView {
 		a.Buttons = append(a.Buttons, cardButton{Do: "bookmark", Undo: "unbookmark", On: p.Own.Bookmarked, Label: "Bookmark", Done: "Bookmarked"})
 		v.Actions = a
 	}
-	v.writeParts()
 	return v
 }
 
@@ -398,31 +399,6 @@ func (c cardContext) pollView(p *store.Poll, ours bool) *pollView {
 		v.Options = append(v.Options, ov)
 	}
 	return v
-}
-
-// cardOf reads the card out of a template value, which is a cardView or,
-// inside {{with .Quote}}, a pointer to one.
-func cardOf(v any) *cardView {
-	switch c := v.(type) {
-	case *cardView:
-		return c
-	case cardView:
-		return &c
-	}
-	return &cardView{}
-}
-
-// pollData is what the "poll" partial gets: the card, for the vote form's
-// hidden fields, and its poll.
-type pollData struct {
-	Card *cardView
-	Poll *pollView
-}
-
-// pollOf is the template function that hands a card's poll to "poll".
-func pollOf(v any) pollData {
-	c := cardOf(v)
-	return pollData{Card: c, Poll: c.Poll}
 }
 
 // cardButton is one toggle of the owner's actions: a form posting to Do,

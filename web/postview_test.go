@@ -113,7 +113,7 @@ func TestPostcard(t *testing.T) {
 			p := base()
 			tt.post(&p)
 			e := store.Entry{SID: p.SID, Post: p, Boost: tt.boost}
-			html := renderCard(t, k, k.h.entryCard(tt.ctx, &e))
+			html := renderCard(t, k, k.h.entryCard(tt.ctx, &e, nil))
 			for _, w := range tt.want {
 				if !strings.Contains(html, w) {
 					t.Errorf("missing %s in\n%s", w, html)

@@ -74,9 +74,8 @@ func (h *Handler) showReplies(w http.ResponseWriter, r *http.Request) {
 	}
 	c := h.cardContext(acct, &data.page, r.URL.RequestURI())
 	for i := range entries {
-		v := h.entryCard(c, &entries[i])
-		v.Moderate = &moderateView{CSRF: p.CSRF, Back: r.URL.RequestURI(), Approval: entries[i].Post.Approval}
-		data.Replies = append(data.Replies, v)
+		m := &moderateView{CSRF: p.CSRF, Back: r.URL.RequestURI(), Approval: entries[i].Post.Approval}
+		data.Replies = append(data.Replies, h.entryCard(c, &entries[i], m))
 	}
 	h.render(w, r, http.StatusOK, "replies", data)
 }

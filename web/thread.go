@@ -2,8 +2,10 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,11 +23,37 @@ const maxIndent = 5
 
 // threadItem is one post of a conversation as the thread page shows it.
 type threadItem struct {
-	Card       cardView
+	// HTML is the item written in Go (write): what thread.html prints.
+	HTML       template.HTML
+	Card       cardView // not finished: its markup is in HTML
 	Indent     int
 	Focus      bool
 	ReplyingTo string // the name of the author answered, when the indent no longer shows it
 }
+
+// write writes the item: its indent, whom it answers when the indent no
+// longer shows it, and its card, as the thread-item partial did
+// (TestCardMatchesTemplate holds it to that partial).
+func (it *threadItem) write(w *htmlWriter) {
+	w.WriteString("<div class=\"thread-item indent-")
+	w.WriteString(strconv.Itoa(it.Indent))
+	if it.Focus {
+		w.WriteString(" focus\" id=\"focus\" aria-current=\"true\">\n")
+	} else {
+		w.WriteString("\">\n")
+	}
+	if it.ReplyingTo != "" {
+		w.WriteString("<p class=\"small muted\">Replying to <bdi>")
+		w.text(it.ReplyingTo)
+		w.WriteString("</bdi></p>")
+	}
+	w.WriteString("\n")
+	it.Card.write(w)
+	w.WriteString("\n</div>\n")
+}
+
+// finish writes the item's markup into it.HTML.
+func (it *threadItem) finish() { it.HTML = written(it.Card.sizeHint()+200, it.write) }
 
 // threadPage is the data of thread.html.
 type threadPage struct {
@@ -51,7 +79,7 @@ func (h *Handler) threadItems(r *http.Request, c cardContext, thread []store.Thr
 	names := make(map[string]string, len(posts))
 	items := make([]threadItem, len(posts))
 	for i := range posts {
-		it := threadItem{Card: h.card(c, &posts[i]), Indent: min(thread[i].Depth, maxIndent), Focus: thread[i].Focus}
+		it := threadItem{Card: h.cardOf(c, &posts[i], posts[i].SID), Indent: min(thread[i].Depth, maxIndent), Focus: thread[i].Focus}
 		if c.owner && c.csrf != "" && posts[i].LocalID == "" && h.urls.IsLocal(posts[i].InReplyTo) {
 			// A reply under one of our posts: the owner shows, hides or
 			// removes it here.
@@ -61,6 +89,7 @@ func (h *Handler) threadItems(r *http.Request, c cardContext, thread []store.Thr
 		if thread[i].Depth > maxIndent {
 			it.ReplyingTo = names[posts[i].InReplyTo]
 		}
+		it.finish()
 		items[i] = it
 	}
 	return items, nil
