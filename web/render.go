@@ -57,8 +57,6 @@ func parsePages(fsys fs.FS, static *staticFiles) (map[string]*pageTemplate, erro
 		"date":     humanDate,
 		"day":      func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 		"bytes":    byteSize,
-		// The postcard partial's helpers (postview.go).
-		"pollOf": pollOf,
 	}
 	// base is never executed, only cloned: html/template refuses to clone
 	// a template that has run.
