@@ -227,15 +227,25 @@ func plainWord(word string) bool {
 // the words it begins, at most n, in the index's (byte) order, so the word
 // itself comes first when it is one; an empty list when none is indexed.
 // A word of one or two characters stands for itself: "a" would stand for
-// n words picked by their spelling, each of them held by most posts. It
-// returns nil, for FTS5's own prefix query, when word is not plain ASCII
-// letters and digits: the index folds case and diacritics (unicode61
-// remove_diacritics 2) and only FTS5 knows what "Café" became.
+// n words picked by their spelling, each of them held by most posts. A
+// word beyond ASCII is first made what the index holds for it (the index
+// folds case and diacritics: unicode61 remove_diacritics 2), which only
+// FTS5 knows (wordFolder): "Café" is looked up as "cafe", and "Ça", which
+// the index holds as "ca", stands for itself as "ca" typed does. It
+// returns nil, for FTS5's own prefix query, for a word FTS5 cuts into
+// several tokens or none, or when the folding fails: that query gives the
+// same answer, only slower.
 func (db *DB) lastWords(ctx context.Context, word string, n int) ([]string, error) {
 	if !plainWord(word) {
-		return nil, nil
-	}
-	if !SearchPrefix(word) {
+		token, ok, err := db.fold.fold(ctx, word)
+		if err != nil || !ok {
+			return nil, nil
+		}
+		if plainWord(token) && len(token) < minPrefix {
+			return []string{token}, nil
+		}
+		word = token
+	} else if !SearchPrefix(word) {
 		return []string{word}, nil
 	}
 	out := []string{}

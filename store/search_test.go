@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,8 +60,8 @@ func notes(keys ...string) []string {
 
 // TestSearchPostsLastWord: the last word typed finds the words it begins
 // (the index's words, looked up by name), a word of one or two characters
-// only itself, a word with diacritics through FTS5's own prefix query; a
-// search asks for six words at most, completions included.
+// only itself, a word with diacritics as the index folds it; a search asks
+// for six words at most, completions included.
 func TestSearchPostsLastWord(t *testing.T) {
 	db := storetest.Open(t)
 	posts := map[string]store.Post{
@@ -105,6 +107,69 @@ func TestSearchPostsLastWord(t *testing.T) {
 			slices.Sort(got)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("search %q found %v; want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSearchPostsLastWordBeyondASCII: a last word with letters beyond
+// ASCII is looked up by name too, as the index folds it (case and
+// diacritics), never through FTS5's prefix query ("word"*, which merges
+// the doclist of every word it covers), and finds what that query found:
+// accented and plain forms alike. One that folds to a word of one or two
+// letters stands for itself, as that word typed does.
+func TestSearchPostsLastWordBeyondASCII(t *testing.T) {
+	var mu sync.Mutex
+	var matches []string
+	db := storetest.OpenWith(t, store.Options{Trace: func(query string, args []any) {
+		if strings.Contains(query, "posts_fts MATCH") && len(args) > 0 {
+			mu.Lock()
+			matches = append(matches, fmt.Sprint(args[0]))
+			mu.Unlock()
+		}
+	}})
+	posts := map[string]store.Post{
+		"cafe":    {ContentHTML: "<p>Café au lait</p>"},
+		"cafes":   {ContentHTML: "<p>Two cafes on the square</p>"},
+		"ca":      {ContentHTML: "<p>Ça va</p>"},
+		"cactus":  {ContentHTML: "<p>A cactus by the window</p>"},
+		"strasse": {ContentHTML: "<p>Die Straßenbahn fährt</p>"},
+		"nihongo": {ContentHTML: "<p>日本語のテスト</p>"},
+		"naive":   {ContentHTML: "<p>A naïve question</p>"},
+	}
+	putPosts(t, db, posts, []string{"cafe", "cafes", "ca", "cactus", "strasse", "nihongo", "naive"})
+
+	for _, tt := range []struct {
+		q    string
+		want []string
+	}{
+		{"café", notes("cafe", "cafes")},
+		{"CAFÉ", notes("cafe", "cafes")},
+		{"café", notes("cafe", "cafes")}, // a combining accent
+		{"lait café", notes("cafe")},
+		{"straß", notes("strasse")},
+		{"STRASSENBAHN", nil}, // the index does not fold ß
+		{"fähr", notes("strasse")},
+		{"日本", notes("nihongo")},
+		{"naï", notes("naive")},
+		{"ça", notes("ca")}, // "ca", not cactus, cafe or cafes
+		{"zyzzyvaé", nil},
+	} {
+		t.Run(tt.q, func(t *testing.T) {
+			mu.Lock()
+			matches = nil
+			mu.Unlock()
+			got := searchIRIs(t, db, tt.q)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("search %q found %v; want %v", tt.q, got, tt.want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range matches {
+				if strings.HasSuffix(m, "*") {
+					t.Errorf("search %q ran FTS5's prefix query %s", tt.q, m)
+				}
 			}
 		})
 	}

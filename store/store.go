@@ -42,6 +42,7 @@ type DB struct {
 
 	observer observerOf // hears of committed changes (Observe)
 	shm      walIndex   // the -shm file, read by Watchers
+	fold     wordFolder // what the search index makes of a word typed
 }
 
 // Options tune OpenWith. The zero value is what kith runs with.
@@ -130,6 +131,9 @@ func (db *DB) ReleaseMemory(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, "PRAGMA shrink_memory"); err != nil {
 		return fmt.Errorf("store: release memory: %w", err)
 	}
+	if err := db.fold.release(); err != nil {
+		return fmt.Errorf("store: release memory: %w", err)
+	}
 	if err := trimSQLiteHeap(); err != nil {
 		return fmt.Errorf("store: release memory: %w", err)
 	}
@@ -195,6 +199,7 @@ func (db *DB) Close() error {
 		errs = append(errs, db.r.Close())
 	}
 	errs = append(errs, db.w.Close())
+	errs = append(errs, db.fold.release())
 	errs = append(errs, db.shm.close())
 	return errors.Join(errs...)
 }
