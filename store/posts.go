@@ -61,6 +61,12 @@ type Post struct {
 	Quote  *Post  // the quoted post, when stored
 	Counts Counts
 	Own    Own
+
+	// replies is the count of stored, undeleted replies that Thread found
+	// by walking them, when it walked them all (repliesKnown), for
+	// LoadPostViews to use rather than count them again.
+	replies      int
+	repliesKnown bool
 }
 
 // Approvals of a reply to one of our posts; a reply waiting for the owner

@@ -207,50 +207,11 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 		posts[i].Author = actors[posts[i].AuthorIRI]
 	}
 	args = padIn(args)
-	in := placeholders(len(args))
-	each := func(id int64, fn func(p *Post)) {
-		for _, p := range byID[id] {
-			fn(p)
-		}
-	}
-
-	counts := []struct {
-		query string
-		set   func(p *Post, n int)
-	}{
-		{`SELECT post_id, count(*) FROM likes WHERE post_id IN (` + in + `) GROUP BY post_id`,
-			func(p *Post, n int) { p.Counts.Likes = n }},
-		{`SELECT post_id, count(*) FROM boosts WHERE post_id IN (` + in + `) GROUP BY post_id`,
-			func(p *Post, n int) { p.Counts.Boosts = n }},
-	}
-	for _, c := range counts {
-		if err := eachIDCount(ctx, db.reader(ctx), c.query, args, func(id int64, n int) { each(id, func(p *Post) { c.set(p, n) }) }); err != nil {
-			return err
-		}
+	if err := loadCounts(ctx, db.reader(ctx), byID, args, owner); err != nil {
+		return err
 	}
 	if err := loadReplyCounts(ctx, db.reader(ctx), posts); err != nil {
 		return err
-	}
-	if owner != "" {
-		ownArgs := append([]any{owner}, args...)
-		own := []struct {
-			query string
-			set   func(p *Post)
-		}{
-			{`SELECT post_id, 1 FROM likes WHERE actor_iri = ? AND post_id IN (` + in + `)`,
-				func(p *Post) { p.Own.Liked = true }},
-			{`SELECT post_id, 1 FROM boosts WHERE actor_iri = ? AND post_id IN (` + in + `)`,
-				func(p *Post) { p.Own.Boosted = true }},
-		}
-		for _, o := range own {
-			if err := eachIDCount(ctx, db.reader(ctx), o.query, ownArgs, func(id int64, _ int) { each(id, o.set) }); err != nil {
-				return err
-			}
-		}
-		if err := eachIDCount(ctx, db.reader(ctx), `SELECT post_id, 1 FROM bookmarks WHERE post_id IN (`+in+`)`, args,
-			func(id int64, _ int) { each(id, func(p *Post) { p.Own.Bookmarked = true }) }); err != nil {
-			return err
-		}
 	}
 	if err := loadPolls(ctx, db.reader(ctx), byID, args); err != nil {
 		return err
@@ -269,33 +230,85 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 	return nil
 }
 
-// eachIDCount runs a query of (post_id, n) rows and calls fn for each.
-func eachIDCount(ctx context.Context, q querier, query string, args []any, fn func(id int64, n int)) error {
-	rows, err := q.QueryContext(ctx, query, args...)
+// loadCounts fills the like and boost counts of the posts in byID, whose
+// ids are args, and with an owner, whether they liked, boosted or
+// bookmarked each. A count and the owner's own state come from the same
+// rows of the same index (likes and boosts are unique by post and actor),
+// so each is one query where it was two: three lists of ids for SQLite to
+// build and walk in place of five.
+func loadCounts(ctx context.Context, q querier, byID map[int64][]*Post, args []any, owner string) error {
+	in := placeholders(len(args))
+	ownArgs := append([]any{owner}, args...)
+	counts := []struct {
+		query string
+		set   func(p *Post, n int, own bool)
+	}{
+		{`SELECT post_id, count(*), max(actor_iri = ?) FROM likes WHERE post_id IN (` + in + `) GROUP BY post_id`,
+			func(p *Post, n int, own bool) { p.Counts.Likes, p.Own.Liked = n, p.Own.Liked || own }},
+		{`SELECT post_id, count(*), max(actor_iri = ?) FROM boosts WHERE post_id IN (` + in + `) GROUP BY post_id`,
+			func(p *Post, n int, own bool) { p.Counts.Boosts, p.Own.Boosted = n, p.Own.Boosted || own }},
+	}
+	for _, c := range counts {
+		rows, err := q.QueryContext(ctx, c.query, ownArgs...)
+		if err != nil {
+			return fmt.Errorf("store: post views: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var n int
+			var own bool
+			if err := rows.Scan(&id, &n, &own); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: post views: %w", err)
+			}
+			for _, p := range byID[id] {
+				c.set(p, n, own && owner != "")
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: post views: %w", err)
+		}
+	}
+	if owner == "" {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT post_id FROM bookmarks WHERE post_id IN (`+in+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: post views: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			return fmt.Errorf("store: post views: %w", err)
 		}
-		fn(id, n)
+		for _, p := range byID[id] {
+			p.Own.Bookmarked = true
+		}
 	}
 	return rows.Err()
 }
 
-// loadReplyCounts counts the stored, undeleted replies of each post.
+// loadReplyCounts counts the stored, undeleted replies of each post, but
+// for the posts whose count Thread found (Post.repliesKnown).
 func loadReplyCounts(ctx context.Context, q querier, posts []Post) error {
 	byIRI := make(map[string][]*Post, len(posts))
 	args := make([]any, 0, len(posts))
 	for i := range posts {
+		if p := &posts[i]; p.repliesKnown {
+			if p.replies > 0 {
+				p.Counts.Replies = p.replies
+			}
+			continue
+		}
 		if byIRI[posts[i].IRI] == nil {
 			args = append(args, posts[i].IRI)
 		}
 		byIRI[posts[i].IRI] = append(byIRI[posts[i].IRI], &posts[i])
+	}
+	if len(args) == 0 {
+		return nil
 	}
 	args = padIn(args)
 	// The in_reply_to != '' term lets the partial index serve the query.
