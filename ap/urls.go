@@ -152,15 +152,41 @@ func (u URLs) Activity(kind, id string) string { return u.Actor() + "#" + kind +
 
 // IsLocal reports whether iri lives on this server.
 func (u URLs) IsLocal(iri string) bool {
-	return strings.HasPrefix(iri, u.Base()+"/") || iri == u.Base()
+	rest, ok := u.cutBase(iri)
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// cutBase returns what follows Base in iri, and whether iri starts with
+// it, without building Base: pages ask this of every post they show.
+func (u URLs) cutBase(iri string) (string, bool) {
+	return cutPrefixes(iri, u.scheme, "://", u.domain)
+}
+
+// cutPrefixes returns s without the prefixes, one after the other, and
+// whether s started with all of them.
+func cutPrefixes(s string, prefixes ...string) (string, bool) {
+	for _, p := range prefixes {
+		var ok bool
+		if s, ok = strings.CutPrefix(s, p); !ok {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // LocalPostID returns the post id of a local post IRI or page URL.
 func (u URLs) LocalPostID(iri string) (string, bool) {
-	for _, prefix := range []string{u.Actor() + "/statuses/", u.Profile() + "/"} {
-		if id, ok := strings.CutPrefix(iri, prefix); ok && id != "" && !strings.ContainsAny(id, "/?#") {
-			return id, true
-		}
+	rest, ok := u.cutBase(iri)
+	if !ok {
+		return "", false
 	}
-	return "", false
+	// Actor()+"/statuses/" or Profile()+"/", matched piece by piece.
+	id, ok := cutPrefixes(rest, "/users/", u.username, "/statuses/")
+	if !ok {
+		id, ok = cutPrefixes(rest, "/@", u.username, "/")
+	}
+	if !ok || id == "" || strings.ContainsAny(id, "/?#") {
+		return "", false
+	}
+	return id, true
 }

@@ -48,3 +48,45 @@ func TestIsLocalDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalAddresses: IsLocal and LocalPostID know this site's addresses
+// and no other, whatever shares a prefix with them.
+func TestLocalAddresses(t *testing.T) {
+	u := NewURLs("kith.example", "me")
+	tests := []struct {
+		iri   string
+		local bool
+		post  string // the local post id, or ""
+	}{
+		{"https://kith.example", true, ""},
+		{"https://kith.example/", true, ""},
+		{"https://kith.example/users/me", true, ""},
+		{"https://kith.example/users/me/statuses/01JABC", true, "01JABC"},
+		{"https://kith.example/@me/01JABC", true, "01JABC"},
+		{"https://kith.example/users/me/statuses/", true, ""},
+		{"https://kith.example/users/me/statuses/01JABC/activity", true, ""},
+		{"https://kith.example/@me/01JABC?x=1", true, ""},
+		{"https://kith.example/@me/01JABC#frag", true, ""},
+		{"https://kith.example/users/meg/statuses/01JABC", true, ""},
+		{"https://kith.example/@meg/01JABC", true, ""},
+		{"https://kith.example/users/other/statuses/01JABC", true, ""},
+		{"https://kith.example.evil/users/me/statuses/01JABC", false, ""},
+		{"https://kith.examplex/@me/01JABC", false, ""},
+		{"http://kith.example/users/me/statuses/01JABC", false, ""},
+		{"https://evil.example/users/me/statuses/01JABC", false, ""},
+		{"https://kith.example@evil.example/x", false, ""},
+		{"", false, ""},
+	}
+	for _, tt := range tests {
+		if got := u.IsLocal(tt.iri); got != tt.local {
+			t.Errorf("IsLocal(%q) = %v; want %v", tt.iri, got, tt.local)
+		}
+		id, ok := u.LocalPostID(tt.iri)
+		if id != tt.post || ok != (tt.post != "") {
+			t.Errorf("LocalPostID(%q) = %q, %v; want %q", tt.iri, id, ok, tt.post)
+		}
+		if ok && u.Post(id) != tt.iri && u.PostPage(id) != tt.iri {
+			t.Errorf("LocalPostID(%q) = %q, which is neither its IRI nor its page", tt.iri, id)
+		}
+	}
+}

@@ -1,9 +1,6 @@
 package web
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // The post card writes its most repeated parts (byline, footer, buttons)
 // in Go rather than through template actions: html/template evaluates each
@@ -22,11 +19,14 @@ type htmlWriter struct {
 // text writes s as element text or a quoted attribute's value: html/template's
 // htmlEscaper and attrEscaper, which share one table.
 func (w *htmlWriter) text(s string) {
+	// Every byte replaced is ASCII, and no byte of a multi-byte UTF-8
+	// sequence (or of an invalid one, which html/template passes through)
+	// is below 0x80, so a byte loop escapes as the rune loop of
+	// html/template does.
 	written := 0
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+	for i := 0; i < len(s); i++ {
 		var repl string
-		switch r {
+		switch s[i] {
 		case 0:
 			repl = "\uFFFD"
 		case '"':
@@ -41,13 +41,12 @@ func (w *htmlWriter) text(s string) {
 			repl = "&lt;"
 		case '>':
 			repl = "&gt;"
+		default:
+			continue
 		}
-		if repl != "" {
-			w.WriteString(s[written:i])
-			w.WriteString(repl)
-			written = i + n
-		}
-		i += n
+		w.WriteString(s[written:i])
+		w.WriteString(repl)
+		written = i + 1
 	}
 	w.WriteString(s[written:])
 }
@@ -79,6 +78,9 @@ func (w *htmlWriter) urlPart(s string, norm bool) {
 	written := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue // most of any URL, tested first
+		}
 		switch c {
 		case '!', '#', '$', '*', ',', '/', ':', ';', '=', '?', '@', '[', ']':
 			if norm {
@@ -102,10 +104,6 @@ func (w *htmlWriter) urlPart(s string, norm bool) {
 			}
 		case '-', '.', '_', '~':
 			continue
-		default:
-			if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-				continue
-			}
 		}
 		w.WriteString(s[written:i])
 		w.WriteByte('%')

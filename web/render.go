@@ -197,9 +197,14 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		h.serverError(w, r, err)
 		return
 	}
-	var buf bytes.Buffer
+	buf, _ := h.pageBuffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer h.putPageBuffer(buf)
+	buf.Reset()
 	buf.Grow(int(pt.size.Load()))
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.ExecuteTemplate(buf, "layout", data); err != nil {
 		h.serverError(w, r, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
@@ -214,6 +219,19 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// maxPooledPage is the largest page buffer kept for the next page: a
+// 200-post thread is about 0.5 MB.
+const maxPooledPage = 1 << 20
+
+// putPageBuffer keeps buf for the next page, unless an unusually long page
+// made it large. The pool empties itself when the collector runs, so an
+// idle kith holds no buffer.
+func (h *Handler) putPageBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledPage {
+		h.pageBuffers.Put(buf)
+	}
 }
 
 // errorPage is the data of error.html.

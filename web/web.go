@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"kith/ap"
@@ -63,12 +64,15 @@ type Handler struct {
 	archiveLimit  int64
 	imports       *archiveImports
 
-	pages   map[string]*pageTemplate
-	static  *staticFiles
-	md      *markdown.Renderer
-	limiter *loginLimiter
-	mux     *http.ServeMux
-	handler http.Handler
+	pages map[string]*pageTemplate
+	// pageBuffers holds the buffers pages are rendered into: a thread
+	// page's half megabyte was allocated and cleared for every view.
+	pageBuffers sync.Pool
+	static      *staticFiles
+	md          *markdown.Renderer
+	limiter     *loginLimiter
+	mux         *http.ServeMux
+	handler     http.Handler
 }
 
 // New checks the templates (failing if a page is missing) and builds the
