@@ -259,3 +259,39 @@ func TestFetchMediaKnocksOnce(t *testing.T) {
 		t.Errorf("GetMedia to a host remembered as cavage sent %v; want one cavage GET", got)
 	}
 }
+
+// TestWebFingerUnsigned: a WebFinger lookup goes unsigned, and reads
+// nothing of the host's signature scheme; fetching the actor it names is
+// still signed.
+func TestWebFingerUnsigned(t *testing.T) {
+	ctx := context.Background()
+	inst := aptest.NewInstance(t, aptest.InstanceOptions{})
+	var mu sync.Mutex
+	var got []string // "path signed?"
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+map[bool]string{true: "signed", false: "unsigned"}[signed(r)])
+		mu.Unlock()
+		if r.URL.Path == "/.well-known/webfinger" {
+			w.Header().Set("Content-Type", "application/jrd+json")
+			w.Write([]byte(`{"subject":"` + r.URL.Query().Get("resource") + `","links":[{"rel":"self","type":"application/activity+json","href":"` + srv.URL + `/notes/1"}]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/activity+json")
+		w.Write([]byte(`{"id":"` + srv.URL + r.URL.Path + `","type":"Note","content":"hi"}`))
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "https://")
+	iri, err := inst.Service.Fetcher().WebFinger(ctx, "ann", host)
+	if err != nil || iri != srv.URL+"/notes/1" {
+		t.Fatalf("WebFinger = %q, %v; want %s/notes/1", iri, err, srv.URL)
+	}
+	if _, _, err := inst.Service.Fetcher().GetObject(ctx, iri); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/.well-known/webfinger unsigned", "/notes/1 signed"}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests %v; want %v", got, want)
+	}
+}
