@@ -100,22 +100,44 @@ func (h *Handler) ownerOnly(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // followRequestAction answers POST /api/v1/follow_requests/:id/authorize
-// and /reject through ap.Service, with the relationship afterwards.
+// (accept) and /reject: a follow request that is not there is 404, as on
+// Mastodon.
 func (h *Handler) followRequestAction(accept bool) http.HandlerFunc {
+	return h.followerAction(func(ctx context.Context, actorIRI string) error {
+		var err error
+		if accept {
+			_, err = h.ap.AcceptFollower(ctx, actorIRI)
+		} else {
+			_, err = h.ap.RejectFollower(ctx, actorIRI)
+		}
+		return err
+	})
+}
+
+// removeFromFollowers answers POST /api/v1/accounts/:id/remove_from_followers.
+// Like Mastodon it answers the relationship also when they did not follow:
+// the state asked for is the state there is.
+func (h *Handler) removeFromFollowers(w http.ResponseWriter, r *http.Request) {
+	h.followerAction(func(ctx context.Context, actorIRI string) error {
+		_, err := h.ap.RejectFollower(ctx, actorIRI)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})(w, r)
+}
+
+// followerAction answers a request about the follower :id with act, then
+// the relationship.
+func (h *Handler) followerAction(act func(ctx context.Context, actorIRI string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		_, actor, err := h.accountByID(r.Context(), id)
 		if err == nil && actor == nil {
 			err = store.ErrNotFound
 		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if accept {
-			_, err = h.ap.AcceptFollower(r.Context(), actor.IRI)
-		} else {
-			_, err = h.ap.RejectFollower(r.Context(), actor.IRI)
+		if err == nil {
+			err = act(r.Context(), actor.IRI)
 		}
 		if err != nil {
 			h.fail(w, r, err)

@@ -266,7 +266,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/mutes", h.user("read:mutes", h.mutedAccounts))
 	// Removing a follower is what the followers page's "Reject" does to an
 	// accepted follow.
-	m.HandleFunc("POST /api/v1/accounts/{id}/remove_from_followers", h.user("write:follows", h.followRequestAction(false)))
+	m.HandleFunc("POST /api/v1/accounts/{id}/remove_from_followers", h.user("write:follows", h.removeFromFollowers))
 	m.HandleFunc("GET /api/v1/accounts/familiar_followers", h.user("read:follows", h.familiarFollowers))
 
 	m.HandleFunc("/api/", h.noRoute)

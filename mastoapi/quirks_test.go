@@ -183,6 +183,14 @@ func TestWebActionsFromApp(t *testing.T) {
 	if _, err := k.inst.DB.Follower(ctx, bob.IRI); err == nil {
 		t.Errorf("bob still follows after remove_from_followers")
 	}
+	// Removing someone who does not follow answers the relationship, as
+	// Mastodon does; turning down a request that is not there is 404.
+	if rel := decode[Relationship](t, k.do(request{method: "POST", path: "/api/v1/accounts/" + id + "/remove_from_followers", token: tok}), 200); rel.FollowedBy {
+		t.Errorf("remove_from_followers of a non-follower: %+v", rel)
+	}
+	if res := k.do(request{method: "POST", path: "/api/v1/follow_requests/" + id + "/reject", token: tok}); res.Code != http.StatusNotFound {
+		t.Errorf("rejecting a request that is not there: %d; want 404", res.Code)
+	}
 
 	// Follow and unfollow, block and unblock (the person page's buttons).
 	for _, tt := range []struct {
