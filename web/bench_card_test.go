@@ -41,13 +41,15 @@ func BenchmarkThreadTemplate(b *testing.B) {
 	}
 	tpl := mustParse(b, k.h.pages["thread"])
 	var buf bytes.Buffer
+	var items []threadItem
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		data.Items = data.Items[:0]
+		items = items[:0]
 		for i := range posts {
-			data.Items = append(data.Items, threadItem{Card: k.h.card(c, &posts[i]), Indent: min(i%3, maxIndent), Focus: i == 21})
+			items = append(items, threadItem{Card: k.h.cardOf(c, &posts[i], posts[i].SID), Indent: min(i%3, maxIndent), Focus: i == 21})
 		}
+		data.Items = writeThread(items)
 		buf.Reset()
 		if err := tpl.ExecuteTemplate(&buf, "layout", data); err != nil {
 			b.Fatal(err)

@@ -34,7 +34,7 @@ func written(size int, write func(w *htmlWriter)) template.HTML {
 // sizeHint is about how long the card's markup is, so that it is
 // written into one allocation.
 func (c *cardView) sizeHint() int {
-	n := 1400 + 2*len(c.Author.Avatar) + len(c.Author.URL) + len(c.Author.Name) + len(c.Author.Handle) +
+	n := 1000 + 2*len(c.Author.Avatar) + len(c.Author.URL) + len(c.Author.Name) + len(c.Author.Handle) +
 		2*len(c.InReplyTo) + 3*len(c.Thread) + len(c.Original) + 80*len(c.Tags) + 3*len(c.IRI) +
 		len(c.Content) + len(c.Excerpt) + len(c.Summary) + len(c.Title) + 200*len(c.Media)
 	if c.Boost != nil {

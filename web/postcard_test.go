@@ -188,6 +188,8 @@ func cardFixtures(k *kit, now time.Time, s [6]string) []cardFixture {
 // differs from what the reference partial makes of the same view.
 func checkCards(t *testing.T, k *kit, ref *template.Template, fixtures []cardFixture) {
 	t.Helper()
+	var items []threadItem
+	var all strings.Builder // the reference's items, one after the other
 	for _, f := range fixtures {
 		e := store.Entry{Post: f.post, SID: f.post.SID, Boost: f.boost, Booster: f.booster}
 		v := k.h.entryCard(f.ctx, &e, f.moderate)
@@ -200,14 +202,18 @@ func checkCards(t *testing.T, k *kit, ref *template.Template, fixtures []cardFix
 		}
 		it := threadItem{Card: k.h.cardOf(f.ctx, &f.post, f.post.SID), Indent: f.indent, Focus: f.focus, ReplyingTo: f.replyingTo}
 		it.Card.Moderate = f.moderate
-		it.finish()
+		items = append(items, it)
 		want.Reset()
 		if err := ref.ExecuteTemplate(&want, "thread-item", &it); err != nil {
 			t.Fatal(err)
 		}
-		if string(it.HTML) != want.String() {
-			t.Errorf("%s: the thread item written in Go:\n%s\nthe template:\n%s", f.name, it.HTML, want.String())
+		all.WriteString(want.String())
+		if got := writeThread([]threadItem{it}); string(got) != want.String() {
+			t.Errorf("%s: the thread item written in Go:\n%s\nthe template:\n%s", f.name, got, want.String())
 		}
+	}
+	if got := writeThread(items); string(got) != all.String() {
+		t.Errorf("the thread written in Go:\n%s\nthe template:\n%s", got, all.String())
 	}
 }
 

@@ -317,9 +317,9 @@ type postPage struct {
 	page
 	Post     postView
 	Parent   string
-	Before   []threadItem // the conversation before the post: what it answers, and earlier branches
-	Replies  []threadItem // after it: its replies and later branches
-	Pinnable bool         // the owner may pin or unpin it
+	Before   template.HTML // the conversation before the post: what it answers, and earlier branches
+	Replies  template.HTML // after it: its replies and later branches
+	Pinnable bool          // the owner may pin or unpin it
 }
 
 // showPost serves a post and the replies we know of. Posts that are not
@@ -403,7 +403,7 @@ func (h *Handler) showPost(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, it := range items {
 		if it.Focus {
-			data.Before, data.Replies = items[:i], items[i+1:]
+			data.Before, data.Replies = writeThread(items[:i]), writeThread(items[i+1:])
 			break
 		}
 	}

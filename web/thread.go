@@ -23,9 +23,7 @@ const maxIndent = 5
 
 // threadItem is one post of a conversation as the thread page shows it.
 type threadItem struct {
-	// HTML is the item written in Go (write): what thread.html prints.
-	HTML       template.HTML
-	Card       cardView // not finished: its markup is in HTML
+	Card       cardView // not finished: writeThread writes it with the item
 	Indent     int
 	Focus      bool
 	ReplyingTo string // the name of the author answered, when the indent no longer shows it
@@ -52,14 +50,26 @@ func (it *threadItem) write(w *htmlWriter) {
 	w.WriteString("\n</div>\n")
 }
 
-// finish writes the item's markup into it.HTML.
-func (it *threadItem) finish() { it.HTML = written(it.Card.sizeHint()+200, it.write) }
+// writeThread writes a conversation's items one after the other, into
+// one string: a page prints it with one template action, rather than one
+// a post.
+func writeThread(items []threadItem) template.HTML {
+	n := 0
+	for i := range items {
+		n += items[i].Card.sizeHint() + 150
+	}
+	return written(n, func(w *htmlWriter) {
+		for i := range items {
+			items[i].write(w)
+		}
+	})
+}
 
 // threadPage is the data of thread.html.
 type threadPage struct {
 	page
-	Items   []threadItem
-	Partial bool // the fetch was still running when the page was made
+	Items   template.HTML // the conversation (writeThread)
+	Partial bool          // the fetch was still running when the page was made
 }
 
 // threadItems converts a stored thread for a page: one LoadPostViews for
@@ -89,7 +99,6 @@ func (h *Handler) threadItems(r *http.Request, c cardContext, thread []store.Thr
 		if thread[i].Depth > maxIndent {
 			it.ReplyingTo = names[posts[i].InReplyTo]
 		}
-		it.finish()
 		items[i] = it
 	}
 	return items, nil
@@ -134,9 +143,11 @@ func (h *Handler) showThread(w http.ResponseWriter, r *http.Request) {
 	}
 	data := &threadPage{page: p, Partial: !done}
 	data.NoIndex = true
-	if data.Items, err = h.threadItems(r, h.cardContext(acct, &data.page, r.URL.RequestURI()), thread); err != nil {
+	items, err := h.threadItems(r, h.cardContext(acct, &data.page, r.URL.RequestURI()), thread)
+	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
+	data.Items = writeThread(items)
 	h.render(w, r, http.StatusOK, "thread", data)
 }
