@@ -23,8 +23,9 @@ const searchTokenizer = `unicode61 remove_diacritics 2`
 // find nothing. The database is opened at the first such search and
 // closed by DB.ReleaseMemory, so an idle kith holds none.
 type wordFolder struct {
-	mu sync.Mutex
-	db *sql.DB // nil until first use, and after release
+	mu    sync.Mutex
+	db    *sql.DB           // nil until first use, and after release
+	runes map[rune]runeFold // characters folded before (runeFolds), until release
 }
 
 // fold returns the one token FTS5 makes of word; ok is false when it makes
@@ -32,18 +33,12 @@ type wordFolder struct {
 func (f *wordFolder) fold(ctx context.Context, word string) (token string, ok bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.db == nil {
-		if f.db, err = openFolder(ctx); err != nil {
-			return "", false, fmt.Errorf("store: fold search word: %w", err)
-		}
+	if err := f.open(ctx); err != nil {
+		return "", false, err
 	}
-	tokens, err := f.tokens(ctx, word)
+	tokens, err := f.rowTokens(ctx, word)
 	if err != nil {
-		// A connection the pool replaced would be an empty database:
-		// start afresh next time.
-		f.db.Close()
-		f.db = nil
-		return "", false, fmt.Errorf("store: fold search word: %w", err)
+		return "", false, err
 	}
 	if len(tokens) != 1 {
 		return "", false, nil
@@ -51,13 +46,38 @@ func (f *wordFolder) fold(ctx context.Context, word string) (token string, ok bo
 	return tokens[0], true, nil
 }
 
-// tokens stores word as the table's one row and reads back its first two
-// tokens: two are enough to tell one from several.
-func (f *wordFolder) tokens(ctx context.Context, word string) ([]string, error) {
-	if _, err := f.db.ExecContext(ctx, `INSERT OR REPLACE INTO fold (rowid, word) VALUES (1, ?)`, word); err != nil {
+// open opens the in-memory database if it is not open. f.mu is held.
+func (f *wordFolder) open(ctx context.Context) error {
+	if f.db != nil {
+		return nil
+	}
+	db, err := openFolder(ctx)
+	if err != nil {
+		return fmt.Errorf("store: fold search words: %w", err)
+	}
+	f.db = db
+	return nil
+}
+
+// rowTokens stores text as the table's one row and reads back its tokens
+// in order. f.mu is held and the database open.
+func (f *wordFolder) rowTokens(ctx context.Context, text string) ([]string, error) {
+	out, err := f.readTokens(ctx, text)
+	if err != nil {
+		// A connection the pool replaced would be an empty database:
+		// start afresh next time.
+		f.db.Close()
+		f.db = nil
+		return nil, fmt.Errorf("store: fold search words: %w", err)
+	}
+	return out, nil
+}
+
+func (f *wordFolder) readTokens(ctx context.Context, text string) ([]string, error) {
+	if _, err := f.db.ExecContext(ctx, `INSERT OR REPLACE INTO fold (rowid, word) VALUES (1, ?)`, text); err != nil {
 		return nil, err
 	}
-	rows, err := f.db.QueryContext(ctx, `SELECT term FROM fold_terms LIMIT 2`)
+	rows, err := f.db.QueryContext(ctx, `SELECT term FROM fold_terms ORDER BY offset`)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +122,7 @@ func openFolder(ctx context.Context) (*sql.DB, error) {
 func (f *wordFolder) release() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.runes = nil
 	if f.db == nil {
 		return nil
 	}

@@ -3,9 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"kith/ap"
@@ -141,94 +139,36 @@ func (h *Handler) searchText(r *http.Request, q string, data *searchPage) error 
 	if err != nil {
 		return err
 	}
-	hits := newHitFinder(terms)
+	texts := make([]string, len(posts))
 	for i := range posts {
-		text := sanitize.Excerpt(posts[i].Summary+" "+posts[i].ContentHTML, 100000)
+		texts[i] = sanitize.Excerpt(posts[i].Summary+" "+posts[i].ContentHTML, 100000)
 		if posts[i].Title != "" {
-			text = posts[i].Title + " · " + text
+			texts[i] = posts[i].Title + " · " + texts[i]
 		}
-		data.Results = append(data.Results, searchResult{Card: h.card(c, &posts[i]), Snippet: snippet(text, hits)})
+		texts[i] = strings.TrimSpace(texts[i])
+	}
+	// The words are found as the index found them, case and diacritics
+	// folded by FTS5 itself: all the page's texts in one call.
+	hits, err := h.db.SearchHits(ctx, terms, texts)
+	if err != nil {
+		// The marks only help the reader: the posts are shown unmarked.
+		h.log.Warn("search: marking the hits", "err", err)
+		hits = make([][][2]int, len(texts))
+	}
+	for i := range posts {
+		data.Results = append(data.Results, searchResult{Card: h.card(c, &posts[i]), Snippet: snippet(texts[i], hits[i])})
 	}
 	return nil
 }
 
-// hitFinder finds in plain text the words a search matched, as
-// store.SearchPosts matched them: whole words, the last one typed as the
-// start of words when the store takes it so. Case is ignored; diacritics
-// are not (the index folds them, so "cafe" finds "Café" unmarked).
-type hitFinder struct {
-	words  []string // lower case, matched whole
-	prefix string   // lower case, matched at the start of a word; "" if none
-}
-
-func newHitFinder(terms []string) hitFinder {
-	last := terms[len(terms)-1]
-	if store.SearchPrefix(last) {
-		return hitFinder{words: terms[:len(terms)-1], prefix: last}
-	}
-	return hitFinder{words: terms}
-}
-
-// find returns the byte ranges of the hits in text, in order, at most max
-// (all when max < 0). A word is a run of letters, digits and marks, as
-// store.SearchTerms splits them.
-func (f hitFinder) find(text string, max int) [][2]int {
-	var out [][2]int
-	for i := 0; i < len(text) && (max < 0 || len(out) < max); {
-		r, n := utf8.DecodeRuneInString(text[i:])
-		if !isWordRune(r) {
-			i += n
-			continue
-		}
-		j := i + n
-		for j < len(text) {
-			r, n := utf8.DecodeRuneInString(text[j:])
-			if !isWordRune(r) {
-				break
-			}
-			j += n
-		}
-		word := text[i:j]
-		if slices.ContainsFunc(f.words, func(w string) bool { return strings.EqualFold(word, w) }) {
-			out = append(out, [2]int{i, j})
-		} else if n := foldedPrefix(word, f.prefix); n > 0 {
-			out = append(out, [2]int{i, i + n})
-		}
-		i = j
-	}
-	return out
-}
-
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
-
-// foldedPrefix returns the length in bytes of the start of word that
-// equals prefix ignoring case, or 0 if word does not start so.
-func foldedPrefix(word, prefix string) int {
-	if prefix == "" {
-		return 0
-	}
-	at := 0
-	for _, p := range prefix {
-		if at >= len(word) {
-			return 0
-		}
-		r, n := utf8.DecodeRuneInString(word[at:])
-		if !strings.EqualFold(string(r), string(p)) {
-			return 0
-		}
-		at += n
-	}
-	return at
-}
-
 // snippet cuts text to about searchSnippetLen characters around the first
-// hit and marks every hit in it, by the offsets found in the plain text:
-// the marks are made here, never taken from the stored HTML.
-func snippet(text string, hits hitFinder) []snippetPart {
-	text = strings.TrimSpace(text)
+// of hits (byte ranges of text, in order, from store.SearchHits) and marks
+// every hit in it: the marks are made here, on the plain text, never taken
+// from the stored HTML. A hit the cut crosses is marked as far as it shows.
+func snippet(text string, hits [][2]int) []snippetPart {
 	start := 0
-	if first := hits.find(text, 1); len(first) > 0 && first[0][0] > searchSnippetLen/3 {
-		start = first[0][0] - searchSnippetLen/3
+	if len(hits) > 0 && hits[0][0] > searchSnippetLen/3 {
+		start = hits[0][0] - searchSnippetLen/3
 		for start > 0 && !utf8.RuneStart(text[start]) {
 			start--
 		}
@@ -240,21 +180,24 @@ func snippet(text string, hits hitFinder) []snippetPart {
 			end++
 		}
 	}
-	window := text[start:end]
 	var out []snippetPart
 	if start > 0 {
 		out = append(out, snippetPart{Text: "…"})
 	}
-	at := 0
-	for _, m := range hits.find(window, -1) {
-		if m[0] > at {
-			out = append(out, snippetPart{Text: window[at:m[0]]})
+	at := start
+	for _, m := range hits {
+		m[0], m[1] = max(m[0], at), min(m[1], end)
+		if m[0] >= m[1] {
+			continue
 		}
-		out = append(out, snippetPart{Text: window[m[0]:m[1]], Hit: true})
+		if m[0] > at {
+			out = append(out, snippetPart{Text: text[at:m[0]]})
+		}
+		out = append(out, snippetPart{Text: text[m[0]:m[1]], Hit: true})
 		at = m[1]
 	}
-	if at < len(window) {
-		out = append(out, snippetPart{Text: window[at:]})
+	if at < end {
+		out = append(out, snippetPart{Text: text[at:end]})
 	}
 	if end < len(text) {
 		out = append(out, snippetPart{Text: "…"})

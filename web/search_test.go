@@ -11,6 +11,7 @@ import (
 
 	"kith/ap/aptest"
 	"kith/store"
+	"kith/store/storetest"
 )
 
 // TestSearch: a word of a received post and of our own is found and
@@ -32,6 +33,8 @@ func TestSearch(t *testing.T) {
 				ContentHTML: "<p>A walk by the riverbank today</p>", Tags: []string{"rivers"}},
 			{IRI: remote.Base + "/notes/2", AuthorIRI: ann.IRI, Type: "Note", Visibility: store.Public, Published: time.Now(),
 				ContentHTML: `<p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; hostile riverbank</p>`},
+			{IRI: remote.Base + "/notes/4", AuthorIRI: ann.IRI, Type: "Note", Visibility: store.Public, Published: time.Now(),
+				ContentHTML: `<p>&lt;b&gt;Café&lt;/b&gt; CAFÉ&lt;/mark&gt;&lt;script&gt;x()&lt;/script&gt; décafe, next delivery</p>`},
 		} {
 			if err := tx.PutPost(ctx, p); err != nil {
 				return err
@@ -72,6 +75,23 @@ func TestSearch(t *testing.T) {
 	body = k.get("/search?q=" + url.QueryEscape(`"<b>x</b>" NEAR( OR * riverbank`)).Body.String()
 	if strings.Contains(body, "<b>x</b>") {
 		t.Error("the query's markup reached the page")
+	}
+	// Case and diacritics are folded as the index folds them, and the
+	// marks still never let the post's text become markup.
+	for q, want := range map[string]string{
+		"cafe":  "&lt;b&gt;<mark>Café</mark>&lt;/b&gt; <mark>CAFÉ</mark>&lt;/mark&gt;&lt;script&gt;x()&lt;/script&gt; décafe",
+		"CAFÉ":  "&lt;b&gt;<mark>Café</mark>&lt;/b&gt; <mark>CAFÉ</mark>&lt;/mark&gt;",
+		"Délív": "next <mark>deliv</mark>ery",
+	} {
+		body := k.get("/search?q=" + url.QueryEscape(q)).Body.String()
+		if !strings.Contains(body, want) {
+			t.Errorf("search %q: results lack %q", q, want)
+		}
+		for _, bad := range []string{"<b>", "<script>", "</mark></mark>"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("search %q: %q reached the page", q, bad)
+			}
+		}
 	}
 	if rec := k.get("/search?q=" + strings.Repeat("a", 501)); rec.Code != http.StatusBadRequest {
 		t.Errorf("a long query: status %d; want 400", rec.Code)
@@ -130,9 +150,12 @@ func TestSearch(t *testing.T) {
 }
 
 // TestSnippetMarks: the snippet marks the words the search matched, as the
-// store matched them: whole words, and the start of words for a last word
-// of three characters or more; never a word that only holds the letters.
+// store matched them (store.SearchHits): whole words, and the start of words
+// for a last word of three characters or more, case and diacritics folded
+// as FTS5 folds them; never a word that only holds the letters.
 func TestSnippetMarks(t *testing.T) {
+	db := storetest.Open(t)
+	long := strings.Repeat("filler words ", 40)
 	for _, tt := range []struct {
 		q, text string
 		want    []string
@@ -141,12 +164,23 @@ func TestSnippetMarks(t *testing.T) {
 		{"river", "Riverbank and the river; unriver", []string{"River", "river"}},
 		{"raspberry serv", "Raspberry servers served; raspberryish", []string{"Raspberry", "serv", "serv"}},
 		{"the gard", "The garden, other gardens", []string{"The", "gard", "gard"}},
-		{"café", "Café au lait, CAFÉS, cafe", []string{"Café", "CAFÉ"}},
+		{"café", "Café au lait, CAFÉS, cafe", []string{"Café", "CAFÉ", "cafe"}},
+		{"cafe", "Un Café noir; décafe", []string{"Café"}},
+		{"CAFÉ", "un café", []string{"café"}},
+		{"Délív", "Next: delivery times", []string{"deliv"}},
+		{"straße", "Straße, STRASSE", []string{"Straße"}},
 		{"zyzzyva", "nothing here", nil},
+		// Far in a long text: the snippet starts near the hit, which stays
+		// marked.
+		{"Délív", long + "a delivery", []string{"deliv"}},
 	} {
 		t.Run(tt.q, func(t *testing.T) {
+			hits, err := db.SearchHits(context.Background(), store.SearchTerms(tt.q), []string{tt.text})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got []string
-			for _, p := range snippet(tt.text, newHitFinder(store.SearchTerms(tt.q))) {
+			for _, p := range snippet(tt.text, hits[0]) {
 				if p.Hit {
 					got = append(got, p.Text)
 				}
@@ -155,5 +189,32 @@ func TestSnippetMarks(t *testing.T) {
 				t.Errorf("marks %q; want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSnippetCut: the snippet is at most searchSnippetLen bytes of the
+// text around the first hit, with an ellipsis where it is cut; a hit the
+// cut crosses is marked as far as it shows, and the parts put together
+// are the text's window unchanged.
+func TestSnippetCut(t *testing.T) {
+	text := strings.Repeat("ab ", 100) + "hit " + strings.Repeat("cd ", 100)
+	at := strings.Index(text, "hit")
+	cross := [2]int{at + searchSnippetLen*2/3 - 4, at + searchSnippetLen*2/3 + 5} // crosses the window's end
+	parts := snippet(text, [][2]int{{at, at + 3}, cross})
+	var b strings.Builder
+	var marks []string
+	for _, p := range parts {
+		b.WriteString(p.Text)
+		if p.Hit {
+			marks = append(marks, p.Text)
+		}
+	}
+	got := b.String()
+	window := text[at-searchSnippetLen/3 : at+searchSnippetLen*2/3]
+	if got != "…"+window+"…" {
+		t.Errorf("snippet %q; want %q between ellipses", got, window)
+	}
+	if want := []string{"hit", text[cross[0] : at+searchSnippetLen*2/3]}; !slices.Equal(marks, want) {
+		t.Errorf("marks %q; want %q", marks, want)
 	}
 }
