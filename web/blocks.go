@@ -57,7 +57,11 @@ type blockView struct {
 	Profile string // the remote profile in kith, for accounts
 	Comment string
 	Since   time.Time
-	Action  string // what the button does
+	Action  string    // what the button does
+	Until   untilView // when a timed mute ends
+	// PostsOnly is set for a mute that leaves the account's
+	// notifications shown.
+	PostsOnly bool
 }
 
 // showBlocks lists the blocked and muted accounts and servers, each with a
@@ -112,8 +116,14 @@ func (h *Handler) blocksData(r *http.Request) (*blocksPage, error) {
 			if err != nil {
 				return nil, err
 			}
+			now := h.now()
 			for _, m := range ms {
-				sec.Items = append(sec.Items, blockItem(m.ActorIRI, m.Actor, "", m.CreatedAt, l.action))
+				v := blockItem(m.ActorIRI, m.Actor, "", m.CreatedAt, l.action)
+				if !m.ExpiresAt.IsZero() {
+					v.Until = untilOf(now, m.ExpiresAt)
+				}
+				v.PostsOnly = !l.domains && !m.Notifications
+				sec.Items = append(sec.Items, v)
 			}
 		} else {
 			bs, err := h.db.Blocks(ctx, l.domains, blocksShown)

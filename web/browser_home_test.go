@@ -153,4 +153,18 @@ func TestBrowserFollowReadLike(t *testing.T) {
 	if got := remote.Received(); len(got) != 3 || got[2].Type() != "Like" || got[2].Activity["object"] != answer.IRI {
 		t.Errorf("ann's server got %d activities; want a third, a Like of the answer", len(got))
 	}
+
+	// Mute ann for an hour from her profile, her notifications left
+	// shown: a choice in a list and a box unticked, without JavaScript.
+	b.Navigate(base + "/people?acct=ann@" + remote.Host)
+	b.SetValue(`form.mute select[name=duration]`, "3600")
+	b.Click(`form.mute input[type=checkbox][name=notifications]`, false)
+	b.Click(`form.mute button[name=action][value=mute]`, true)
+	m, err := k.inst.DB.MuteOf(ctx, ann.IRI, time.Now())
+	if err != nil || m.Notifications || m.ExpiresAt.Sub(time.Now()) < 59*time.Minute || m.ExpiresAt.Sub(time.Now()) > time.Hour {
+		t.Fatalf("after the mute form: %+v, %v; want an hour, notifications shown\n%s", m, err, b.Text())
+	}
+	if text := b.Text(); !strings.Contains(text, "Muted until") || !strings.Contains(text, "(in 59 min)") && !strings.Contains(text, "(in 1 h)") {
+		t.Errorf("the profile does not say when the mute ends\n%s", text)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,65 @@ type peoplePage struct {
 	Relation relationView
 	Buttons  []personButton
 	Posts    []cardView
+	// MuteFor offers how long to mute, when the account is not muted.
+	MuteFor []muteChoice
+}
+
+// muteChoice is one of the durations a mute can be given, as Mastodon's
+// web interface offers them; Value is in seconds, as its API takes it.
+type muteChoice struct {
+	Value, Label string
+	Duration     time.Duration // 0: until lifted
+}
+
+// muteChoices are the durations the mute form offers, the first the
+// default.
+var muteChoices = []muteChoice{
+	{"0", "Indefinitely", 0},
+	{"300", "5 minutes", 5 * time.Minute},
+	{"1800", "30 minutes", 30 * time.Minute},
+	{"3600", "1 hour", time.Hour},
+	{"21600", "6 hours", 6 * time.Hour},
+	{"86400", "1 day", 24 * time.Hour},
+	{"259200", "3 days", 3 * 24 * time.Hour},
+	{"604800", "7 days", 7 * 24 * time.Hour},
+}
+
+// muteForm reads the mute form: the duration, one of muteChoices (none
+// sent: until lifted), and whether the account's notifications are hidden
+// too. The checkbox follows a hidden "0", so that unticked it still says
+// no; a form that sends neither (an older page) hides them, as muting did
+// before there was a choice. ok is false for anything else.
+func muteForm(r *http.Request) (d time.Duration, notifications, ok bool) {
+	if v := r.PostForm["duration"]; len(v) > 0 {
+		i := slices.IndexFunc(muteChoices, func(c muteChoice) bool { return c.Value == v[0] })
+		if len(v) > 1 || i < 0 {
+			return 0, false, false
+		}
+		d = muteChoices[i].Duration
+	}
+	vals := r.PostForm["notifications"]
+	for _, v := range vals {
+		if v != "0" && v != "1" {
+			return 0, false, false
+		}
+	}
+	return d, len(vals) == 0 || slices.Contains(vals, "1"), true
+}
+
+// untilView is when a timed mute ends, for a page.
+type untilView struct {
+	At time.Time // zero: until lifted
+	In string    // "in 3 h", or "" when that would only repeat the date
+}
+
+// untilOf describes end, seen at now.
+func untilOf(now, end time.Time) untilView {
+	v := untilView{At: end}
+	if in := relativeTime(now, end); strings.HasPrefix(in, "in ") || in == "now" {
+		v.In = in
+	}
+	return v
 }
 
 // personButton is one of the profile's forms: what it does and says.
@@ -49,10 +109,10 @@ func (rel relationView) buttons() []personButton {
 			out = append(out, personButton{"unfollow", "Unfollow", "secondary"})
 		}
 	}
+	// Muting has a form of its own (people.html): for how long, and
+	// whether notifications go too.
 	if rel.Muted {
 		out = append(out, personButton{"unmute", "Unmute", "secondary"})
-	} else {
-		out = append(out, personButton{"mute", "Mute", "secondary"})
 	}
 	if rel.Blocked {
 		out = append(out, personButton{"unblock", "Unblock", "secondary"})
@@ -84,6 +144,8 @@ type relationView struct {
 	Blocked       bool
 	DomainBlocked bool
 	Muted         bool
+	MuteUntil     untilView // when the mute ends, if it is timed
+	MuteAll       bool      // the mute hides their notifications too
 }
 
 // showPerson shows a remote account's profile (/people?actor=IRI or
@@ -136,6 +198,9 @@ func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Buttons = data.Relation.buttons()
+	if !data.Relation.Muted {
+		data.MuteFor = muteChoices
+	}
 	data.Stats, err = h.db.ActorStatsOf(ctx, a.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.serverError(w, r, err)
@@ -155,7 +220,7 @@ func (h *Handler) showPerson(w http.ResponseWriter, r *http.Request) {
 	for i := range entries {
 		data.Posts = append(data.Posts, h.entryCard(c, &entries[i], nil))
 	}
-	data.Flash, data.FlashWarn = personFlash(q.Get("done"), a.Handle())
+	data.Flash, data.FlashWarn = personFlash(q.Get("done"), a.Handle(), data.Relation)
 	h.render(w, r, http.StatusOK, "people", data)
 }
 
@@ -200,14 +265,25 @@ func (h *Handler) relation(r *http.Request, a *store.Actor) (relationView, error
 	if rel.DomainBlocked, err = h.ap.IsDomainBlocked(ctx, a.Host); err != nil {
 		return rel, err
 	}
-	rel.Muted, err = h.db.IsMuted(ctx, a.IRI, h.now())
-	return rel, err
+	now := h.now()
+	m, err := h.db.MuteOf(ctx, a.IRI, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return rel, nil
+	case err != nil:
+		return rel, err
+	}
+	rel.Muted, rel.MuteAll = true, m.Notifications
+	if !m.ExpiresAt.IsZero() {
+		rel.MuteUntil = untilOf(now, m.ExpiresAt)
+	}
+	return rel, nil
 }
 
 // personFlash is the notice after a button on the profile; done comes from
 // the URL, so only known words produce a notice, naming the account the
-// page shows.
-func personFlash(done, who string) (ok, warn string) {
+// page shows. A mute is told as it stands (rel), not as the URL says.
+func personFlash(done, who string, rel relationView) (ok, warn string) {
 	switch done {
 	case "follow":
 		return "Follow request sent to " + who + ". It shows as requested until their server accepts it.", ""
@@ -220,7 +296,17 @@ func personFlash(done, who string) (ok, warn string) {
 	case "unblock":
 		return "Unblocked " + who + ". Follow them again if you wish: the block ended that.", ""
 	case "mute":
-		return "Muted " + who + ": their posts and notifications are hidden. They are not told.", ""
+		if !rel.Muted {
+			return "", "" // it ended already
+		}
+		s := "Muted " + who
+		if !rel.MuteUntil.At.IsZero() {
+			s += " until " + humanDate(rel.MuteUntil.At)
+		}
+		if rel.MuteAll {
+			return s + ": their posts and notifications are hidden. They are not told.", ""
+		}
+		return s + ": their posts are hidden, their notifications still shown. They are not told.", ""
 	case "unmute":
 		return "Unmuted " + who + ".", ""
 	}
@@ -239,6 +325,16 @@ func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
 	}
 	var do func(ctx context.Context, target string) (*store.Actor, error)
 	switch action {
+	case "mute":
+		d, notifications, ok := muteForm(r)
+		if !ok {
+			h.showError(w, r, http.StatusBadRequest, "Mute for how long?",
+				"The form asked for a duration kith does not offer. Go back to the profile and choose one of its list.")
+			return
+		}
+		do = func(ctx context.Context, target string) (*store.Actor, error) {
+			return h.ap.MuteFor(ctx, target, notifications, d)
+		}
 	case "follow":
 		do = h.ap.Follow
 	case "unfollow":
@@ -247,8 +343,6 @@ func (h *Handler) submitPerson(w http.ResponseWriter, r *http.Request) {
 		do = h.ap.Block
 	case "unblock":
 		do = h.ap.Unblock
-	case "mute":
-		do = h.ap.Mute
 	case "unmute":
 		do = h.ap.Unmute
 	default:

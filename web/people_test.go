@@ -280,3 +280,118 @@ func TestRemoteProfileHeaderImage(t *testing.T) {
 		t.Errorf("no header: status %d; want 404", rec.Code)
 	}
 }
+
+// TestRemoteProfileMuteFor: the profile's mute form offers Mastodon's
+// durations and whether notifications go too; a timed mute shows when it
+// ends on the profile and on the blocks page, and ends by itself at that
+// time (the fake clock); an unknown duration or checkbox value is a 400
+// that changes nothing, and the form is CSRF-checked.
+func TestRemoteProfileMuteFor(t *testing.T) {
+	ctx := context.Background()
+	clock := aptest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	k := newKit(t, aptest.InstanceOptions{Now: clock.Now})
+	k.login()
+	remote, alice := fakeAccount(t)
+	profile := "/people?actor=" + url.QueryEscape(alice.IRI)
+	if rec := k.get("/people?acct=alice@" + remote.Host); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	page := k.get(profile).Body.String()
+	form := page[strings.Index(page, `<form method="post" action="/people" class="inline mute">`):]
+	form = form[:strings.Index(form, "</form>")]
+	for _, want := range []string{
+		`name="csrf" value="` + k.csrf + `"`, `name="actor" value="` + alice.IRI + `"`,
+		`<option value="0">Indefinitely</option>`, `<option value="300">5 minutes</option>`,
+		`<option value="1800">30 minutes</option>`, `<option value="3600">1 hour</option>`,
+		`<option value="21600">6 hours</option>`, `<option value="86400">1 day</option>`,
+		`<option value="259200">3 days</option>`, `<option value="604800">7 days</option>`,
+		`<input type="hidden" name="notifications" value="0">`,
+		`<input type="checkbox" name="notifications" value="1" checked>`,
+		`name="action" value="mute"`,
+	} {
+		if !strings.Contains(form, want) {
+			t.Errorf("the mute form lacks %q:\n%s", want, form)
+		}
+	}
+
+	mute := func(form url.Values) *httptest.ResponseRecorder {
+		t.Helper()
+		form.Set("actor", alice.IRI)
+		form.Set("action", "mute")
+		return k.post("/people", form)
+	}
+	// Bad input: a 400 page, nothing muted.
+	for _, bad := range []url.Values{
+		{"duration": {"soon"}}, {"duration": {"60"}}, {"duration": {"-300"}}, {"duration": {"3600", "300"}},
+		{"duration": {""}}, {"notifications": {"yes"}}, {"duration": {"300"}, "notifications": {"0", "2"}},
+	} {
+		rec := mute(bad)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Mute for how long?") {
+			t.Errorf("mute %v: status %d; want the 400 page", bad, rec.Code)
+		}
+	}
+	if rec := mute(url.Values{"duration": {"3600"}, "csrf": {"wrong"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("mute without the CSRF token: status %d; want 403", rec.Code)
+	}
+	if muted, _ := k.inst.DB.IsMuted(ctx, alice.IRI, clock.Now()); muted {
+		t.Fatal("a refused form muted")
+	}
+
+	// One hour, notifications left shown (the box unticked sends the
+	// hidden "0" only).
+	rec := mute(url.Values{"duration": {"3600"}, "notifications": {"0"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("mute: status %d\n%s", rec.Code, rec.Body)
+	}
+	m, err := k.inst.DB.MuteOf(ctx, alice.IRI, clock.Now())
+	if err != nil || !m.ExpiresAt.Equal(clock.Now().Add(time.Hour)) || m.Notifications {
+		t.Fatalf("mute = %+v, %v; want one hour, notifications shown", m, err)
+	}
+	page = k.get(location(t, rec)).Body.String()
+	for _, want := range []string{
+		`<span class="badge">Muted</span> <span class="small">until <time datetime="2026-12-01T13:00:00Z">1 Dec 2026 13:00 UTC</time> (in 1 h)</span>`,
+		"(their notifications still shown)",
+		"Muted @alice@" + remote.Host + " until 1 Dec 2026 13:00 UTC: their posts are hidden, their notifications still shown.",
+		`value="unmute"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the profile lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `class="inline mute"`) {
+		t.Error("a muted account is offered the mute form")
+	}
+	clock.Advance(30 * time.Minute)
+	blocks := k.get("/settings/blocks").Body.String()
+	if want := `until <time datetime="2026-12-01T13:00:00Z">1 Dec 2026 13:00 UTC</time> (in 30 min); notifications still shown`; !strings.Contains(blocks, want) {
+		t.Errorf("the mutes list lacks %q", want)
+	}
+
+	// At its end it is over, on both pages, before the loop deletes it.
+	clock.Advance(31 * time.Minute)
+	page = k.get(profile).Body.String()
+	if strings.Contains(page, `<span class="badge">Muted</span>`) || !strings.Contains(page, `class="inline mute"`) {
+		t.Error("the mute did not end at its time")
+	}
+	if blocks := k.get("/settings/blocks").Body.String(); strings.Contains(blocks, "@alice@"+remote.Host) {
+		t.Error("the mutes list still shows the ended mute")
+	}
+
+	// Indefinitely, notifications too (the box ticked sends "0" and "1").
+	rec = mute(url.Values{"duration": {"0"}, "notifications": {"0", "1"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("mute: status %d", rec.Code)
+	}
+	if m, err := k.inst.DB.MuteOf(ctx, alice.IRI, clock.Now()); err != nil || !m.ExpiresAt.IsZero() || !m.Notifications {
+		t.Fatalf("mute = %+v, %v; want until lifted, notifications hidden", m, err)
+	}
+	page = k.get(location(t, rec)).Body.String()
+	if !strings.Contains(page, "their posts and notifications are hidden") || strings.Contains(page, "until <time") ||
+		strings.Contains(page, "still shown") {
+		t.Error("the profile does not show an untimed mute of everything")
+	}
+	blocks = k.get("/settings/blocks").Body.String()
+	if !strings.Contains(blocks, "@alice@"+remote.Host) || strings.Contains(blocks, "until <time") {
+		t.Error("the mutes list does not show the untimed mute as such")
+	}
+}
