@@ -10,7 +10,7 @@ import (
 	"kith/store/storetest"
 )
 
-// TestThreadViews: the counts, own state and authors that LoadPostViews
+// TestThreadViews: the counts, own state and authors (cached or not) that LoadPostViews
 // gives the posts of a thread are those it gives each post read alone,
 // in the threads where Thread finds the reply counts by its walk and in
 // those where it must leave them to LoadPostViews: replies of blocked
@@ -38,6 +38,7 @@ func TestThreadViews(t *testing.T) {
 	post(bob, evil.IRI, nil)
 	gone := post(carol, root.IRI, func(p *store.Post) { p.DeletedAt = t0 })
 	post(carol, gone.IRI, nil)
+	post("https://t.example/users/dave", root.IRI, nil) // an author not cached
 	post(carol, a.IRI, func(p *store.Post) { p.Approval = store.Hidden })
 	post(carol, a.IRI, func(p *store.Post) { p.Approval = "pending" })
 	chain := a
@@ -132,14 +133,19 @@ func TestThreadViews(t *testing.T) {
 		for _, p := range posts {
 			byIRI[p.IRI] = p
 		}
-		if got, want := byIRI[root.IRI], (store.Counts{Replies: 2, Likes: 1, Boosts: 1}); got.Counts != want || got.Own != (store.Own{Bookmarked: true}) {
-			t.Errorf("%+v: root: counts %+v, own %+v; want %+v (bob's and eve's replies, not the deleted one), bookmarked", q, got.Counts, got.Own, want)
+		if got, want := byIRI[root.IRI], (store.Counts{Replies: 3, Likes: 1, Boosts: 1}); got.Counts != want || got.Own != (store.Own{Bookmarked: true}) {
+			t.Errorf("%+v: root: counts %+v, own %+v; want %+v (bob's, eve's and dave's replies, not the deleted one), bookmarked", q, got.Counts, got.Own, want)
 		}
 		if got, want := byIRI[a.IRI], (store.Counts{Replies: 3, Likes: 2, Boosts: 1}); got.Counts != want || got.Own != (store.Own{Liked: true, Boosted: true}) {
 			t.Errorf("%+v: bob's reply: counts %+v, own %+v; want %+v (hidden, waiting and the chain's), liked and boosted", q, got.Counts, got.Own, want)
 		}
-		if got := byIRI[a.IRI].Author; got == nil || got.IRI != bob {
+		if got := byIRI[a.IRI].Author; got == nil || got.IRI != bob || got.Name != "Name of "+bob {
 			t.Errorf("%+v: bob's reply: author %+v", q, got)
+		}
+		for _, p := range posts {
+			if got := byIRI[root.IRI].Author; p.AuthorIRI == alice && (got == nil || p.Author != got) {
+				t.Errorf("%+v: alice's posts: authors %p, %p; want one, shared", q, got, p.Author)
+			}
 		}
 	}
 	// Without an owner, nothing is anybody's own.

@@ -101,29 +101,23 @@ func (db *DB) Home(ctx context.Context, q HomeQuery) ([]Entry, error) {
 func scanEntries(rows *sql.Rows) ([]Entry, error) {
 	defer rows.Close()
 	var out []Entry
+	var ps postScan
+	var boostID any
+	var dest []any
 	for rows.Next() {
-		var e Entry
-		var boostID sql.NullInt64
-		cols := []any{&e.SID, &boostID}
-		if err := scanPost(rowWith{rows, cols}, &e.Post); err != nil {
+		out = append(out, Entry{})
+		e := &out[len(out)-1]
+		dest = ps.appendDest(append(dest[:0], &e.SID, &boostID), &e.Post)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: read timeline: %w", err)
 		}
-		if boostID.Valid {
-			e.Boost = &Boost{ID: boostID.Int64}
+		ps.finish(&e.Post)
+		if boostID != nil {
+			e.Boost = &Boost{ID: anyInt(boostID)}
 		}
-		out = append(out, e)
 	}
 	return out, rows.Err()
 }
-
-// rowWith scans some leading columns into before and hands the rest on,
-// so that scanPost serves queries that select more than a post.
-type rowWith struct {
-	s      scanner
-	before []any
-}
-
-func (r rowWith) Scan(dest ...any) error { return r.s.Scan(append(r.before, dest...)...) }
 
 // loadEntries fills the boosts, boosters and post views of entries.
 func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) error {
@@ -194,7 +188,9 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 			args = append(args, p.ID)
 		}
 		byID[p.ID] = append(byID[p.ID], p)
-		authors = append(authors, p.AuthorIRI)
+		if !p.authorKnown {
+			authors = append(authors, p.AuthorIRI)
+		}
 		if p.QuoteIRI != "" {
 			quotes = append(quotes, p.QuoteIRI)
 		}
@@ -204,7 +200,11 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 		return err
 	}
 	for i := range posts {
-		posts[i].Author = actors[posts[i].AuthorIRI]
+		if p := &posts[i]; p.authorKnown {
+			p.Author = p.author
+		} else {
+			p.Author = actors[p.AuthorIRI]
+		}
 	}
 	args = padIn(args)
 	if err := loadCounts(ctx, db.reader(ctx), byID, args, owner); err != nil {
@@ -379,11 +379,23 @@ const shownActorColumns = `id, iri, type, username, host, name, summary_html, ur
 
 func scanShownActor(s scanner, a *Actor) error {
 	var fetched int64
-	err := s.Scan(&a.ID, &a.IRI, &a.Type, &a.Username, &a.Host, &a.Name, &a.SummaryHTML, &a.URL,
-		&a.IconURL, &a.ImageURL, &a.Locked, &fetched)
+	err := s.Scan(shownActorDest(a, &fetched)...)
 	a.FetchedAt = fromMillis(fetched)
 	return err
 }
+
+// shownActorDest are the destinations of shownActorColumns in a, with the
+// time of fetching in fetched.
+func shownActorDest(a *Actor, fetched *int64) []any {
+	return []any{&a.ID, &a.IRI, &a.Type, &a.Username, &a.Host, &a.Name, &a.SummaryHTML, &a.URL,
+		&a.IconURL, &a.ImageURL, &a.Locked, fetched}
+}
+
+// threadAuthorColumns are shownActorColumns of the author a thread's walk
+// joins to each post, with empty values where it is not cached (a.id 0).
+const threadAuthorColumns = `coalesce(a.id, 0), coalesce(a.iri, ''), coalesce(a.type, ''), coalesce(a.username, ''),
+	coalesce(a.host, ''), coalesce(a.name, ''), coalesce(a.summary_html, ''), coalesce(a.url, ''),
+	coalesce(a.icon_url, ''), coalesce(a.image_url, ''), coalesce(a.locked, 0), coalesce(a.fetched_at, 0)`
 
 // shownActorsByIRI reads the cached actors among iris with only what is
 // shown of them (shownActorColumns), for the authors and boosters of posts
