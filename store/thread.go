@@ -28,9 +28,9 @@ type ThreadQuery struct {
 // often longer than its text. The posts are read by id from the walk's
 // ids, which a post reached twice (a reply chain that loops) is in once,
 // rather than with a DISTINCT that sorts whole rows.
-const threadColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, p.type, p.title, p.summary, p.sensitive,
-	p.content_html, '', p.language, p.visibility, p.in_reply_to, p.url, p.published, p.updated,
-	p.deleted_at, p.pinned_at, '', p.sid, p.quote_iri, p.approval, p.imported_from`
+const threadColumns = `p.id, p.iri, coalesce(p.local_id, ''), p.author_iri, nullif(p.type, 'Note'), p.title, p.summary, p.sensitive,
+	p.content_html, '', p.language, nullif(p.visibility, 'public'), p.in_reply_to, p.url, p.published, p.updated,
+	p.deleted_at, p.pinned_at, '', p.sid, p.quote_iri, nullif(p.approval, 'shown'), p.imported_from`
 
 // ThreadPost is a post of a thread with its place in it.
 type ThreadPost struct {
@@ -150,11 +150,11 @@ func scanThread(rows *sql.Rows) ([]*Post, map[*Post]bool, error) {
 		ps.finish(p)
 		p.authorKnown = true
 		if a.ID != 0 {
-			if p.author = authors[a.IRI]; p.author == nil {
-				a.FetchedAt = fromMillis(fetched)
+			if p.author = authors[p.AuthorIRI]; p.author == nil {
+				a.IRI, a.FetchedAt = p.AuthorIRI, fromMillis(fetched)
 				p.author = new(Actor)
 				*p.author = a
-				authors[a.IRI] = p.author
+				authors[p.AuthorIRI] = p.author
 			}
 		}
 		if isBlocked {

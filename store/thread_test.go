@@ -161,3 +161,42 @@ func TestThreadViews(t *testing.T) {
 		t.Errorf("without an owner: %+v %+v, %+v; want no own state, the counts", posts[0].Own, posts[1].Own, posts[1].Counts)
 	}
 }
+
+// TestPostColumnsRoundTrip: the type, visibility and approval a post is
+// stored with come back from each reader, the usual values (which come
+// from SQLite as NULL) and the others alike.
+func TestPostColumnsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	root := putPost(t, db, &store.Post{IRI: "https://r.example/n/0", AuthorIRI: "https://r.example/users/bob", Published: t0})
+	want := map[string][3]string{root.IRI: {"Note", store.Public, store.Shown}}
+	for i, c := range [][3]string{
+		{"Article", store.Unlisted, store.Hidden},
+		{"Question", store.Followers, "pending"},
+		{"Page", store.Direct, store.Shown},
+		{"Note", store.Public, store.Shown},
+	} {
+		p := putPost(t, db, &store.Post{IRI: fmt.Sprintf("https://r.example/n/%d", i+1), AuthorIRI: "https://r.example/users/bob",
+			InReplyTo: root.IRI, Published: t0.Add(time.Duration(i+1) * time.Minute), Type: c[0], Visibility: c[1], Approval: c[2]})
+		want[p.IRI] = c
+	}
+	check := func(how string, p *store.Post) {
+		t.Helper()
+		if got := [3]string{p.Type, p.Visibility, p.Approval}; got != want[p.IRI] {
+			t.Errorf("%s %s: type, visibility, approval %q; want %q", how, p.IRI, got, want[p.IRI])
+		}
+	}
+	thread, err := db.Thread(ctx, store.ThreadQuery{IRI: root.IRI})
+	if err != nil || len(thread) != len(want) {
+		t.Fatalf("thread: %d posts, %v; want %d", len(thread), err, len(want))
+	}
+	for _, tp := range thread {
+		check("Thread", &tp.Post)
+		p, err := db.PostByIRI(ctx, tp.IRI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("PostByIRI", p)
+	}
+}

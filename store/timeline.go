@@ -393,7 +393,8 @@ func shownActorDest(a *Actor, fetched *int64) []any {
 
 // threadAuthorColumns are shownActorColumns of the author a thread's walk
 // joins to each post, with empty values where it is not cached (a.id 0).
-const threadAuthorColumns = `coalesce(a.id, 0), coalesce(a.iri, ''), coalesce(a.type, ''), coalesce(a.username, ''),
+// The IRI, the post's author_iri, is not read twice.
+const threadAuthorColumns = `coalesce(a.id, 0), '', coalesce(a.type, ''), coalesce(a.username, ''),
 	coalesce(a.host, ''), coalesce(a.name, ''), coalesce(a.summary_html, ''), coalesce(a.url, ''),
 	coalesce(a.icon_url, ''), coalesce(a.image_url, ''), coalesce(a.locked, 0), coalesce(a.fetched_at, 0)`
 
