@@ -145,6 +145,7 @@ func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []an
 	if err != nil {
 		return fmt.Errorf("store: polls: %w", err)
 	}
+	var polled []any
 	for rows.Next() {
 		var id, exp, closed, voted, updated int64
 		p := &Poll{}
@@ -156,13 +157,20 @@ func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []an
 		for _, post := range byID[id] {
 			post.Poll = p // shared: a post shown twice has one poll
 		}
+		polled = append(polled, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: polls: %w", err)
 	}
+	if len(polled) == 0 {
+		// Options are only read for a poll found (they go in its Poll,
+		// below), and a page of posts seldom has one: a query saved.
+		return nil
+	}
+	polled = padIn(polled)
 	rows, err = q.QueryContext(ctx, `SELECT post_id, title, votes, own_vote FROM poll_options
-		WHERE post_id IN (`+in+`) ORDER BY post_id, position`, args...)
+		WHERE post_id IN (`+placeholders(len(polled))+`) ORDER BY post_id, position`, polled...)
 	if err != nil {
 		return fmt.Errorf("store: poll options: %w", err)
 	}

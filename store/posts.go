@@ -273,11 +273,10 @@ func postWhere(ctx context.Context, q querier, where string, arg any) (*Post, er
 	if err := scanPost(q.QueryRowContext(ctx, `SELECT `+postColumns+` FROM posts p WHERE `+where, arg), &p); err != nil {
 		return nil, noRow(err, "read post")
 	}
-	posts := []Post{p}
-	if err := loadPostDetails(ctx, q, posts); err != nil {
+	if err := loadPostDetails(ctx, q, []*Post{&p}); err != nil {
 		return nil, err
 	}
-	return &posts[0], nil
+	return &p, nil
 }
 
 // PostQuery selects local posts for a page, a feed or a collection.
@@ -341,7 +340,7 @@ func (db *DB) LocalPosts(ctx context.Context, q PostQuery) ([]Post, error) {
 	if q.After != "" && !q.Pinned {
 		slices.Reverse(posts)
 	}
-	if err := loadPostDetails(ctx, db.reader(ctx), posts); err != nil {
+	if err := loadPostDetails(ctx, db.reader(ctx), pointers(posts)); err != nil {
 		return nil, err
 	}
 	return posts, nil
@@ -383,7 +382,7 @@ func (db *DB) Replies(ctx context.Context, iri string, limit int) ([]Post, error
 	if err != nil {
 		return nil, err
 	}
-	return posts, loadPostDetails(ctx, db.reader(ctx), posts)
+	return posts, loadPostDetails(ctx, db.reader(ctx), pointers(posts))
 }
 
 // DeletePost removes a remote post for good.
@@ -482,17 +481,27 @@ func scanPosts(rows *sql.Rows) ([]Post, error) {
 	return out, rows.Err()
 }
 
+// pointers returns pointers to each of posts, for the readers that fill
+// them in place.
+func pointers(posts []Post) []*Post {
+	out := make([]*Post, len(posts))
+	for i := range posts {
+		out[i] = &posts[i]
+	}
+	return out
+}
+
 // loadPostDetails fills attachments, tags and mentions of posts with three
 // queries in all, not three per post.
-func loadPostDetails(ctx context.Context, q querier, posts []Post) error {
+func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 	if len(posts) == 0 {
 		return nil
 	}
 	byID := make(map[int64]*Post, len(posts))
 	args := make([]any, len(posts))
-	for i := range posts {
-		byID[posts[i].ID] = &posts[i]
-		args[i] = posts[i].ID
+	for i, p := range posts {
+		byID[p.ID] = p
+		args[i] = p.ID
 	}
 	args = padIn(args)
 	in := placeholders(len(args))

@@ -109,7 +109,15 @@ func TestThreadViews(t *testing.T) {
 		if err := db.LoadPostViews(ctx, posts, owner); err != nil {
 			t.Fatal(err)
 		}
-		for _, got := range posts {
+		if err := db.LoadThreadViews(ctx, thread, owner); err != nil {
+			t.Fatal(err)
+		}
+		for i, got := range posts {
+			if in := thread[i].Post; in.Counts != got.Counts || in.Own != got.Own ||
+				(in.Author == nil) != (got.Author == nil) || in.Author != nil && *in.Author != *got.Author {
+				t.Errorf("%+v: %s: LoadThreadViews gives %+v %+v %+v; LoadPostViews %+v %+v %+v", q, got.IRI,
+					in.Counts, in.Own, in.Author, got.Counts, got.Own, got.Author)
+			}
 			alone, err := db.PostByIRI(ctx, got.IRI)
 			if err != nil {
 				t.Fatal(err)

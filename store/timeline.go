@@ -154,17 +154,11 @@ func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) er
 			}
 		}
 	}
-	posts := make([]Post, len(entries))
+	posts := make([]*Post, len(entries))
 	for i := range entries {
-		posts[i] = entries[i].Post
+		posts[i] = &entries[i].Post
 	}
-	if err := db.LoadPostViews(ctx, posts, owner); err != nil {
-		return err
-	}
-	for i := range entries {
-		entries[i].Post = posts[i]
-	}
-	return nil
+	return db.loadViews(ctx, posts, owner)
 }
 
 // LoadPostViews fills what a page or a client needs to show posts to the
@@ -172,6 +166,22 @@ func (db *DB) loadEntries(ctx context.Context, entries []Entry, owner string) er
 // the owner's own likes, boosts and bookmarks, the poll and the quoted
 // post. It costs a fixed number of queries however many posts there are.
 func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) error {
+	return db.loadViews(ctx, pointers(posts), owner)
+}
+
+// LoadThreadViews is LoadPostViews for the posts of a thread, filled in
+// place: a page need not copy a long thread's posts, some 600 bytes each,
+// into a []Post for LoadPostViews.
+func (db *DB) LoadThreadViews(ctx context.Context, thread []ThreadPost, owner string) error {
+	posts := make([]*Post, len(thread))
+	for i := range thread {
+		posts[i] = &thread[i].Post
+	}
+	return db.loadViews(ctx, posts, owner)
+}
+
+// loadViews is LoadPostViews on pointers to the posts.
+func (db *DB) loadViews(ctx context.Context, posts []*Post, owner string) error {
 	if len(posts) == 0 {
 		return nil
 	}
@@ -182,8 +192,7 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 	byID := make(map[int64][]*Post, len(posts))
 	var args []any
 	var authors, quotes []string
-	for i := range posts {
-		p := &posts[i]
+	for _, p := range posts {
 		if byID[p.ID] == nil {
 			args = append(args, p.ID)
 		}
@@ -199,8 +208,8 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 	if err != nil {
 		return err
 	}
-	for i := range posts {
-		if p := &posts[i]; p.authorKnown {
+	for _, p := range posts {
+		if p.authorKnown {
 			p.Author = p.author
 		} else {
 			p.Author = actors[p.AuthorIRI]
@@ -221,9 +230,9 @@ func (db *DB) LoadPostViews(ctx context.Context, posts []Post, owner string) err
 		if err != nil {
 			return err
 		}
-		for i := range posts {
-			if q, ok := quoted[posts[i].QuoteIRI]; ok {
-				posts[i].Quote = q
+		for _, p := range posts {
+			if q, ok := quoted[p.QuoteIRI]; ok {
+				p.Quote = q
 			}
 		}
 	}
@@ -292,20 +301,20 @@ func loadCounts(ctx context.Context, q querier, byID map[int64][]*Post, args []a
 
 // loadReplyCounts counts the stored, undeleted replies of each post, but
 // for the posts whose count Thread found (Post.repliesKnown).
-func loadReplyCounts(ctx context.Context, q querier, posts []Post) error {
+func loadReplyCounts(ctx context.Context, q querier, posts []*Post) error {
 	byIRI := make(map[string][]*Post, len(posts))
 	args := make([]any, 0, len(posts))
-	for i := range posts {
-		if p := &posts[i]; p.repliesKnown {
+	for _, p := range posts {
+		if p.repliesKnown {
 			if p.replies > 0 {
 				p.Counts.Replies = p.replies
 			}
 			continue
 		}
-		if byIRI[posts[i].IRI] == nil {
-			args = append(args, posts[i].IRI)
+		if byIRI[p.IRI] == nil {
+			args = append(args, p.IRI)
 		}
-		byIRI[posts[i].IRI] = append(byIRI[posts[i].IRI], &posts[i])
+		byIRI[p.IRI] = append(byIRI[p.IRI], p)
 	}
 	if len(args) == 0 {
 		return nil
@@ -347,7 +356,7 @@ func postsByIRI(ctx context.Context, q querier, iris []string) (map[string]*Post
 	if err != nil {
 		return nil, err
 	}
-	if err := loadPostDetails(ctx, q, posts); err != nil {
+	if err := loadPostDetails(ctx, q, pointers(posts)); err != nil {
 		return nil, err
 	}
 	authors := make([]string, len(posts))

@@ -72,32 +72,30 @@ type threadPage struct {
 	Partial bool          // the fetch was still running when the page was made
 }
 
-// threadItems converts a stored thread for a page: one LoadPostViews for
+// threadItems converts a stored thread for a page: one LoadThreadViews for
 // all its posts, so that a thread of 200 costs what a thread of 2 does.
 func (h *Handler) threadItems(r *http.Request, c cardContext, thread []store.ThreadPost) ([]threadItem, error) {
-	posts := make([]store.Post, len(thread))
-	for i := range thread {
-		posts[i] = thread[i].Post
-	}
 	owner := ""
 	if c.owner {
 		owner = h.urls.Actor()
 	}
-	if err := h.db.LoadPostViews(r.Context(), posts, owner); err != nil {
+	// In place: a long thread's posts are not copied for it.
+	if err := h.db.LoadThreadViews(r.Context(), thread, owner); err != nil {
 		return nil, err
 	}
-	names := make(map[string]string, len(posts))
-	items := make([]threadItem, len(posts))
-	for i := range posts {
-		it := threadItem{Card: h.cardOf(c, &posts[i], posts[i].SID), Indent: min(thread[i].Depth, maxIndent), Focus: thread[i].Focus}
-		if c.owner && c.csrf != "" && posts[i].LocalID == "" && h.urls.IsLocal(posts[i].InReplyTo) {
+	names := make(map[string]string, len(thread))
+	items := make([]threadItem, len(thread))
+	for i := range thread {
+		p := &thread[i].Post
+		it := threadItem{Card: h.cardOf(c, p, p.SID), Indent: min(thread[i].Depth, maxIndent), Focus: thread[i].Focus}
+		if c.owner && c.csrf != "" && p.LocalID == "" && h.urls.IsLocal(p.InReplyTo) {
 			// A reply under one of our posts: the owner shows, hides or
 			// removes it here.
-			it.Card.Moderate = &moderateView{CSRF: c.csrf, Back: c.back, Approval: posts[i].Approval}
+			it.Card.Moderate = &moderateView{CSRF: c.csrf, Back: c.back, Approval: p.Approval}
 		}
-		names[posts[i].IRI] = it.Card.Author.Name
+		names[p.IRI] = it.Card.Author.Name
 		if thread[i].Depth > maxIndent {
-			it.ReplyingTo = names[posts[i].InReplyTo]
+			it.ReplyingTo = names[p.InReplyTo]
 		}
 		items[i] = it
 	}
