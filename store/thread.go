@@ -135,7 +135,9 @@ func scanThread(rows *sql.Rows) ([]*Post, map[*Post]bool, error) {
 	var fetched int64
 	var isBlocked bool
 	var ps postScan
+	var actorType any // NULL for "Person" (threadAuthorColumns)
 	before := append([]any{&isBlocked}, shownActorDest(&a, &fetched)...)
+	before[3] = &actorType // in place of &a.Type
 	dest := make([]any, 0, len(before)+23)
 	for rows.Next() {
 		if len(block) == 0 {
@@ -151,7 +153,7 @@ func scanThread(rows *sql.Rows) ([]*Post, map[*Post]bool, error) {
 		p.authorKnown = true
 		if a.ID != 0 {
 			if p.author = authors[p.AuthorIRI]; p.author == nil {
-				a.IRI, a.FetchedAt = p.AuthorIRI, fromMillis(fetched)
+				a.IRI, a.Type, a.FetchedAt = p.AuthorIRI, textOr(actorType, "Person"), fromMillis(fetched)
 				p.author = new(Actor)
 				*p.author = a
 				authors[p.AuthorIRI] = p.author

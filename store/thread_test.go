@@ -60,7 +60,11 @@ func TestThreadViews(t *testing.T) {
 	loop("u", w.IRI, 5)
 	err := db.Update(ctx, func(tx *store.Tx) error {
 		for _, iri := range []string{alice, bob, carol} {
-			if err := tx.PutActor(ctx, &store.Actor{IRI: iri, Type: "Person", Host: "r.example", Name: "Name of " + iri,
+			typ := "Person"
+			if iri == carol {
+				typ = "Service" // not the usual type, which comes from SQLite as NULL
+			}
+			if err := tx.PutActor(ctx, &store.Actor{IRI: iri, Type: typ, Host: "r.example", Name: "Name of " + iri,
 				Inbox: iri + "/inbox", FetchedAt: t0}); err != nil {
 				return err
 			}

@@ -402,8 +402,9 @@ func shownActorDest(a *Actor, fetched *int64) []any {
 
 // threadAuthorColumns are shownActorColumns of the author a thread's walk
 // joins to each post, with empty values where it is not cached (a.id 0).
-// The IRI, the post's author_iri, is not read twice.
-const threadAuthorColumns = `coalesce(a.id, 0), '', coalesce(a.type, ''), coalesce(a.username, ''),
+// The IRI, the post's author_iri, is not read twice, and the usual type
+// comes as NULL, as in postColumns.
+const threadAuthorColumns = `coalesce(a.id, 0), '', nullif(a.type, 'Person'), coalesce(a.username, ''),
 	coalesce(a.host, ''), coalesce(a.name, ''), coalesce(a.summary_html, ''), coalesce(a.url, ''),
 	coalesce(a.icon_url, ''), coalesce(a.image_url, ''), coalesce(a.locked, 0), coalesce(a.fetched_at, 0)`
 
