@@ -497,11 +497,15 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 	if len(posts) == 0 {
 		return nil
 	}
-	byID := make(map[int64]*Post, len(posts))
-	args := make([]any, len(posts))
-	for i, p := range posts {
-		byID[p.ID] = p
-		args[i] = p.ID
+	// A post may be in the list twice (on the home timeline, itself and
+	// boosted): each copy gets its details.
+	byID := make(map[int64][]*Post, len(posts))
+	args := make([]any, 0, len(posts))
+	for _, p := range posts {
+		if byID[p.ID] == nil {
+			args = append(args, p.ID)
+		}
+		byID[p.ID] = append(byID[p.ID], p)
 	}
 	args = padIn(args)
 	in := placeholders(len(args))
@@ -520,7 +524,9 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 			rows.Close()
 			return fmt.Errorf("store: attachments: %w", err)
 		}
-		byID[id].Attachments = append(byID[id].Attachments, a)
+		for _, p := range byID[id] {
+			p.Attachments = append(p.Attachments, a)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -538,7 +544,9 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 			rows.Close()
 			return fmt.Errorf("store: tags: %w", err)
 		}
-		byID[id].Tags = append(byID[id].Tags, t)
+		for _, p := range byID[id] {
+			p.Tags = append(p.Tags, t)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -556,7 +564,9 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 		if err := rows.Scan(&id, &m.ActorIRI, &m.Name, &m.URL); err != nil {
 			return fmt.Errorf("store: mentions: %w", err)
 		}
-		byID[id].Mentions = append(byID[id].Mentions, m)
+		for _, p := range byID[id] {
+			p.Mentions = append(p.Mentions, m)
+		}
 	}
 	return rows.Err()
 }

@@ -212,3 +212,41 @@ func TestPostColumnsRoundTrip(t *testing.T) {
 		check("PostByIRI", p)
 	}
 }
+
+// TestViewsOfAPostShownTwice: a post on a page twice, itself and boosted,
+// has its attachments, tags and mentions in both places.
+func TestViewsOfAPostShownTwice(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	p := putPost(t, db, &store.Post{IRI: "https://r.example/n/1", AuthorIRI: "https://r.example/users/bob", Published: t0,
+		Attachments: []store.Attachment{{URL: "https://r.example/a.png", MediaType: "image/png"}}, Tags: []string{"cats"},
+		Mentions: []store.Mention{{ActorIRI: owner, Name: "@me@k.example"}}})
+	boost := &store.Boost{IRI: "https://s.example/announce/1", ActorIRI: "https://s.example/users/sue", PostID: p.ID,
+		Visibility: store.Public, Published: t0.Add(time.Minute)}
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.AddToHome(ctx, p, nil); err != nil {
+			return err
+		}
+		if _, err := tx.PutBoost(ctx, boost); err != nil {
+			return err
+		}
+		return tx.AddToHome(ctx, p, boost)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, err := db.Home(ctx, store.HomeQuery{Owner: owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(home) != 2 {
+		t.Fatalf("home has %d entries; want the post and its boost", len(home))
+	}
+	for _, e := range home {
+		if len(e.Post.Attachments) != 1 || len(e.Post.Tags) != 1 || len(e.Post.Mentions) != 1 {
+			t.Errorf("entry %s: %d attachments, %d tags, %d mentions; want 1 each", e.SID,
+				len(e.Post.Attachments), len(e.Post.Tags), len(e.Post.Mentions))
+		}
+	}
+}
