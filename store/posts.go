@@ -498,15 +498,31 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 		return nil
 	}
 	// A post may be in the list twice (on the home timeline, itself and
-	// boosted): each copy gets its details.
-	byID := make(map[int64][]*Post, len(posts))
+	// boosted): the other copies get the details of the first, after.
+	byID := make(map[int64]*Post, len(posts))
+	var copies map[*Post][]*Post
 	args := make([]any, 0, len(posts))
 	for _, p := range posts {
-		if byID[p.ID] == nil {
-			args = append(args, p.ID)
+		if first := byID[p.ID]; first != nil {
+			if copies == nil {
+				copies = map[*Post][]*Post{}
+			}
+			copies[first] = append(copies[first], p)
+			continue
 		}
-		byID[p.ID] = append(byID[p.ID], p)
+		byID[p.ID] = p
+		args = append(args, p.ID)
 	}
+	defer func() {
+		for first, others := range copies {
+			for _, p := range others {
+				// Their own, as each copy's were before: a reader that
+				// changes one card's list leaves the other's alone.
+				p.Attachments, p.Tags = slices.Clone(first.Attachments), slices.Clone(first.Tags)
+				p.Mentions = slices.Clone(first.Mentions)
+			}
+		}
+	}()
 	args = padIn(args)
 	in := placeholders(len(args))
 
@@ -524,9 +540,7 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 			rows.Close()
 			return fmt.Errorf("store: attachments: %w", err)
 		}
-		for _, p := range byID[id] {
-			p.Attachments = append(p.Attachments, a)
-		}
+		byID[id].Attachments = append(byID[id].Attachments, a)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -544,9 +558,7 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 			rows.Close()
 			return fmt.Errorf("store: tags: %w", err)
 		}
-		for _, p := range byID[id] {
-			p.Tags = append(p.Tags, t)
-		}
+		byID[id].Tags = append(byID[id].Tags, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -564,9 +576,7 @@ func loadPostDetails(ctx context.Context, q querier, posts []*Post) error {
 		if err := rows.Scan(&id, &m.ActorIRI, &m.Name, &m.URL); err != nil {
 			return fmt.Errorf("store: mentions: %w", err)
 		}
-		for _, p := range byID[id] {
-			p.Mentions = append(p.Mentions, m)
-		}
+		byID[id].Mentions = append(byID[id].Mentions, m)
 	}
 	return rows.Err()
 }

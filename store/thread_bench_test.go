@@ -10,8 +10,8 @@ import (
 
 // BenchmarkThreadRead reads a cached 200-post conversation (a root, 40
 // replies, four answers under each) the way the thread page does, beside
-// 10,000 other posts by 2,000 actors: store.Thread, then LoadPostViews of
-// its posts for the owner's cards. The store's share of
+// 10,000 other posts by 2,000 actors: store.Thread, then LoadThreadViews
+// of its posts for the owner's cards. The store's share of
 // web.BenchmarkThreadPage, without the template:
 //
 //	go test -run='^$' -bench=ThreadRead -benchtime=300x ./store
@@ -30,14 +30,10 @@ func BenchmarkThreadRead(b *testing.B) {
 		if len(thread) != limit {
 			b.Fatalf("%d posts; want %d", len(thread), limit)
 		}
-		posts := make([]store.Post, len(thread))
-		for i := range thread {
-			posts[i] = thread[i].Post
-		}
-		if err := db.LoadPostViews(ctx, posts, owner); err != nil {
+		if err := db.LoadThreadViews(ctx, thread, owner); err != nil {
 			b.Fatal(err)
 		}
-		if posts[limit-1].Author == nil {
+		if thread[limit-1].Author == nil {
 			b.Fatal("no author read")
 		}
 	}
