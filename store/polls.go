@@ -129,7 +129,7 @@ func (tx *Tx) RecordVote(ctx context.Context, postID int64, choices []int, now t
 // PollOf returns the poll of a post.
 func (db *DB) PollOf(ctx context.Context, postID int64) (*Poll, error) {
 	p := &Post{ID: postID}
-	if err := loadPolls(ctx, db.reader(ctx), map[int64][]*Post{postID: {p}}, []any{postID}); err != nil {
+	if err := loadPolls(ctx, db.reader(ctx), map[int64]*Post{postID: p}, []any{postID}); err != nil {
 		return nil, err
 	}
 	if p.Poll == nil {
@@ -138,7 +138,7 @@ func (db *DB) PollOf(ctx context.Context, postID int64) (*Poll, error) {
 	return p.Poll, nil
 }
 
-func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []any) error {
+func loadPolls(ctx context.Context, q querier, byID map[int64]*Post, args []any) error {
 	in := placeholders(len(args))
 	rows, err := q.QueryContext(ctx, `SELECT post_id, multiple, coalesce(expires_at, 0), coalesce(closed_at, 0),
 		coalesce(voters_count, -1), coalesce(voted_at, 0), updated_at, hide_totals FROM polls WHERE post_id IN (`+in+`)`, args...)
@@ -154,8 +154,8 @@ func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []an
 			return fmt.Errorf("store: polls: %w", err)
 		}
 		p.ExpiresAt, p.ClosedAt, p.VotedAt, p.UpdatedAt = fromMillis(exp), fromMillis(closed), fromMillis(voted), fromMillis(updated)
-		for _, post := range byID[id] {
-			post.Poll = p // shared: a post shown twice has one poll
+		if post := byID[id]; post != nil {
+			post.Poll = p // shared with its other copies on the page (loadViews)
 		}
 		polled = append(polled, id)
 	}
@@ -181,8 +181,8 @@ func loadPolls(ctx context.Context, q querier, byID map[int64][]*Post, args []an
 		if err := rows.Scan(&id, &o.Title, &o.Votes, &o.OwnVote); err != nil {
 			return fmt.Errorf("store: poll options: %w", err)
 		}
-		if posts := byID[id]; len(posts) > 0 && posts[0].Poll != nil {
-			posts[0].Poll.Options = append(posts[0].Poll.Options, o)
+		if post := byID[id]; post != nil && post.Poll != nil {
+			post.Poll.Options = append(post.Poll.Options, o)
 		}
 	}
 	return rows.Err()

@@ -214,7 +214,8 @@ func TestPostColumnsRoundTrip(t *testing.T) {
 }
 
 // TestViewsOfAPostShownTwice: a post on a page twice, itself and boosted,
-// has its attachments, tags and mentions in both places.
+// has its attachments, tags, mentions, counts, own state and poll in both
+// places.
 func TestViewsOfAPostShownTwice(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -229,6 +230,15 @@ func TestViewsOfAPostShownTwice(t *testing.T) {
 			return err
 		}
 		if _, err := tx.PutBoost(ctx, boost); err != nil {
+			return err
+		}
+		if _, err := tx.PutLike(ctx, &store.Like{IRI: "https://k.example/like/1", ActorIRI: owner, PostID: p.ID, CreatedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.PutPoll(ctx, p.ID, &store.Poll{Options: []store.PollOption{{Title: "yes"}, {Title: "no"}}, UpdatedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.AddBookmark(ctx, p.ID, t0); err != nil {
 			return err
 		}
 		return tx.AddToHome(ctx, p, boost)
@@ -247,6 +257,12 @@ func TestViewsOfAPostShownTwice(t *testing.T) {
 		if len(e.Post.Attachments) != 1 || len(e.Post.Tags) != 1 || len(e.Post.Mentions) != 1 {
 			t.Errorf("entry %s: %d attachments, %d tags, %d mentions; want 1 each", e.SID,
 				len(e.Post.Attachments), len(e.Post.Tags), len(e.Post.Mentions))
+		}
+		if e.Post.Counts != (store.Counts{Likes: 1, Boosts: 1}) || e.Post.Own != (store.Own{Liked: true, Bookmarked: true}) {
+			t.Errorf("entry %s: counts %+v, own %+v; want a like and a boost, liked and bookmarked", e.SID, e.Post.Counts, e.Post.Own)
+		}
+		if e.Post.Poll == nil || len(e.Post.Poll.Options) != 2 {
+			t.Errorf("entry %s: poll %+v; want its two options", e.SID, e.Post.Poll)
 		}
 	}
 }

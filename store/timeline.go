@@ -188,15 +188,24 @@ func (db *DB) loadViews(ctx context.Context, posts []*Post, owner string) error 
 	if err := loadPostDetails(ctx, db.reader(ctx), posts); err != nil {
 		return err
 	}
-	// A post may be on a page twice (itself, and a boost of it).
-	byID := make(map[int64][]*Post, len(posts))
-	var args []any
+	// A post may be on a page twice (itself, and a boost of it): the
+	// queries fill the first copy, and the others get its counts, own
+	// state and poll at the end. A list of copies for every post would
+	// be an allocation each, for the rare post shown twice.
+	byID := make(map[int64]*Post, len(posts))
+	var copies map[*Post][]*Post
+	args := make([]any, 0, len(posts))
 	var authors, quotes []string
 	for _, p := range posts {
-		if byID[p.ID] == nil {
+		if first := byID[p.ID]; first != nil {
+			if copies == nil {
+				copies = map[*Post][]*Post{}
+			}
+			copies[first] = append(copies[first], p)
+		} else {
+			byID[p.ID] = p
 			args = append(args, p.ID)
 		}
-		byID[p.ID] = append(byID[p.ID], p)
 		if !p.authorKnown {
 			authors = append(authors, p.AuthorIRI)
 		}
@@ -225,6 +234,11 @@ func (db *DB) loadViews(ctx context.Context, posts []*Post, owner string) error 
 	if err := loadPolls(ctx, db.reader(ctx), byID, args); err != nil {
 		return err
 	}
+	for first, others := range copies {
+		for _, p := range others {
+			p.Counts, p.Own, p.Poll = first.Counts, first.Own, first.Poll // one poll, shared
+		}
+	}
 	if len(quotes) > 0 {
 		quoted, err := postsByIRI(ctx, db.reader(ctx), quotes)
 		if err != nil {
@@ -245,7 +259,7 @@ func (db *DB) loadViews(ctx context.Context, posts []*Post, owner string) error 
 // rows of the same index (likes and boosts are unique by post and actor),
 // so each is one query where it was two: three lists of ids for SQLite to
 // build and walk in place of five.
-func loadCounts(ctx context.Context, q querier, byID map[int64][]*Post, args []any, owner string) error {
+func loadCounts(ctx context.Context, q querier, byID map[int64]*Post, args []any, owner string) error {
 	in := placeholders(len(args))
 	ownArgs := append([]any{owner}, args...)
 	counts := []struct {
@@ -270,7 +284,7 @@ func loadCounts(ctx context.Context, q querier, byID map[int64][]*Post, args []a
 				rows.Close()
 				return fmt.Errorf("store: post views: %w", err)
 			}
-			for _, p := range byID[id] {
+			if p := byID[id]; p != nil {
 				c.set(p, n, own && owner != "")
 			}
 		}
@@ -292,7 +306,7 @@ func loadCounts(ctx context.Context, q querier, byID map[int64][]*Post, args []a
 		if err := rows.Scan(&id); err != nil {
 			return fmt.Errorf("store: post views: %w", err)
 		}
-		for _, p := range byID[id] {
+		if p := byID[id]; p != nil {
 			p.Own.Bookmarked = true
 		}
 	}
