@@ -11,7 +11,8 @@ import (
 )
 
 // ExportArchive writes the account as a .zip in Mastodon's archive layout:
-// actor.json, outbox.json (the public and unlisted posts, oldest first,
+// actor.json with the avatar and header beside it (avatar.png,
+// header.jpg), outbox.json (the public and unlisted posts, oldest first,
 // each in its Create), the owner's images under media_attachments/ with
 // the attachments of outbox.json pointing at them, likes.json,
 // bookmarks.json and the CSV exports, so that kith, or any server that
@@ -27,21 +28,32 @@ func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	aw := archive.NewWriter(w)
-	if err := addJSON(aw, "actor.json", actorDocument(s.urls, acct, avatar, header)); err != nil {
+	actor := actorDocument(s.urls, acct, avatar, header)
+	// As Mastodon's archive does, the images sit at the archive's root and
+	// actor.json names them there, not on this server: the archive must
+	// be whole when the server is gone. Without an image the key is left
+	// out, as actorDocument leaves it.
+	var pics []exportFile
+	if actor.Icon != nil {
+		actor.Icon.URL = "avatar" + MediaExt(avatar.MediaType)
+		pics = append(pics, exportFile{id: acct.AvatarMediaID, name: actor.Icon.URL})
+	}
+	if actor.Image != nil {
+		actor.Image.URL = "header" + MediaExt(header.MediaType)
+		pics = append(pics, exportFile{id: acct.HeaderMediaID, name: actor.Image.URL})
+	}
+	if err := addJSON(aw, "actor.json", actor); err != nil {
+		return err
+	}
+	if err := s.exportFiles(ctx, aw, pics); err != nil {
 		return err
 	}
 	files, err := s.exportOutbox(ctx, aw)
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		data, _, err := s.db.MediaData(ctx, f.id, false)
-		if err != nil {
-			return err
-		}
-		if err := aw.Add(f.name, data); err != nil {
-			return err
-		}
+	if err := s.exportFiles(ctx, aw, files); err != nil {
+		return err
 	}
 	var marks []any
 	pg := store.Page{Limit: exportPage}
@@ -78,6 +90,20 @@ func (s *Service) ExportArchive(ctx context.Context, w io.Writer) error {
 
 // exportFile is an image of the owner's to write into the archive.
 type exportFile struct{ id, name string }
+
+// exportFiles writes the owner's images into the archive, one at a time.
+func (s *Service) exportFiles(ctx context.Context, aw *archive.Writer, files []exportFile) error {
+	for _, f := range files {
+		data, _, err := s.db.MediaData(ctx, f.id, false)
+		if err != nil {
+			return err
+		}
+		if err := aw.Add(f.name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // exportOutbox writes outbox.json a page of posts at a time, oldest first
 // as Mastodon writes it (a thread's start before its replies), and returns
