@@ -83,7 +83,7 @@ func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr
 			fmt.Fprintf(stderr, ": %d of %d", p.Done, p.Total)
 		}
 		if p.Warnings > 0 {
-			fmt.Fprintf(stderr, " (%d attachments left out)", p.Warnings)
+			fmt.Fprintf(stderr, " (%d images left out)", p.Warnings)
 		}
 		fmt.Fprintln(stderr)
 	})
@@ -97,7 +97,10 @@ func importArchive(ctx context.Context, cfg *config, file string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "kith: %d posts imported, %d imported before, %d items skipped (boosts, replies to others, private posts)\n",
 		res.Posts, res.Unchanged, res.Skipped)
-	fmt.Fprintf(stdout, "kith: %d media files stored (%d KB), %d attachments left out\n", res.Media, (res.MediaBytes+1023)>>10, res.MediaSkipped)
+	fmt.Fprintf(stdout, "kith: %d media files stored (%d KB), %d images left out\n", res.Media, (res.MediaBytes+1023)>>10, res.MediaSkipped)
+	if line := res.ImagesLine(); line != "" {
+		fmt.Fprintf(stdout, "kith: %s\n", line)
+	}
 	for _, c := range res.CSV {
 		fmt.Fprintf(stdout, "kith: %s: %d rows; %d applied, %d already in place, %d failed\n",
 			c.Kind, c.Rows, c.Applied, c.Unchanged, len(c.Failed))

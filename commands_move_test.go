@@ -95,6 +95,9 @@ func TestImportArchiveCommand(t *testing.T) {
 	for name, body := range map[string]string{
 		"outbox.json": `{"type":"OrderedCollection","orderedItems":[{"type":"Create","object":` + note + `}]}`,
 		"media_attachments/files/113/306/826/682/985/891/original/c8d906a2f2ab2334.jpg": read("media", "video-001.progressive.jpeg"),
+		// The avatar as Mastodon's archive has it, beside actor.json.
+		"actor.json": `{"type":"Person","id":"https://old.example/users/a","preferredUsername":"a","icon":{"type":"Image","mediaType":"image/jpeg","url":"avatar.jpg"}}`,
+		"avatar.jpg": read("media", "video-001.progressive.jpeg"),
 	} {
 		w, _ := zw.Create(name)
 		io.WriteString(w, body)
@@ -105,12 +108,12 @@ func TestImportArchiveCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"import", "--data", data, good}, env(nil), nil, &stdout, &stderr); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"kith: checking\n", "kith: posts: 0 of 1\n", "kith: posts: 1 of 1\n"} {
+	for _, want := range []string{"kith: checking\n", "kith: profile\n", "kith: posts: 0 of 1\n", "kith: posts: 1 of 1\n"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
 		}
 	}
-	for _, want := range []string{"1 posts imported", "1 media files stored"} {
+	for _, want := range []string{"1 posts imported", "2 media files stored", "kith: Avatar set from the archive\n"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("result lacks %q:\n%s", want, stdout.String())
 		}

@@ -582,16 +582,20 @@ func (s *Service) StoreUpload(ctx context.Context, r io.Reader) (*store.Media, e
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	m := &store.Media{
-		ID: s.newID(now), MediaType: img.MediaType, Data: img.Data, Width: img.Width, Height: img.Height,
-		Blurhash: img.Blurhash, PreviewType: img.PreviewType, Preview: img.Preview,
-		PreviewWidth: img.PreviewWidth, PreviewHeight: img.PreviewHeight, CreatedAt: now,
-	}
+	m := s.newMedia(img, s.now())
 	if err := s.db.AddMedia(ctx, m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// newMedia is a processed image as it is stored, under a new id.
+func (s *Service) newMedia(img *media.Image, now time.Time) *store.Media {
+	return &store.Media{
+		ID: s.newID(now), MediaType: img.MediaType, Data: img.Data, Width: img.Width, Height: img.Height,
+		Blurhash: img.Blurhash, PreviewType: img.PreviewType, Preview: img.Preview,
+		PreviewWidth: img.PreviewWidth, PreviewHeight: img.PreviewHeight, CreatedAt: now,
+	}
 }
 
 // MaxUploadBytes is the largest image accepted.

@@ -23,12 +23,17 @@ type ArchiveResult struct {
 	// their size as stored (metadata stripped, as for uploads).
 	Media      int
 	MediaBytes int64
-	// MediaSkipped counts attachments left out: missing from the archive,
-	// not an image kith keeps, lying about their type, or over the size
-	// cap of uploads. Warnings says why, for the first of them.
+	// MediaSkipped counts attachments, avatar and header left out: missing
+	// from the archive, not an image kith keeps, lying about their type,
+	// or over the size cap of uploads. Warnings says why, for the first of
+	// them.
 	MediaSkipped int
 	Warnings     []string
 	CSV          []ImportResult
+	// Avatar and Header say what became of the archive's avatar and
+	// header; one that was set counts in Media, one refused in
+	// MediaSkipped.
+	Avatar, Header ImageOutcome
 }
 
 // warn records an attachment that was left out.
@@ -41,10 +46,12 @@ func (res *ArchiveResult) warn(format string, args ...any) {
 
 // ArchiveProgress is how far an archive import has come.
 type ArchiveProgress struct {
-	Phase    string // "posts", or the CSV export being applied (following_accounts.csv)
+	// Phase is "profile" (the avatar and header), "posts", or the CSV
+	// export being applied (following_accounts.csv).
+	Phase    string
 	Done     int
 	Total    int
-	Warnings int // attachments left out so far
+	Warnings int // images left out so far
 }
 
 // maxArchiveItems caps the items of outbox.json that are read.
@@ -78,7 +85,8 @@ func (s *Service) ImportArchiveFile(ctx context.Context, path string, progress f
 	return s.ImportArchive(ctx, a, progress)
 }
 
-// ImportArchive brings an opened Mastodon archive in: the public posts of
+// ImportArchive brings an opened Mastodon archive in: its avatar and
+// header become the owner's where the owner has none, the public posts of
 // outbox.json become posts of this account under their original dates,
 // with their images, marked as imported and never delivered, and the CSV
 // exports inside are applied as ImportCSV does. A second import of the
@@ -94,6 +102,12 @@ func (s *Service) ImportArchive(ctx context.Context, a *archive.Archive, progres
 	}
 	if a.OutboxItems > maxArchiveItems {
 		return res, invalid("outbox.json holds %d items; at most %d are imported", a.OutboxItems, maxArchiveItems)
+	}
+	// The avatar and header first: a few files, where the posts may take
+	// hours.
+	report(ArchiveProgress{Phase: "profile"})
+	if err := s.importProfileImages(ctx, a, &res); err != nil {
+		return res, err
 	}
 	from := newArchiveAccount(a)
 	done := 0
@@ -320,27 +334,16 @@ func (s *Service) archiveMedia(a *archive.Archive, o *Object, origin string, now
 			res.warn("%s: %s is not in the archive", origin, ref)
 			continue
 		}
-		img, err := s.archiveImage(a, name)
-		switch {
-		case errors.Is(err, media.ErrTooLarge):
-			res.warn("%s: %s is larger than %d MB", origin, name, MaxUploadBytes>>20)
-			continue
-		case err != nil:
-			res.warn("%s: %s is not an image kith takes: %v", origin, name, err)
-			continue
-		case claimed != "" && claimed != img.MediaType:
-			res.warn("%s: %s claims to be %s but is %s", origin, name, claimed, img.MediaType)
+		img, problem := s.readArchiveImage(a, name, claimed)
+		if problem != "" {
+			res.warn("%s: %s", origin, problem)
 			continue
 		}
 		desc := string(at.Summary)
 		if desc == "" {
 			desc = string(at.Name)
 		}
-		m := &store.Media{
-			ID: s.newID(now), MediaType: img.MediaType, Data: img.Data, Width: img.Width, Height: img.Height,
-			Blurhash: img.Blurhash, PreviewType: img.PreviewType, Preview: img.Preview,
-			PreviewWidth: img.PreviewWidth, PreviewHeight: img.PreviewHeight, CreatedAt: now,
-		}
+		m := s.newMedia(img, now)
 		blurhash := plainText(at.Blurhash, 100)
 		if blurhash == "" {
 			blurhash = img.Blurhash
@@ -353,6 +356,23 @@ func (s *Service) archiveMedia(a *archive.Archive, o *Object, origin string, now
 		})
 	}
 	return atts, files
+}
+
+// readArchiveImage reads and processes one image of the archive as an
+// upload is processed, or says why it is refused: over the upload cap,
+// not an image kith takes (the type is sniffed from the bytes, whatever
+// the name says), or of another type than claimed, when a type is.
+func (s *Service) readArchiveImage(a *archive.Archive, name, claimed string) (*media.Image, string) {
+	img, err := s.archiveImage(a, name)
+	switch {
+	case errors.Is(err, media.ErrTooLarge):
+		return nil, fmt.Sprintf("%s is larger than %d MB", name, MaxUploadBytes>>20)
+	case err != nil:
+		return nil, fmt.Sprintf("%s is not an image kith takes: %v", name, err)
+	case claimed != "" && claimed != img.MediaType:
+		return nil, fmt.Sprintf("%s claims to be %s but is %s", name, claimed, img.MediaType)
+	}
+	return img, ""
 }
 
 // archiveImage processes one media file of the archive, refusing one over

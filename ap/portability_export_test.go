@@ -127,8 +127,27 @@ func TestExportArchiveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Posts != 2 || res.Media != 1 || res.MediaSkipped != 0 {
-		t.Errorf("imported %+v; want 2 posts and 1 media file", res)
+	if res.Posts != 2 || res.Media != 3 || res.MediaSkipped != 0 || res.Avatar != ap.ImageSet || res.Header != ap.ImageSet {
+		t.Errorf("imported %+v; want 2 posts, the avatar and header set, and 3 media files", res)
+	}
+	acct, err := other.DB.Account(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PNG and WebP are stored as processing leaves them, so they come
+	// back byte for byte; a JPEG would be encoded again, as any upload.
+	for what, ids := range map[string][2]string{"avatar": {avatarID, acct.AvatarMediaID}, "header": {headerID, acct.HeaderMediaID}} {
+		want, _, err := e.inst.DB.MediaData(ctx, ids[0], false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := other.DB.MediaData(ctx, ids[1], false)
+		if err != nil {
+			t.Fatalf("the imported %s: %v", what, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("the imported %s is %d bytes; want the exported %d, byte for byte", what, len(got), len(want))
+		}
 	}
 	if _, err := other.DB.Following(ctx, e.alice.IRI); err != nil {
 		t.Errorf("alice is not followed after the import: %v", err)

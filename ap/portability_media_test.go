@@ -117,10 +117,12 @@ func TestImportArchiveMedia(t *testing.T) {
 	before := pendingDeliveries(t, e)
 
 	res := importFile(t, e.inst, path)
-	if res.Posts != 2 || res.Media != 1 || res.MediaSkipped != 4 || len(res.Warnings) != 4 {
-		t.Fatalf("first import: %+v; want 2 posts, 1 media file, 4 left out", res)
+	// The fixture's actor names its avatar by URL, not by a file of the
+	// archive as Mastodon's archive does: it is left out too.
+	if res.Posts != 2 || res.Media != 1 || res.MediaSkipped != 5 || len(res.Warnings) != 5 {
+		t.Fatalf("first import: %+v; want 2 posts, 1 media file, 5 left out", res)
 	}
-	for i, want := range []string{"not in the archive", "larger than 10 MB", "not an image kith takes", "claims to be image/jpeg but is image/webp"} {
+	for i, want := range []string{"the avatar: \"https://masto.qa.urbanwildlife.biz/", "not in the archive", "larger than 10 MB", "not an image kith takes", "claims to be image/jpeg but is image/webp"} {
 		if !strings.Contains(res.Warnings[i], want) {
 			t.Errorf("warning %d = %q; want it to say %q", i, res.Warnings[i], want)
 		}
@@ -154,8 +156,8 @@ func TestImportArchiveMedia(t *testing.T) {
 	n, _ := e.inst.DB.CountMedia(ctx)
 
 	again := importFile(t, e.inst, path)
-	if again.Posts != 0 || again.Unchanged != 2 || again.Media != 0 || again.MediaSkipped != 0 {
-		t.Errorf("second import: %+v; want nothing new and no media read", again)
+	if again.Posts != 0 || again.Unchanged != 2 || again.Media != 0 || again.MediaSkipped != 1 {
+		t.Errorf("second import: %+v; want nothing new, no media read, the avatar left out again", again)
 	}
 	if m, _ := e.inst.DB.CountMedia(ctx); m != n {
 		t.Errorf("%d media after the second import; want %d", m, n)

@@ -151,6 +151,20 @@ func (tx *Tx) UpdateProfile(ctx context.Context, p Profile, now time.Time) error
 	return nil
 }
 
+// SetProfileImages sets the avatar and header in tx; an empty id leaves
+// that one as it is. An archive import uses it, changing nothing else of
+// the profile the owner edits.
+func (tx *Tx) SetProfileImages(ctx context.Context, avatarID, headerID string, now time.Time) error {
+	_, err := tx.tx.ExecContext(ctx, `
+		UPDATE account SET avatar_media_id = coalesce(?, avatar_media_id),
+			header_media_id = coalesce(?, header_media_id), updated_at = ?
+		WHERE id = 1`, nullString(avatarID), nullString(headerID), millis(now))
+	if err != nil {
+		return fmt.Errorf("store: set profile images: %w", err)
+	}
+	return nil
+}
+
 func encodeAccountLists(a *Account) (fields, aka string, err error) {
 	f, err := json.Marshal(nonNil(a.Fields))
 	if err != nil {

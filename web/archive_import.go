@@ -68,6 +68,8 @@ func (st importState) PhaseLabel() string {
 		return "waiting to start"
 	case "checking":
 		return "checking the archive"
+	case "profile":
+		return "avatar and header"
 	case "posts":
 		return "posts"
 	default:
@@ -187,7 +189,7 @@ func (h *Handler) runImport(ctx context.Context, job importJob) {
 		msg = "The import failed; the server's log says why. Upload the archive again to go on where it stopped."
 	}
 	h.log.Info("archive import finished", "file", job.name, "posts", res.Posts, "unchanged", res.Unchanged,
-		"media", res.Media, "media_skipped", res.MediaSkipped, "err", err)
+		"media", res.Media, "media_skipped", res.MediaSkipped, "avatar", res.Avatar, "header", res.Header, "err", err)
 	h.imports.finish(res, msg, h.now())
 }
 

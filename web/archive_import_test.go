@@ -108,7 +108,7 @@ func TestArchiveUploadPage(t *testing.T) {
 
 	runImports(t, k)
 	done := waitImported(t, k)
-	for _, want := range []string{"Imported archive-20241015.zip", "1 post imported, 0 imported before", "1 media file stored"} {
+	for _, want := range []string{"Imported archive-20241015.zip", "1 post imported, 0 imported before", "2 media files stored", "<li>Avatar set from the archive</li>"} {
 		if !strings.Contains(done, want) {
 			t.Errorf("the result lacks %q:\n%s", want, done)
 		}
@@ -117,15 +117,16 @@ func TestArchiveUploadPage(t *testing.T) {
 		t.Errorf("uploads left after the import: %v", left)
 	}
 	posts, media := k.counts()
-	if posts != 1 || media != 1 {
-		t.Fatalf("%d posts, %d media after the import; want 1 and 1", posts, media)
+	if posts != 1 || media != 2 {
+		t.Fatalf("%d posts, %d media after the import; want 1 and 2 (the image and the avatar)", posts, media)
 	}
 
 	if rec := k.postMultipart("/settings/archive", nil, file{"file", "archive-20241015.zip", zip}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("second upload: status %d", rec.Code)
 	}
 	again := waitImported(t, k)
-	if !strings.Contains(again, "0 posts imported, 1 imported before") || !strings.Contains(again, "0 media files stored") {
+	if !strings.Contains(again, "0 posts imported, 1 imported before") || !strings.Contains(again, "0 media files stored") ||
+		!strings.Contains(again, "Avatar already the archive&#39;s") {
 		t.Errorf("the second import changed something:\n%s", again)
 	}
 	if p, m := k.counts(); p != posts || m != media {
@@ -205,7 +206,7 @@ func TestArchiveUploadRefused(t *testing.T) {
 }
 
 // TestArchiveProgressShown: while an import runs, its page names the
-// phase, the counts done and in all, and the attachments left out so far,
+// phase, the counts done and in all, and the images left out so far,
 // and reloads itself; a CSV phase is named by its file.
 func TestArchiveProgressShown(t *testing.T) {
 	k := uploadKit(t, t.TempDir(), 0)
@@ -214,10 +215,11 @@ func TestArchiveProgressShown(t *testing.T) {
 		want     []string
 	}{
 		{ap.ArchiveProgress{Phase: "posts", Done: 100, Total: 10000, Warnings: 2},
-			[]string{"posts, 100 of 10000.", "2 attachments left out so far.", `<progress max="10000" value="100">`}},
+			[]string{"posts, 100 of 10000.", "2 images left out so far.", `<progress max="10000" value="100">`}},
 		{ap.ArchiveProgress{Phase: "following_accounts.csv", Done: 5, Total: 2000},
 			[]string{"applying following_accounts.csv, 5 of 2000."}},
 		{ap.ArchiveProgress{Phase: "checking"}, []string{"checking the archive."}},
+		{ap.ArchiveProgress{Phase: "profile"}, []string{"avatar and header."}},
 	} {
 		k.h.imports.mu.Lock()
 		k.h.imports.state = importState{File: "archive.zip", Running: true, Progress: tt.progress}

@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"kith/ap"
 	"kith/ap/aptest"
 	"kith/store"
 	"kith/store/archive"
@@ -18,7 +21,8 @@ import (
 
 // mastodonArchive is a .zip in the layout of Mastodon's archive, made of
 // real files: the actor and a post of theirs (ap's fixtures) with a real
-// JPEG, where BackupService puts it.
+// JPEG, where BackupService puts it, and the actor's avatar as
+// BackupService writes it: avatar.png at the root, named by icon.url.
 func mastodonArchive(t testing.TB) []byte {
 	t.Helper()
 	read := func(parts ...string) []byte {
@@ -28,7 +32,16 @@ func mastodonArchive(t testing.TB) []byte {
 		}
 		return b
 	}
-	actor := read("fixtures", "mastodon-actor-person.json")
+	var actor map[string]any
+	if err := json.Unmarshal(read("fixtures", "mastodon-actor-person.json"), &actor); err != nil {
+		t.Fatal(err)
+	}
+	actor["icon"].(map[string]any)["url"] = "avatar.png" // 'avatar' + the extension of the URL
+	actorJSON, _ := json.Marshal(actor)
+	var avatar bytes.Buffer
+	if err := png.Encode(&avatar, image.NewGray(image.Rect(0, 0, 16, 16))); err != nil {
+		t.Fatal(err)
+	}
 	var note map[string]any
 	if err := json.Unmarshal(read("fixtures", "mastodon-note-attachment-mention.json"), &note); err != nil {
 		t.Fatal(err)
@@ -45,8 +58,9 @@ func mastodonArchive(t testing.TB) []byte {
 		body []byte
 	}{
 		{"outbox.json", []byte(`{"id":"outbox.json","type":"OrderedCollection","orderedItems":[{"type":"Create","object":` + string(obj) + `}]}`)},
-		{"actor.json", actor},
+		{"actor.json", actorJSON},
 		{file, read("media", "video-001.progressive.jpeg")},
+		{"avatar.png", avatar.Bytes()},
 	} {
 		w, _ := zw.Create(e.name)
 		w.Write(e.body)
@@ -72,7 +86,7 @@ func TestImportedPostLabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if res, err := k.inst.Service.ImportArchive(ctx, a, nil); err != nil || res.Posts != 1 || res.Media != 1 {
+	if res, err := k.inst.Service.ImportArchive(ctx, a, nil); err != nil || res.Posts != 1 || res.Media != 2 || res.Avatar != ap.ImageSet {
 		t.Fatalf("import: %+v, %v", res, err)
 	}
 	posts, err := k.inst.DB.LocalPosts(ctx, store.PostQuery{})
