@@ -146,7 +146,11 @@ func BenchmarkProfilePage(b *testing.B) {
 // measurePage requests path b.N times and reports the p50 and p99
 // latency, and the page's size.
 func measurePage(b *testing.B, h http.Handler, path string, size int) {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
+	// A server's request context can be cancelled (the client may go):
+	// database/sql and the driver then watch it, a goroutine per query.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	lat := make([]time.Duration, 0, b.N)
 	var w pageWriter
 	b.ReportAllocs()
