@@ -250,7 +250,7 @@ func (tx *Tx) DeleteScheduledPost(ctx context.Context, id string) error {
 // chosen when scheduling a post on the compose page; 0 until then.
 func (db *DB) ScheduleOffset(ctx context.Context) (int, error) {
 	var v int
-	err := db.r.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'schedule_utc_offset'`).Scan(&v)
+	err := db.reader(ctx).QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'schedule_utc_offset'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	} else if err != nil {

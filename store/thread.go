@@ -136,8 +136,7 @@ func scanThread(rows *sql.Rows) ([]*Post, map[*Post]bool, error) {
 	var isBlocked bool
 	var ps postScan
 	var actorType any // NULL for "Person" (threadAuthorColumns)
-	before := append([]any{&isBlocked}, shownActorDest(&a, &fetched)...)
-	before[3] = &actorType // in place of &a.Type
+	before := append([]any{&isBlocked}, shownActorDest(&a, &actorType, &fetched)...)
 	dest := make([]any, 0, len(before)+23)
 	for rows.Next() {
 		if len(block) == 0 {

@@ -402,15 +402,16 @@ const shownActorColumns = `id, iri, type, username, host, name, summary_html, ur
 
 func scanShownActor(s scanner, a *Actor) error {
 	var fetched int64
-	err := s.Scan(shownActorDest(a, &fetched)...)
+	err := s.Scan(shownActorDest(a, &a.Type, &fetched)...)
 	a.FetchedAt = fromMillis(fetched)
 	return err
 }
 
 // shownActorDest are the destinations of shownActorColumns in a, with the
+// type in typ (a.Type, or a holder for threadAuthorColumns' NULL) and the
 // time of fetching in fetched.
-func shownActorDest(a *Actor, fetched *int64) []any {
-	return []any{&a.ID, &a.IRI, &a.Type, &a.Username, &a.Host, &a.Name, &a.SummaryHTML, &a.URL,
+func shownActorDest(a *Actor, typ any, fetched *int64) []any {
+	return []any{&a.ID, &a.IRI, typ, &a.Username, &a.Host, &a.Name, &a.SummaryHTML, &a.URL,
 		&a.IconURL, &a.ImageURL, &a.Locked, fetched}
 }
 
